@@ -1,0 +1,70 @@
+//! `promemu scenarios` and `promemu plugin ...`: listing and inspecting plugins.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::plugin::{Limits, PluginRuntime, ScenarioInfo, componentize as encode_component, inspect as summarize};
+
+/// Prints every scenario of the built-in pack and of each plugin file.
+pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
+    let runtime = PluginRuntime::new(Limits::default())?;
+    let mut plugins = vec![runtime.builtin()?];
+    for file in plugin_files {
+        plugins.push(runtime.load_file(file.as_ref())?);
+    }
+    for plugin in plugins {
+        if !plugin.offers_scenarios() {
+            println!("{} (no scenarios; config builders only)\n", plugin.name());
+            continue;
+        }
+        let scenarios = plugin.instantiate(0)?.list_scenarios()?;
+        println!("{} ({} scenarios)", plugin.name(), scenarios.len());
+        for scenario in &scenarios {
+            print_scenario(scenario);
+        }
+        println!();
+    }
+    Ok(())
+}
+
+fn print_scenario(scenario: &ScenarioInfo) {
+    println!("  {}", scenario.name);
+    println!("      {}", scenario.description);
+    for param in &scenario.params {
+        println!("      - {} = {}: {}", param.name, param.default_value, param.description);
+    }
+}
+
+/// Prints what a WebAssembly file imports and exports.
+pub fn inspect(file: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let runtime = PluginRuntime::new(Limits::default())?;
+    let name = file.display().to_string();
+    let summary = summarize(runtime.engine(), &name, &bytes)?;
+    println!("{name}");
+    print!("{summary}");
+    match runtime.load_bytes(&name, &bytes) {
+        Ok(plugin) => println!(
+            "contract: scenarios {}, config builders {}, WASI {}",
+            yes_no(plugin.offers_scenarios()),
+            yes_no(plugin.offers_builders()),
+            if plugin.uses_wasi() { "imported (linked deny-all)" } else { "not imported" }
+        ),
+        Err(err) => println!("contract: does not fit: {err}"),
+    }
+    Ok(())
+}
+
+fn yes_no(flag: bool) -> &'static str {
+    if flag { "yes" } else { "no" }
+}
+
+/// Wraps a core module into a component.
+pub fn componentize(input: &Path, output: &Path) -> anyhow::Result<()> {
+    let core = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let component = encode_component(&input.display().to_string(), &core)?;
+    std::fs::write(output, &component).with_context(|| format!("cannot write {}", output.display()))?;
+    println!("wrote {} ({} bytes)", output.display(), component.len());
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! A live plugin instance: one store, the bound exports, and a table of series
+//! (scenario resource handles). Every call runs under the epoch deadline and the
+//! memory cap; after a trap the instance is rebuilt from its `InstancePre` and every
+//! live series is created again (its random stream carries on where it was).
+
+use std::sync::Arc;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use super::bindings::types::{
+    BuilderInfo, Context, Event, LinkedValue, MetricInfo, MixerConfig, ScenarioInfo,
+};
+use super::bindings::{config_builder, scenarios};
+use super::engine::PluginInner;
+use super::error::PluginError;
+use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
+use super::wasi::WasiState;
+
+/// Index of a series in its instance.
+pub type SeriesId = usize;
+
+/// What a series is: which scenario, with which parameters, for which metric.
+#[derive(Debug, Clone)]
+pub struct SeriesSpec {
+    pub scenario: String,
+    /// JSON object text; "" for defaults.
+    pub params: String,
+    pub info: MetricInfo,
+    /// Names the series' random stream, e.g. "job/host/metric".
+    pub stream_key: String,
+}
+
+/// The inputs of one step.
+#[derive(Debug, Clone, Copy)]
+pub struct StepInput<'a> {
+    pub time: f64,
+    pub elapsed: f64,
+    pub value: f64,
+    pub event: Option<&'a Event>,
+    pub links: &'a [LinkedValue],
+}
+
+/// What one step produced.
+#[derive(Debug, Default)]
+pub struct StepOutput {
+    /// The new value; `None` keeps the current one.
+    pub value: Option<f64>,
+    pub events: Vec<EmittedEvent>,
+    pub events_dropped: usize,
+    pub logs: Vec<PluginLogLine>,
+    pub log_bytes_dropped: usize,
+}
+
+struct SeriesSlot {
+    spec: SeriesSpec,
+    /// `None` once removed, or while its creation keeps trapping after a restart.
+    handle: Option<ResourceAny>,
+    removed: bool,
+}
+
+/// A running instance of a plugin.
+pub struct PluginInstance {
+    plugin: Arc<PluginInner>,
+    seed: u64,
+    store: Store<StoreState>,
+    scenarios: Option<scenarios::Guest>,
+    builders: Option<config_builder::Guest>,
+    series: Vec<SeriesSlot>,
+    restarts: u64,
+}
+
+impl PluginInstance {
+    pub(super) fn new(plugin: Arc<PluginInner>, seed: u64) -> Result<Self, PluginError> {
+        let mut store = new_store(&plugin, seed);
+        let (scenarios, builders) = instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
+            plugin: plugin.name.clone(),
+            call: "instantiation".into(),
+            trap: describe(&err),
+        })?;
+        Ok(Self { plugin, seed, store, scenarios, builders, series: Vec::new(), restarts: 0 })
+    }
+
+    /// The plugin's name.
+    pub fn plugin_name(&self) -> &str {
+        &self.plugin.name
+    }
+
+    /// How many times the instance was rebuilt after a trap.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
+    }
+
+    /// Every scenario the plugin offers.
+    pub fn list_scenarios(&mut self) -> Result<Vec<ScenarioInfo>, PluginError> {
+        let guest = self.scenarios_guest()?.clone();
+        self.call_plugin("list-scenarios", None, |store| guest.call_list_scenarios(store)).0
+    }
+
+    /// Every config builder the plugin offers.
+    pub fn list_builders(&mut self) -> Result<Vec<BuilderInfo>, PluginError> {
+        let guest = self.builders_guest()?.clone();
+        self.call_plugin("list-builders", None, |store| guest.call_list_builders(store)).0
+    }
+
+    /// Runs the builder `name` with `--config-args`.
+    pub fn build(&mut self, name: &str, args: &[(String, String)]) -> Result<MixerConfig, PluginError> {
+        let guest = self.builders_guest()?.clone();
+        let (result, capture) = self.call_plugin("build", None, |store| guest.call_build(store, name, args));
+        forward_logs(&self.plugin.name, "config builder", &capture.logs);
+        result?.map_err(|message| PluginError::Rejected { plugin: self.plugin.name.clone(), message })
+    }
+
+    /// Creates a series; a scenario's refusal (bad parameters, unknown name) comes
+    /// back as [`PluginError::Rejected`] with the plugin's own message.
+    pub fn create_series(&mut self, spec: SeriesSpec) -> Result<SeriesId, PluginError> {
+        let id = self.series.len();
+        self.store.data_mut().streams.push(stream_for(self.seed, &spec.stream_key));
+        self.series.push(SeriesSlot { spec, handle: None, removed: false });
+        match self.create_handle(id) {
+            Ok(handle) => {
+                self.series[id].handle = Some(handle);
+                Ok(id)
+            }
+            Err(err) => {
+                self.series.pop();
+                self.store.data_mut().streams.pop();
+                Err(err)
+            }
+        }
+    }
+
+    /// Names of the metrics the series reads.
+    pub fn links(&mut self, id: SeriesId) -> Result<Vec<String>, PluginError> {
+        let handle = self.handle(id)?;
+        let guest = self.scenarios_guest()?.clone();
+        let (result, _) =
+            self.call_plugin("links", Some(id), |store| guest.scenario().call_links(store, handle));
+        result
+    }
+
+    /// Advances the series once. On a trap the instance is rebuilt before this
+    /// returns, so the next call works again; the error says what trapped.
+    pub fn step(&mut self, id: SeriesId, input: StepInput<'_>) -> Result<StepOutput, PluginError> {
+        let handle = self.handle(id)?;
+        let guest = self.scenarios_guest()?.clone();
+        let context = Context {
+            time: input.time,
+            elapsed: input.elapsed,
+            value: input.value,
+            event: input.event.cloned(),
+            links: input.links.to_vec(),
+        };
+        let (result, capture) =
+            self.call_plugin("step", Some(id), |store| guest.scenario().call_step(store, handle, &context));
+        let value = result?;
+        Ok(StepOutput {
+            value,
+            events: capture.events,
+            events_dropped: capture.events_dropped,
+            logs: capture.logs,
+            log_bytes_dropped: capture.log_bytes_dropped,
+        })
+    }
+
+    /// Drops the series' state in the plugin; its id is not reused.
+    pub fn remove_series(&mut self, id: SeriesId) {
+        let Some(slot) = self.series.get_mut(id) else { return };
+        slot.removed = true;
+        if let Some(handle) = slot.handle.take() {
+            // A failing destructor only leaks guest memory until the next restart.
+            let _ = handle.resource_drop(&mut self.store);
+        }
+    }
+
+    fn handle(&self, id: SeriesId) -> Result<ResourceAny, PluginError> {
+        self.series.get(id).and_then(|slot| slot.handle).ok_or_else(|| PluginError::Runtime {
+            plugin: self.plugin.name.clone(),
+            message: format!("series {id} is not available (removed, or its creation failed after a restart)"),
+        })
+    }
+
+    fn scenarios_guest(&self) -> Result<&scenarios::Guest, PluginError> {
+        self.scenarios.as_ref().ok_or_else(|| PluginError::MissingInterface {
+            plugin: self.plugin.name.clone(),
+            interface: "promemu:plugin/scenarios",
+        })
+    }
+
+    fn builders_guest(&self) -> Result<&config_builder::Guest, PluginError> {
+        self.builders.as_ref().ok_or_else(|| PluginError::MissingInterface {
+            plugin: self.plugin.name.clone(),
+            interface: "promemu:plugin/config-builder",
+        })
+    }
+
+    fn create_handle(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
+        let guest = self.scenarios_guest()?.clone();
+        let spec = self.series[id].spec.clone();
+        let (result, capture) = self.call_plugin("create", Some(id), |store| {
+            guest.scenario().call_create(store, &spec.scenario, &spec.params, &spec.info)
+        });
+        forward_logs(&self.plugin.name, &spec.stream_key, &capture.logs);
+        result?.map_err(|message| PluginError::Rejected { plugin: self.plugin.name.clone(), message })
+    }
+
+    /// Runs one call under the sandbox; on a trap rebuilds the instance.
+    fn call_plugin<R>(
+        &mut self,
+        call: &str,
+        series: Option<SeriesId>,
+        run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, PluginError>, CallCapture) {
+        let ticks = self.plugin.limits.deadline_ticks();
+        self.store.set_epoch_deadline(ticks);
+        self.store.data_mut().begin_call(series);
+        let result = run(&mut self.store);
+        let capture = self.store.data_mut().end_call();
+        match result {
+            Ok(value) => (Ok(value), capture),
+            Err(err) => {
+                let what = match series {
+                    Some(id) => format!("{call} of {}", self.series[id].spec.stream_key),
+                    None => call.to_string(),
+                };
+                let error = PluginError::Trap { plugin: self.plugin.name.clone(), call: what, trap: describe(&err) };
+                self.restart();
+                (Err(error), capture)
+            }
+        }
+    }
+
+    /// Rebuilds the instance and re-creates every live series. A series whose
+    /// creation traps again is left without a handle (and the instance rebuilt
+    /// once more without it) so the rest can run.
+    fn restart(&mut self) {
+        self.restarts += 1;
+        let mut skipped: Vec<SeriesId> = Vec::new();
+        'rebuild: loop {
+            let streams = std::mem::take(&mut self.store.data_mut().streams);
+            let mut store = new_store(&self.plugin, self.seed);
+            store.data_mut().streams = streams;
+            match instantiate(&self.plugin, &mut store) {
+                Ok((scenarios, builders)) => {
+                    self.store = store;
+                    self.scenarios = scenarios;
+                    self.builders = builders;
+                }
+                Err(err) => {
+                    self.store.data_mut().streams = store.into_data().streams;
+                    tracing::error!(plugin = %self.plugin.name, "cannot re-instantiate plugin: {}", describe(&err));
+                    self.series.iter_mut().for_each(|slot| slot.handle = None);
+                    return;
+                }
+            }
+            for id in 0..self.series.len() {
+                self.series[id].handle = None;
+                if self.series[id].removed || skipped.contains(&id) {
+                    continue;
+                }
+                match self.create_handle_no_restart(id) {
+                    Ok(handle) => self.series[id].handle = Some(handle),
+                    Err(err) => {
+                        tracing::warn!(plugin = %self.plugin.name, series = %self.series[id].spec.stream_key,
+                            "series not re-created after restart: {err}");
+                        if matches!(err, PluginError::Trap { .. }) {
+                            skipped.push(id);
+                            continue 'rebuild;
+                        }
+                    }
+                }
+            }
+            return;
+        }
+    }
+
+    fn create_handle_no_restart(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
+        let guest = self.scenarios_guest()?.clone();
+        let spec = self.series[id].spec.clone();
+        self.store.set_epoch_deadline(self.plugin.limits.deadline_ticks());
+        self.store.data_mut().begin_call(Some(id));
+        let result = guest.scenario().call_create(&mut self.store, &spec.scenario, &spec.params, &spec.info);
+        self.store.data_mut().end_call();
+        match result {
+            Ok(created) => created.map_err(|message| PluginError::Rejected { plugin: self.plugin.name.clone(), message }),
+            Err(err) => Err(PluginError::Trap {
+                plugin: self.plugin.name.clone(),
+                call: format!("create of {}", spec.stream_key),
+                trap: describe(&err),
+            }),
+        }
+    }
+}
+
+fn new_store(plugin: &PluginInner, seed: u64) -> Store<StoreState> {
+    let wasi = plugin.uses_wasi.then(|| WasiState::deny_all(seed, &plugin.name));
+    let mut store = Store::new(plugin.engine(), StoreState::new(plugin.limits, wasi, seed, &plugin.name));
+    store.limiter(|state| &mut state.store_limits);
+    store.epoch_deadline_trap();
+    store
+}
+
+type Guests = (Option<scenarios::Guest>, Option<config_builder::Guest>);
+
+fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime::Result<Guests> {
+    store.set_epoch_deadline(plugin.limits.deadline_ticks());
+    let instance = plugin.pre.instantiate(&mut *store)?;
+    let scenarios = plugin.scenarios.as_ref().map(|indices| indices.load(&mut *store, &instance)).transpose()?;
+    let builders = plugin.builders.as_ref().map(|indices| indices.load(&mut *store, &instance)).transpose()?;
+    Ok((scenarios, builders))
+}
+
+/// A one-line description of a guest failure: the trap code when there is one,
+/// plus the innermost message.
+fn describe(err: &wasmtime::Error) -> String {
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => format!("{trap}"),
+        None => format!("{}", err.root_cause()),
+    }
+}
+
+/// Sends a plugin's log lines to the emulator's log, attributed to it.
+pub(super) fn forward_logs(plugin: &str, series: &str, logs: &[PluginLogLine]) {
+    use super::bindings::types::LogLevel;
+    for line in logs {
+        let message = &line.message;
+        match line.level {
+            LogLevel::Trace => tracing::trace!(plugin, series, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, series, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, series, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, series, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, series, "{message}"),
+        }
+    }
+}

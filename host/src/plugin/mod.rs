@@ -1,0 +1,30 @@
+//! The plugin runtime: one wasmtime engine, compiled components and their
+//! instances, the host side of the `promemu:plugin` contract, sandbox limits and
+//! recovery from guest faults.
+//!
+//! Owns everything that touches wasmtime. It must not know about hosts, jobs,
+//! schedules or sinks: callers hand it a series description and a step context and
+//! get back a value, the events the step emitted and its log lines.
+
+mod bindings;
+mod builtin;
+mod cache;
+mod engine;
+mod error;
+mod inspect;
+mod instance;
+mod limits;
+mod state;
+mod wasi;
+
+pub use bindings::types::{
+    BuilderInfo, Event, HostConfig, LinkedValue, LogLevel, MetricConfig, MetricInfo, MetricKind,
+    MixerConfig, ParamInfo, ScenarioInfo,
+};
+pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
+pub use engine::{Plugin, PluginRuntime};
+pub use error::PluginError;
+pub use inspect::{ComponentSummary, componentize, inspect};
+pub use instance::{PluginInstance, SeriesId, SeriesSpec, StepInput, StepOutput};
+pub use limits::Limits;
+pub use state::{EmittedEvent, PluginLogLine};

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Rebuilds the committed first-party components from their sources.
+#
+#   plugins/build.sh           build and overwrite the committed .wasm files
+#   plugins/build.sh --check   build into a scratch folder and fail if any
+#                              committed .wasm differs from what the sources give
+#
+# Guest crates build for wasm32-unknown-unknown; `promemu plugin componentize`
+# wraps each core module into a component (no WASI adapter: they import only the
+# promemu:plugin contract). Paths are remapped so the output does not depend on
+# where the checkout or the cargo home lives.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mode=${1:-build}
+target=wasm32-unknown-unknown
+
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+fi
+
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# Target-specific flags, so the host build (which shares nothing with this one but
+# the cargo cache) is not rebuilt.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$root=/promemu --remap-path-prefix=$cargo_home=/cargo"
+guest_target_dir="$root/plugins/target"
+CARGO_TARGET_DIR="$guest_target_dir" cargo build --quiet --release --locked --target "$target" \
+    --manifest-path "$root/plugins/Cargo.toml"
+
+# The componentizer is the host binary itself; build it once, before any output
+# changes (the host embeds the built-in pack).
+(cd "$root" && cargo build --quiet -p promemu --bin promemu)
+promemu=$root/target/debug/promemu
+
+# core module name -> committed component
+outputs=(
+    "promemu_builtin:plugins/prebuilt/builtin.wasm"
+    "square_wave_plugin:tests/fixtures/square-wave.wasm"
+)
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+status=0
+for pair in "${outputs[@]}"; do
+    crate=${pair%%:*}
+    committed=$root/${pair#*:}
+    core=$guest_target_dir/$target/release/$crate.wasm
+    built=$scratch/$crate.wasm
+    "$promemu" plugin componentize "$core" -o "$built" >/dev/null
+    if [ "$mode" = "--check" ]; then
+        if cmp -s "$built" "$committed"; then
+            echo "fresh: ${pair#*:}"
+        else
+            echo "STALE: ${pair#*:} differs from what its sources build to; run plugins/build.sh" >&2
+            status=1
+        fi
+    else
+        mkdir -p "$(dirname "$committed")"
+        cp "$built" "$committed"
+        echo "wrote ${pair#*:} ($(wc -c <"$committed") bytes)"
+    fi
+done
+exit $status

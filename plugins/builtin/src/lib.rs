@@ -1,0 +1,124 @@
+//! The built-in scenario pack: every scenario of the original PromEmu, plus
+//! `random_walk` and `load_peak_cpu`, as one WebAssembly component.
+//!
+//! This file owns the contract glue only: listing the catalog and turning the
+//! `scenario` resource's calls into calls on a [`Behaviour`]. Each scenario family
+//! lives in its own module; the catalog in `catalog.rs` names them all.
+
+mod basic;
+mod calc;
+mod catalog;
+mod expr;
+mod load;
+mod relay;
+mod selection;
+mod switch;
+mod toggle;
+mod trend;
+mod wave;
+
+use std::cell::RefCell;
+
+use promemu_guest::param_infos;
+use promemu_guest::scenario_pack::exports::promemu::plugin::scenarios::{
+    Guest, GuestScenario, Scenario, ScenarioInfo,
+};
+use promemu_guest::scenario_pack::promemu::plugin::host;
+use promemu_guest::scenario_pack::promemu::plugin::types::{
+    Context, Event, LinkedValue, MetricInfo, ParamInfo,
+};
+
+/// What a step may look at, borrowed from the contract's `context`.
+pub(crate) struct Ctx<'a> {
+    pub time: f64,
+    pub elapsed: f64,
+    pub value: f64,
+    pub event: Option<&'a Event>,
+    pub links: &'a [LinkedValue],
+    pub info: &'a MetricInfo,
+}
+
+impl Ctx<'_> {
+    /// The current value of the linked metric `name`, if the host supplied it.
+    pub fn link(&self, name: &str) -> Option<f64> {
+        self.links.iter().find(|link| link.name == name).map(|link| link.value)
+    }
+
+    /// `value` limited to the metric's range.
+    pub fn clamp(&self, value: f64) -> f64 {
+        clamp_to(value, self.info)
+    }
+}
+
+/// `value` limited to the range of `info` (NaN stays NaN for the host to judge).
+pub(crate) fn clamp_to(value: f64, info: &MetricInfo) -> f64 {
+    if info.min <= info.max { value.max(info.min).min(info.max) } else { value }
+}
+
+/// A uniform draw in [low, high) from the series' own seeded stream.
+pub(crate) fn uniform(low: f64, high: f64) -> f64 {
+    low + host::random() * (high - low)
+}
+
+/// The behaviour of one series: what every scenario implements.
+pub(crate) trait Behaviour {
+    /// Advances the series; `None` keeps the current value.
+    fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64>;
+
+    /// Names of other metrics this behaviour reads.
+    fn links(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The state behind one `scenario` resource handle.
+struct Series {
+    info: MetricInfo,
+    behaviour: RefCell<Box<dyn Behaviour>>,
+}
+
+struct BuiltinPack;
+
+impl Guest for BuiltinPack {
+    type Scenario = Series;
+
+    fn list_scenarios() -> Vec<ScenarioInfo> {
+        catalog::CATALOG
+            .iter()
+            .map(|entry| ScenarioInfo {
+                name: entry.name.into(),
+                description: entry.description.into(),
+                params: param_infos(entry.params, |name, description, default_value| ParamInfo {
+                    name,
+                    description,
+                    default_value,
+                }),
+            })
+            .collect()
+    }
+}
+
+impl GuestScenario for Series {
+    fn create(name: String, params: String, info: MetricInfo) -> Result<Scenario, String> {
+        let behaviour = catalog::create(&name, &params, &info)?;
+        Ok(Scenario::new(Series { info, behaviour: RefCell::new(behaviour) }))
+    }
+
+    fn links(&self) -> Vec<String> {
+        self.behaviour.borrow().links()
+    }
+
+    fn step(&self, ctx: Context) -> Option<f64> {
+        let ctx = Ctx {
+            time: ctx.time,
+            elapsed: ctx.elapsed,
+            value: ctx.value,
+            event: ctx.event.as_ref(),
+            links: &ctx.links,
+            info: &self.info,
+        };
+        self.behaviour.borrow_mut().step(&ctx)
+    }
+}
+
+promemu_guest::scenario_pack::export_scenarios!(BuiltinPack with_types_in promemu_guest::scenario_pack);

@@ -1,0 +1,147 @@
+//! Declared parameters and their parsing from JSON text.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// One parameter a scenario or builder accepts. `default` is JSON text; `null` means
+/// "derived from the metric" and is explained in the description.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub default: &'static str,
+}
+
+/// Converts declared parameters into any record type with the same three fields
+/// (the contract's `param-info` in either world).
+pub fn param_infos<T>(specs: &[ParamSpec], make: impl Fn(String, String, String) -> T) -> Vec<T> {
+    specs
+        .iter()
+        .map(|spec| make(spec.name.into(), spec.description.into(), spec.default.into()))
+        .collect()
+}
+
+/// Parameters given to one scenario or builder, checked against its declaration.
+#[derive(Debug, Clone)]
+pub struct Params {
+    owner: String,
+    specs: &'static [ParamSpec],
+    given: Map<String, Value>,
+}
+
+impl Params {
+    /// Parses `text` (a JSON object, or empty for all defaults) for `owner`, refusing
+    /// names that `specs` does not declare.
+    pub fn parse(owner: &str, specs: &'static [ParamSpec], text: &str) -> Result<Self, String> {
+        let given = if text.trim().is_empty() {
+            Map::new()
+        } else {
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => map,
+                Ok(other) => {
+                    return Err(format!(
+                        "{owner}: parameters must be an object of name = value, got {other}"
+                    ));
+                }
+                Err(err) => return Err(format!("{owner}: parameters are not valid JSON: {err}")),
+            }
+        };
+        Self::from_map(owner, specs, given)
+    }
+
+    /// Like [`Params::parse`] but from an already parsed JSON object.
+    pub fn from_map(
+        owner: &str,
+        specs: &'static [ParamSpec],
+        given: Map<String, Value>,
+    ) -> Result<Self, String> {
+        for name in given.keys() {
+            if !specs.iter().any(|spec| spec.name == name) {
+                let expected: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+                let expected = if expected.is_empty() {
+                    "no parameters".to_string()
+                } else {
+                    format!("one of: {}", expected.join(", "))
+                };
+                return Err(format!("{owner}: unknown parameter '{name}'; expected {expected}"));
+            }
+        }
+        Ok(Self { owner: owner.into(), specs, given })
+    }
+
+    /// The raw value of `name`: given, else its declared default (`null` if none).
+    pub fn raw(&self, name: &str) -> Value {
+        if let Some(value) = self.given.get(name) {
+            return value.clone();
+        }
+        let spec = self.spec(name);
+        serde_json::from_str(spec.default).unwrap_or(Value::Null)
+    }
+
+    /// Whether the caller gave `name` explicitly.
+    pub fn is_given(&self, name: &str) -> bool {
+        self.given.contains_key(name)
+    }
+
+    /// The value of `name` as `T`, with a readable error naming what was expected.
+    pub fn get<T: DeserializeOwned>(&self, name: &str, expected: &str) -> Result<T, String> {
+        let raw = self.raw(name);
+        serde_json::from_value(raw.clone()).map_err(|_| {
+            format!("{}: parameter '{name}' must be {expected}, got {raw}", self.owner)
+        })
+    }
+
+    /// A number parameter.
+    pub fn f64(&self, name: &str) -> Result<f64, String> {
+        let value: f64 = self.get(name, "a number")?;
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(format!("{}: parameter '{name}' must be a finite number", self.owner))
+        }
+    }
+
+    /// A number parameter that must be greater than zero.
+    pub fn positive(&self, name: &str) -> Result<f64, String> {
+        let value = self.f64(name)?;
+        if value > 0.0 {
+            Ok(value)
+        } else {
+            Err(format!("{}: parameter '{name}' must be greater than 0, got {value}", self.owner))
+        }
+    }
+
+    /// A string parameter.
+    pub fn string(&self, name: &str) -> Result<String, String> {
+        self.get(name, "a string")
+    }
+
+    /// A `[low, high]` pair with low <= high, or `None` when it is `null`.
+    pub fn range(&self, name: &str) -> Result<Option<(f64, f64)>, String> {
+        let pair: Option<(f64, f64)> = self.get(name, "a pair [low, high] of numbers")?;
+        match pair {
+            Some((low, high)) if !(low <= high) => Err(format!(
+                "{}: parameter '{name}' must be [low, high] with low <= high, got [{low}, {high}]",
+                self.owner
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// The name of the scenario or builder these parameters belong to.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// An error message prefixed with the owner's name.
+    pub fn error(&self, message: impl std::fmt::Display) -> String {
+        format!("{}: {message}", self.owner)
+    }
+
+    fn spec(&self, name: &str) -> &ParamSpec {
+        self.specs
+            .iter()
+            .find(|spec| spec.name == name)
+            .unwrap_or_else(|| panic!("parameter '{name}' is not declared by {}", self.owner))
+    }
+}
