@@ -36,6 +36,7 @@ promemu=$root/target/debug/promemu
 outputs=(
     "promemu_builtin:plugins/prebuilt/builtin.wasm"
     "square_wave_plugin:tests/fixtures/square-wave.wasm"
+    "hostile_plugin:tests/fixtures/hostile.wasm"
 )
 
 scratch=$(mktemp -d)

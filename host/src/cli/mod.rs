@@ -76,7 +76,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// 2 when the error comes from bad input, 1 otherwise.
 fn exit_code(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|cause| {
-        cause.downcast_ref::<PluginError>().is_some_and(PluginError::is_bad_input)
+        cause
+            .downcast_ref::<PluginError>()
+            .is_some_and(PluginError::is_bad_input)
             || cause.downcast_ref::<BadInput>().is_some()
     });
     if bad_input { 2 } else { 1 }
@@ -90,5 +92,8 @@ pub struct BadInput(pub String);
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PME_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

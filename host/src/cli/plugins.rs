@@ -4,7 +4,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::plugin::{Limits, PluginRuntime, ScenarioInfo, componentize as encode_component, inspect as summarize};
+use crate::plugin::{
+    Limits, PluginRuntime, ScenarioInfo, componentize as encode_component, inspect as summarize,
+};
 
 /// Prints every scenario of the built-in pack and of each plugin file.
 pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
@@ -32,7 +34,10 @@ fn print_scenario(scenario: &ScenarioInfo) {
     println!("  {}", scenario.name);
     println!("      {}", scenario.description);
     for param in &scenario.params {
-        println!("      - {} = {}: {}", param.name, param.default_value, param.description);
+        println!(
+            "      - {} = {}: {}",
+            param.name, param.default_value, param.description
+        );
     }
 }
 
@@ -49,7 +54,11 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
             "contract: scenarios {}, config builders {}, WASI {}",
             yes_no(plugin.offers_scenarios()),
             yes_no(plugin.offers_builders()),
-            if plugin.uses_wasi() { "imported (linked deny-all)" } else { "not imported" }
+            if plugin.uses_wasi() {
+                "imported (linked deny-all)"
+            } else {
+                "not imported"
+            }
         ),
         Err(err) => println!("contract: does not fit: {err}"),
     }
@@ -64,7 +73,8 @@ fn yes_no(flag: bool) -> &'static str {
 pub fn componentize(input: &Path, output: &Path) -> anyhow::Result<()> {
     let core = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
     let component = encode_component(&input.display().to_string(), &core)?;
-    std::fs::write(output, &component).with_context(|| format!("cannot write {}", output.display()))?;
+    std::fs::write(output, &component)
+        .with_context(|| format!("cannot write {}", output.display()))?;
     println!("wrote {} ({} bytes)", output.display(), component.len());
     Ok(())
 }

@@ -8,10 +8,10 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use exports::promemu::plugin::config_builder;
-pub use exports::promemu::plugin::scenarios;
-pub use promemu::plugin::host;
-pub use promemu::plugin::types;
+pub use self::exports::promemu::plugin::config_builder;
+pub use self::exports::promemu::plugin::scenarios;
+pub use self::promemu::plugin::host;
+pub use self::promemu::plugin::types;
 
 /// Fully qualified names of the contract's interfaces, without version.
 pub const SCENARIOS_INTERFACE: &str = "promemu:plugin/scenarios";

@@ -38,14 +38,19 @@ pub fn load_component(
     }
     let component = Component::new(engine, bytes)?;
     if let Err(err) = write_cached(&component, dir, &path) {
-        tracing::debug!("not caching compiled component at {}: {err}", path.display());
+        tracing::debug!(
+            "not caching compiled component at {}: {err}",
+            path.display()
+        );
     }
     Ok(component)
 }
 
 fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     let mut engine_hasher = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hasher);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hasher);
     let mut hasher = Sha256::new();
     hasher.update(bytes);
     hasher.update(engine_hasher.finish().to_le_bytes());

@@ -43,8 +43,10 @@ impl PluginRuntime {
 
     /// Like [`PluginRuntime::new`] with an explicit cache directory (`None` for none).
     pub fn with_cache_dir(limits: Limits, cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
-        let runtime_error =
-            |err: wasmtime::Error| PluginError::Runtime { plugin: "host".into(), message: format!("{err:#}") };
+        let runtime_error = |err: wasmtime::Error| PluginError::Runtime {
+            plugin: "host".into(),
+            message: format!("{err:#}"),
+        };
         let mut config = Config::new();
         config.concurrency_support(false);
         config.epoch_interruption(true);
@@ -53,14 +55,28 @@ impl PluginRuntime {
         spawn_epoch_ticker(&engine);
 
         let mut plain_linker = Linker::new(&engine);
-        bindings::host::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut plain_linker, |state| state)
-            .map_err(runtime_error)?;
-        bindings::types::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut plain_linker, |state| state)
-            .map_err(runtime_error)?;
+        bindings::host::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut plain_linker,
+            |state| state,
+        )
+        .map_err(runtime_error)?;
+        bindings::types::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut plain_linker,
+            |state| state,
+        )
+        .map_err(runtime_error)?;
         let mut wasi_linker = plain_linker.clone();
         wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(runtime_error)?;
 
-        Ok(Self { inner: Arc::new(RuntimeInner { engine, plain_linker, wasi_linker, limits, cache_dir }) })
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                plain_linker,
+                wasi_linker,
+                limits,
+                cache_dir,
+            }),
+        })
     }
 
     /// The engine, for inspecting components.
@@ -80,7 +96,10 @@ impl PluginRuntime {
 
     /// Loads a component from a file; the plugin is named after the file.
     pub fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
+            path: path.into(),
+            source,
+        })?;
         self.load_bytes(&path.display().to_string(), &bytes)
     }
 
@@ -89,15 +108,26 @@ impl PluginRuntime {
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
         let plugin = name.to_string();
         check_is_component(&plugin, bytes)?;
-        let component = cache::load_component(&self.inner.engine, bytes, self.inner.cache_dir.as_deref())
-            .map_err(|err| PluginError::Compile { plugin: plugin.clone(), reason: format!("{err:#}") })?;
+        let component =
+            cache::load_component(&self.inner.engine, bytes, self.inner.cache_dir.as_deref())
+                .map_err(|err| PluginError::Compile {
+                    plugin: plugin.clone(),
+                    reason: format!("{err:#}"),
+                })?;
         let uses_wasi = check_imports(&plugin, &self.inner.engine, &component)?;
-        let linker = if uses_wasi { &self.inner.wasi_linker } else { &self.inner.plain_linker };
-        let pre = linker.instantiate_pre(&component).map_err(|err| PluginError::UnsupportedImport {
-            plugin: plugin.clone(),
-            import: "an interface".into(),
-            reason: format!("{err:#}"),
-        })?;
+        let linker = if uses_wasi {
+            &self.inner.wasi_linker
+        } else {
+            &self.inner.plain_linker
+        };
+        let pre =
+            linker
+                .instantiate_pre(&component)
+                .map_err(|err| PluginError::UnsupportedImport {
+                    plugin: plugin.clone(),
+                    import: "an interface".into(),
+                    reason: format!("{err:#}"),
+                })?;
         let exports = export_names(&self.inner.engine, &component);
         let scenarios = bind_export(&plugin, &exports, SCENARIOS_INTERFACE, || {
             scenarios::GuestIndices::new(&pre)
@@ -108,7 +138,11 @@ impl PluginRuntime {
         if scenarios.is_none() && builders.is_none() {
             return Err(PluginError::NoContractExport {
                 plugin,
-                exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+                exports: if exports.is_empty() {
+                    "nothing".into()
+                } else {
+                    exports.join(", ")
+                },
             });
         }
         Ok(Plugin {
@@ -144,6 +178,17 @@ pub(super) struct PluginInner {
 impl PluginInner {
     pub(super) fn engine(&self) -> &Engine {
         &self.runtime.engine
+    }
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        out.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("scenarios", &self.offers_scenarios())
+            .field("builders", &self.offers_builders())
+            .field("wasi", &self.inner.uses_wasi)
+            .finish()
     }
 }
 
@@ -219,15 +264,25 @@ fn check_is_component(plugin: &str, bytes: &[u8]) -> Result<(), PluginError> {
          (or build for wasm32-wasip2)"
             .to_string()
     } else if bytes.len() < 8 {
-        format!("it is {} bytes long, too short to be WebAssembly", bytes.len())
+        format!(
+            "it is {} bytes long, too short to be WebAssembly",
+            bytes.len()
+        )
     } else {
         "it does not start with the WebAssembly magic number and version".to_string()
     };
-    Err(PluginError::NotAComponent { plugin: plugin.into(), reason })
+    Err(PluginError::NotAComponent {
+        plugin: plugin.into(),
+        reason,
+    })
 }
 
 /// Checks every import is one the host provides; returns whether WASI is imported.
-fn check_imports(plugin: &str, engine: &Engine, component: &Component) -> Result<bool, PluginError> {
+fn check_imports(
+    plugin: &str,
+    engine: &Engine,
+    component: &Component,
+) -> Result<bool, PluginError> {
     let mut uses_wasi = false;
     for (name, _) in component.component_type().imports(engine) {
         if name.starts_with("wasi:") {
@@ -263,7 +318,11 @@ fn check_version(plugin: &str, name: &str, version: &str) -> Result<(), PluginEr
         Err(PluginError::IncompatibleVersion {
             plugin: plugin.into(),
             item: name.into(),
-            found: if version.is_empty() { "(none)".into() } else { version.into() },
+            found: if version.is_empty() {
+                "(none)".into()
+            } else {
+                version.into()
+            },
         })
     }
 }
@@ -287,14 +346,19 @@ fn bind_export<T>(
     interface: &str,
     bind: impl FnOnce() -> wasmtime::Result<T>,
 ) -> Result<Option<T>, PluginError> {
-    let Some(export) = exports.iter().find(|name| name.split('@').next() == Some(interface)) else {
+    let Some(export) = exports
+        .iter()
+        .find(|name| name.split('@').next() == Some(interface))
+    else {
         return Ok(None);
     };
     let version = export.split_once('@').map(|(_, v)| v).unwrap_or("");
     check_version(plugin, export, version)?;
-    bind().map(Some).map_err(|err| PluginError::WrongExportTypes {
-        plugin: plugin.into(),
-        interface: export.clone(),
-        reason: format!("{err:#}"),
-    })
+    bind()
+        .map(Some)
+        .map_err(|err| PluginError::WrongExportTypes {
+            plugin: plugin.into(),
+            interface: export.clone(),
+            reason: format!("{err:#}"),
+        })
 }

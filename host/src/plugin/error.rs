@@ -6,7 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("cannot read plugin {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("plugin {plugin} is not a WebAssembly component: {reason}")]
     NotAComponent { plugin: String, reason: String },
@@ -19,22 +22,43 @@ pub enum PluginError {
     )]
     NoContractExport { plugin: String, exports: String },
 
-    #[error("plugin {plugin} exports {interface} with types that do not match the contract: {reason}")]
-    WrongExportTypes { plugin: String, interface: String, reason: String },
+    #[error(
+        "plugin {plugin} exports {interface} with types that do not match the contract: {reason}"
+    )]
+    WrongExportTypes {
+        plugin: String,
+        interface: String,
+        reason: String,
+    },
 
     #[error("plugin {plugin} imports {import}, which the host does not provide ({reason})")]
-    UnsupportedImport { plugin: String, import: String, reason: String },
+    UnsupportedImport {
+        plugin: String,
+        import: String,
+        reason: String,
+    },
 
     #[error(
         "plugin {plugin} uses {item}: it targets contract version {found}, this host implements 0.1.0 (compatible: 0.1.x)"
     )]
-    IncompatibleVersion { plugin: String, item: String, found: String },
+    IncompatibleVersion {
+        plugin: String,
+        item: String,
+        found: String,
+    },
 
     #[error("plugin {plugin} does not export {interface}")]
-    MissingInterface { plugin: String, interface: &'static str },
+    MissingInterface {
+        plugin: String,
+        interface: &'static str,
+    },
 
     #[error("plugin {plugin} trapped in {call}: {trap}")]
-    Trap { plugin: String, call: String, trap: String },
+    Trap {
+        plugin: String,
+        call: String,
+        trap: String,
+    },
 
     #[error("{plugin}: {message}")]
     Rejected { plugin: String, message: String },

@@ -73,12 +73,21 @@ pub struct PluginInstance {
 impl PluginInstance {
     pub(super) fn new(plugin: Arc<PluginInner>, seed: u64) -> Result<Self, PluginError> {
         let mut store = new_store(&plugin, seed);
-        let (scenarios, builders) = instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
-            plugin: plugin.name.clone(),
-            call: "instantiation".into(),
-            trap: describe(&err),
-        })?;
-        Ok(Self { plugin, seed, store, scenarios, builders, series: Vec::new(), restarts: 0 })
+        let (scenarios, builders) =
+            instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
+                plugin: plugin.name.clone(),
+                call: "instantiation".into(),
+                trap: describe(&err),
+            })?;
+        Ok(Self {
+            plugin,
+            seed,
+            store,
+            scenarios,
+            builders,
+            series: Vec::new(),
+            restarts: 0,
+        })
     }
 
     /// The plugin's name.
@@ -94,29 +103,50 @@ impl PluginInstance {
     /// Every scenario the plugin offers.
     pub fn list_scenarios(&mut self) -> Result<Vec<ScenarioInfo>, PluginError> {
         let guest = self.scenarios_guest()?.clone();
-        self.call_plugin("list-scenarios", None, |store| guest.call_list_scenarios(store)).0
+        self.call_plugin("list-scenarios", None, |store| {
+            guest.call_list_scenarios(store)
+        })
+        .0
     }
 
     /// Every config builder the plugin offers.
     pub fn list_builders(&mut self) -> Result<Vec<BuilderInfo>, PluginError> {
         let guest = self.builders_guest()?.clone();
-        self.call_plugin("list-builders", None, |store| guest.call_list_builders(store)).0
+        self.call_plugin("list-builders", None, |store| {
+            guest.call_list_builders(store)
+        })
+        .0
     }
 
     /// Runs the builder `name` with `--config-args`.
-    pub fn build(&mut self, name: &str, args: &[(String, String)]) -> Result<MixerConfig, PluginError> {
+    pub fn build(
+        &mut self,
+        name: &str,
+        args: &[(String, String)],
+    ) -> Result<MixerConfig, PluginError> {
         let guest = self.builders_guest()?.clone();
-        let (result, capture) = self.call_plugin("build", None, |store| guest.call_build(store, name, args));
+        let (result, capture) =
+            self.call_plugin("build", None, |store| guest.call_build(store, name, args));
         forward_logs(&self.plugin.name, "config builder", &capture.logs);
-        result?.map_err(|message| PluginError::Rejected { plugin: self.plugin.name.clone(), message })
+        result?.map_err(|message| PluginError::Rejected {
+            plugin: self.plugin.name.clone(),
+            message,
+        })
     }
 
     /// Creates a series; a scenario's refusal (bad parameters, unknown name) comes
     /// back as [`PluginError::Rejected`] with the plugin's own message.
     pub fn create_series(&mut self, spec: SeriesSpec) -> Result<SeriesId, PluginError> {
         let id = self.series.len();
-        self.store.data_mut().streams.push(stream_for(self.seed, &spec.stream_key));
-        self.series.push(SeriesSlot { spec, handle: None, removed: false });
+        self.store
+            .data_mut()
+            .streams
+            .push(stream_for(self.seed, &spec.stream_key));
+        self.series.push(SeriesSlot {
+            spec,
+            handle: None,
+            removed: false,
+        });
         match self.create_handle(id) {
             Ok(handle) => {
                 self.series[id].handle = Some(handle);
@@ -134,8 +164,9 @@ impl PluginInstance {
     pub fn links(&mut self, id: SeriesId) -> Result<Vec<String>, PluginError> {
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
-        let (result, _) =
-            self.call_plugin("links", Some(id), |store| guest.scenario().call_links(store, handle));
+        let (result, _) = self.call_plugin("links", Some(id), |store| {
+            guest.scenario().call_links(store, handle)
+        });
         result
     }
 
@@ -151,8 +182,9 @@ impl PluginInstance {
             event: input.event.cloned(),
             links: input.links.to_vec(),
         };
-        let (result, capture) =
-            self.call_plugin("step", Some(id), |store| guest.scenario().call_step(store, handle, &context));
+        let (result, capture) = self.call_plugin("step", Some(id), |store| {
+            guest.scenario().call_step(store, handle, &context)
+        });
         let value = result?;
         Ok(StepOutput {
             value,
@@ -165,7 +197,9 @@ impl PluginInstance {
 
     /// Drops the series' state in the plugin; its id is not reused.
     pub fn remove_series(&mut self, id: SeriesId) {
-        let Some(slot) = self.series.get_mut(id) else { return };
+        let Some(slot) = self.series.get_mut(id) else {
+            return;
+        };
         slot.removed = true;
         if let Some(handle) = slot.handle.take() {
             // A failing destructor only leaks guest memory until the next restart.
@@ -174,34 +208,48 @@ impl PluginInstance {
     }
 
     fn handle(&self, id: SeriesId) -> Result<ResourceAny, PluginError> {
-        self.series.get(id).and_then(|slot| slot.handle).ok_or_else(|| PluginError::Runtime {
-            plugin: self.plugin.name.clone(),
-            message: format!("series {id} is not available (removed, or its creation failed after a restart)"),
-        })
+        self.series
+            .get(id)
+            .and_then(|slot| slot.handle)
+            .ok_or_else(|| PluginError::Runtime {
+                plugin: self.plugin.name.clone(),
+                message: format!(
+                    "series {id} is not available (removed, or its creation failed after a restart)"
+                ),
+            })
     }
 
     fn scenarios_guest(&self) -> Result<&scenarios::Guest, PluginError> {
-        self.scenarios.as_ref().ok_or_else(|| PluginError::MissingInterface {
-            plugin: self.plugin.name.clone(),
-            interface: "promemu:plugin/scenarios",
-        })
+        self.scenarios
+            .as_ref()
+            .ok_or_else(|| PluginError::MissingInterface {
+                plugin: self.plugin.name.clone(),
+                interface: "promemu:plugin/scenarios",
+            })
     }
 
     fn builders_guest(&self) -> Result<&config_builder::Guest, PluginError> {
-        self.builders.as_ref().ok_or_else(|| PluginError::MissingInterface {
-            plugin: self.plugin.name.clone(),
-            interface: "promemu:plugin/config-builder",
-        })
+        self.builders
+            .as_ref()
+            .ok_or_else(|| PluginError::MissingInterface {
+                plugin: self.plugin.name.clone(),
+                interface: "promemu:plugin/config-builder",
+            })
     }
 
     fn create_handle(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
         let guest = self.scenarios_guest()?.clone();
         let spec = self.series[id].spec.clone();
         let (result, capture) = self.call_plugin("create", Some(id), |store| {
-            guest.scenario().call_create(store, &spec.scenario, &spec.params, &spec.info)
+            guest
+                .scenario()
+                .call_create(store, &spec.scenario, &spec.params, &spec.info)
         });
         forward_logs(&self.plugin.name, &spec.stream_key, &capture.logs);
-        result?.map_err(|message| PluginError::Rejected { plugin: self.plugin.name.clone(), message })
+        result?.map_err(|message| PluginError::Rejected {
+            plugin: self.plugin.name.clone(),
+            message,
+        })
     }
 
     /// Runs one call under the sandbox; on a trap rebuilds the instance.
@@ -223,7 +271,11 @@ impl PluginInstance {
                     Some(id) => format!("{call} of {}", self.series[id].spec.stream_key),
                     None => call.to_string(),
                 };
-                let error = PluginError::Trap { plugin: self.plugin.name.clone(), call: what, trap: describe(&err) };
+                let error = PluginError::Trap {
+                    plugin: self.plugin.name.clone(),
+                    call: what,
+                    trap: describe(&err),
+                };
                 self.restart();
                 (Err(error), capture)
             }
@@ -277,12 +329,19 @@ impl PluginInstance {
     fn create_handle_no_restart(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
         let guest = self.scenarios_guest()?.clone();
         let spec = self.series[id].spec.clone();
-        self.store.set_epoch_deadline(self.plugin.limits.deadline_ticks());
+        self.store
+            .set_epoch_deadline(self.plugin.limits.deadline_ticks());
         self.store.data_mut().begin_call(Some(id));
-        let result = guest.scenario().call_create(&mut self.store, &spec.scenario, &spec.params, &spec.info);
+        let result =
+            guest
+                .scenario()
+                .call_create(&mut self.store, &spec.scenario, &spec.params, &spec.info);
         self.store.data_mut().end_call();
         match result {
-            Ok(created) => created.map_err(|message| PluginError::Rejected { plugin: self.plugin.name.clone(), message }),
+            Ok(created) => created.map_err(|message| PluginError::Rejected {
+                plugin: self.plugin.name.clone(),
+                message,
+            }),
             Err(err) => Err(PluginError::Trap {
                 plugin: self.plugin.name.clone(),
                 call: format!("create of {}", spec.stream_key),
@@ -293,8 +352,13 @@ impl PluginInstance {
 }
 
 fn new_store(plugin: &PluginInner, seed: u64) -> Store<StoreState> {
-    let wasi = plugin.uses_wasi.then(|| WasiState::deny_all(seed, &plugin.name));
-    let mut store = Store::new(plugin.engine(), StoreState::new(plugin.limits, wasi, seed, &plugin.name));
+    let wasi = plugin
+        .uses_wasi
+        .then(|| WasiState::deny_all(seed, &plugin.name));
+    let mut store = Store::new(
+        plugin.engine(),
+        StoreState::new(plugin.limits, wasi, seed, &plugin.name),
+    );
     store.limiter(|state| &mut state.store_limits);
     store.epoch_deadline_trap();
     store
@@ -305,8 +369,16 @@ type Guests = (Option<scenarios::Guest>, Option<config_builder::Guest>);
 fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime::Result<Guests> {
     store.set_epoch_deadline(plugin.limits.deadline_ticks());
     let instance = plugin.pre.instantiate(&mut *store)?;
-    let scenarios = plugin.scenarios.as_ref().map(|indices| indices.load(&mut *store, &instance)).transpose()?;
-    let builders = plugin.builders.as_ref().map(|indices| indices.load(&mut *store, &instance)).transpose()?;
+    let scenarios = plugin
+        .scenarios
+        .as_ref()
+        .map(|indices| indices.load(&mut *store, &instance))
+        .transpose()?;
+    let builders = plugin
+        .builders
+        .as_ref()
+        .map(|indices| indices.load(&mut *store, &instance))
+        .transpose()?;
     Ok((scenarios, builders))
 }
 

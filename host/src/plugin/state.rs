@@ -117,6 +117,10 @@ impl host::Host for StoreState {
             return;
         }
         let source = (!source.is_empty()).then_some(source);
-        capture.events.push(EmittedEvent { name, source, payload });
+        capture.events.push(EmittedEvent {
+            name,
+            source,
+            payload,
+        });
     }
 }

@@ -45,7 +45,10 @@ impl WasiState {
             .secure_random(stream_for(seed, &format!("wasi-secure/{plugin}")))
             .insecure_random(stream_for(seed, &format!("wasi-insecure/{plugin}")))
             .insecure_random_seed(u128::from(seed));
-        Self { ctx: builder.build(), table: ResourceTable::new() }
+        Self {
+            ctx: builder.build(),
+            table: ResourceTable::new(),
+        }
     }
 }
 
@@ -55,6 +58,9 @@ impl WasiView for StoreState {
             .wasi
             .as_mut()
             .expect("the WASI linker is only used for stores created with a WASI context");
-        WasiCtxView { ctx: &mut wasi.ctx, table: &mut wasi.table }
+        WasiCtxView {
+            ctx: &mut wasi.ctx,
+            table: &mut wasi.table,
+        }
     }
 }

@@ -16,11 +16,14 @@ pub const CALC_BY_EVENT: Entry = Entry {
         default: "{}",
     }],
     build: |params, info| {
-        let events: serde_json::Map<String, Value> = params.get("events_config", "an object {event: handler}")?;
+        let events: serde_json::Map<String, Value> =
+            params.get("events_config", "an object {event: handler}")?;
         let mut handlers = Vec::new();
         for (event, config) in events {
             let action = match config {
-                Value::String(text) if offers(&text) => Action::Scenario(create_nested(&text, Value::Null, info)?),
+                Value::String(text) if offers(&text) => {
+                    Action::Scenario(create_nested(&text, Value::Null, info)?)
+                }
                 Value::String(text) => Action::Expression(Expression::parse(
                     &format!("calc_by_event: events_config.{event}"),
                     &text,
@@ -28,13 +31,18 @@ pub const CALC_BY_EVENT: Entry = Entry {
                 )?),
                 Value::Object(mut map) => {
                     let Some(Value::String(scenario)) = map.remove("scenario") else {
-                        return Err(params.error(format!("events_config.{event}: 'scenario' must name a scenario of this pack")));
+                        return Err(params.error(format!(
+                            "events_config.{event}: 'scenario' must name a scenario of this pack"
+                        )));
                     };
                     let data = map.remove("scenario_data").unwrap_or(Value::Null);
                     if let Some(unknown) = map.keys().next() {
                         return Err(params.error(format!("events_config.{event}: unknown key '{unknown}'; expected scenario, scenario_data")));
                     }
-                    Action::Scenario(create_nested(&scenario, data, info).map_err(|err| params.error(format!("events_config.{event}: {err}")))?)
+                    Action::Scenario(
+                        create_nested(&scenario, data, info)
+                            .map_err(|err| params.error(format!("events_config.{event}: {err}")))?,
+                    )
                 }
                 other => {
                     return Err(params.error(format!(
@@ -60,7 +68,10 @@ struct CalcByEvent {
 impl Behaviour for CalcByEvent {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let event = ctx.event?;
-        let (_, action) = self.handlers.iter_mut().find(|(name, _)| *name == event.name)?;
+        let (_, action) = self
+            .handlers
+            .iter_mut()
+            .find(|(name, _)| *name == event.name)?;
         let value = match action {
             Action::Expression(expression) => expression.eval(&common_values(ctx))?,
             Action::Scenario(behaviour) => behaviour.step(ctx)?,

@@ -34,10 +34,16 @@ pub static CATALOG: &[Entry] = &[
 ];
 
 fn entry(name: &str) -> Result<&'static Entry, String> {
-    CATALOG.iter().find(|entry| entry.name == name).ok_or_else(|| {
-        let known: Vec<&str> = CATALOG.iter().map(|entry| entry.name).collect();
-        format!("unknown scenario '{name}'; this pack offers: {}", known.join(", "))
-    })
+    CATALOG
+        .iter()
+        .find(|entry| entry.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = CATALOG.iter().map(|entry| entry.name).collect();
+            format!(
+                "unknown scenario '{name}'; this pack offers: {}",
+                known.join(", ")
+            )
+        })
 }
 
 /// Whether the pack offers a scenario called `name`.
@@ -63,7 +69,11 @@ pub fn create_nested(
     let map = match params {
         Value::Null => Default::default(),
         Value::Object(map) => map,
-        other => return Err(format!("{name}: scenario_data must be an object, got {other}")),
+        other => {
+            return Err(format!(
+                "{name}: scenario_data must be an object, got {other}"
+            ));
+        }
     };
     let params = Params::from_map(entry.name, entry.params, map)?;
     (entry.build)(&params, info)

@@ -41,7 +41,10 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// The current value of the linked metric `name`, if the host supplied it.
     pub fn link(&self, name: &str) -> Option<f64> {
-        self.links.iter().find(|link| link.name == name).map(|link| link.value)
+        self.links
+            .iter()
+            .find(|link| link.name == name)
+            .map(|link| link.value)
     }
 
     /// `value` limited to the metric's range.
@@ -52,7 +55,11 @@ impl Ctx<'_> {
 
 /// `value` limited to the range of `info` (NaN stays NaN for the host to judge).
 pub(crate) fn clamp_to(value: f64, info: &MetricInfo) -> f64 {
-    if info.min <= info.max { value.max(info.min).min(info.max) } else { value }
+    if info.min <= info.max {
+        value.max(info.min).min(info.max)
+    } else {
+        value
+    }
 }
 
 /// A uniform draw in [low, high) from the series' own seeded stream.
@@ -101,7 +108,10 @@ impl Guest for BuiltinPack {
 impl GuestScenario for Series {
     fn create(name: String, params: String, info: MetricInfo) -> Result<Scenario, String> {
         let behaviour = catalog::create(&name, &params, &info)?;
-        Ok(Scenario::new(Series { info, behaviour: RefCell::new(behaviour) }))
+        Ok(Scenario::new(Series {
+            info,
+            behaviour: RefCell::new(behaviour),
+        }))
     }
 
     fn links(&self) -> Vec<String> {

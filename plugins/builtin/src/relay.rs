@@ -6,18 +6,30 @@ use crate::catalog::Entry;
 use crate::expr::{COMMON_VARIABLES, Expression, common_values};
 use crate::{Behaviour, Ctx};
 
-const VARIABLES: &[&str] = &["source", "value", "min", "max", "default", "elapsed", "time"];
+const VARIABLES: &[&str] = &[
+    "source", "value", "min", "max", "default", "elapsed", "time",
+];
 
 pub const RELAY_TO_OTHER_METRIC: Entry = Entry {
     name: "relay_to_other_metric",
     description: "Follows another metric of the same host through an expression over source (its value), value, min, max, default, elapsed and time; clamped to the metric's range. Keeps its value while the source is unknown.",
     params: &[
-        ParamSpec { name: "source_metric_name", description: "metric of the same host to follow (required)", default: "null" },
-        ParamSpec { name: "calc_function", description: "expression giving the new value", default: "\"source\"" },
+        ParamSpec {
+            name: "source_metric_name",
+            description: "metric of the same host to follow (required)",
+            default: "null",
+        },
+        ParamSpec {
+            name: "calc_function",
+            description: "expression giving the new value",
+            default: "\"source\"",
+        },
     ],
     build: |params, _| {
         let source: Option<String> = params.get("source_metric_name", "a metric name")?;
-        let source = source.filter(|name| !name.is_empty()).ok_or_else(|| params.error("parameter 'source_metric_name' is required"))?;
+        let source = source
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| params.error("parameter 'source_metric_name' is required"))?;
         let text = params.string("calc_function")?;
         debug_assert!(COMMON_VARIABLES.iter().all(|name| VARIABLES.contains(name)));
         let calc = Expression::parse(params.owner(), &text, VARIABLES)?;

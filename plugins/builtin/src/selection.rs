@@ -9,9 +9,21 @@ pub const VARIETY_SELECTION: Entry = Entry {
     name: "variety_selection",
     description: "Weighted random choice among fixed values. The first step always chooses; later steps choose again with probability change_probability.",
     params: &[
-        ParamSpec { name: "values", description: "values to choose from (non-empty)", default: "[0.0, 1.0]" },
-        ParamSpec { name: "varieties", description: "weight of each value (same length as values, >= 0, not all 0)", default: "null" },
-        ParamSpec { name: "change_probability", description: "chance to choose again on each step, in [0, 1]", default: "0.1" },
+        ParamSpec {
+            name: "values",
+            description: "values to choose from (non-empty)",
+            default: "[0.0, 1.0]",
+        },
+        ParamSpec {
+            name: "varieties",
+            description: "weight of each value (same length as values, >= 0, not all 0)",
+            default: "null",
+        },
+        ParamSpec {
+            name: "change_probability",
+            description: "chance to choose again on each step, in [0, 1]",
+            default: "0.1",
+        },
     ],
     build: |params, _| {
         let values: Vec<f64> = params.get("values", "a list of numbers")?;
@@ -29,8 +41,10 @@ pub const VARIETY_SELECTION: Entry = Entry {
                 weights.len()
             )));
         }
-        if weights.iter().any(|weight| !(*weight >= 0.0)) || weights.iter().sum::<f64>() <= 0.0 {
-            return Err(params.error("parameter 'varieties' must be weights >= 0 with a positive sum"));
+        if weights.iter().any(|weight| *weight < 0.0) || weights.iter().sum::<f64>() <= 0.0 {
+            return Err(
+                params.error("parameter 'varieties' must be weights >= 0 with a positive sum")
+            );
         }
         let change_probability = params.f64("change_probability")?;
         if !(0.0..=1.0).contains(&change_probability) {
@@ -38,7 +52,12 @@ pub const VARIETY_SELECTION: Entry = Entry {
                 "parameter 'change_probability' must be in [0, 1], got {change_probability}"
             )));
         }
-        Ok(Box::new(VarietySelection { values, weights, change_probability, chosen: false }))
+        Ok(Box::new(VarietySelection {
+            values,
+            weights,
+            change_probability,
+            chosen: false,
+        }))
     },
 };
 
@@ -61,7 +80,11 @@ impl VarietySelection {
         }
         // Rounding can leave a sliver past the last weight; it belongs to the last
         // value with a positive weight.
-        let last = self.weights.iter().rposition(|weight| *weight > 0.0).unwrap_or(0);
+        let last = self
+            .weights
+            .iter()
+            .rposition(|weight| *weight > 0.0)
+            .unwrap_or(0);
         self.values[last]
     }
 }

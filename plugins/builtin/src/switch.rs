@@ -16,20 +16,38 @@ pub const SWITCH_SCENARIO_BY_EVENTS: Entry = Entry {
             description: "{event: {scenario, scenario_data, duration}}; duration in seconds, omitted for no limit",
             default: "{}",
         },
-        ParamSpec { name: "default_scenario", description: "scenario run when no event scenario is active", default: "\"do_nothing\"" },
-        ParamSpec { name: "default_scenario_data", description: "parameters of default_scenario", default: "{}" },
+        ParamSpec {
+            name: "default_scenario",
+            description: "scenario run when no event scenario is active",
+            default: "\"do_nothing\"",
+        },
+        ParamSpec {
+            name: "default_scenario_data",
+            description: "parameters of default_scenario",
+            default: "{}",
+        },
     ],
     build: |params, info| {
-        let events: serde_json::Map<String, Value> = params.get("events_config", "an object {event: {scenario, scenario_data, duration}}")?;
+        let events: serde_json::Map<String, Value> = params.get(
+            "events_config",
+            "an object {event: {scenario, scenario_data, duration}}",
+        )?;
         let mut handlers = Vec::new();
         for (event, config) in events {
-            let handler = Handler::parse(&event, config, info).map_err(|err| params.error(format!("events_config.{event}: {err}")))?;
+            let handler = Handler::parse(&event, config, info)
+                .map_err(|err| params.error(format!("events_config.{event}: {err}")))?;
             handlers.push(handler);
         }
         let default_name = params.string("default_scenario")?;
         let default_data = params.raw("default_scenario_data");
-        let default = create_nested(&default_name, default_data, info).map_err(|err| params.error(format!("default_scenario: {err}")))?;
-        Ok(Box::new(Switch { handlers, default, active: None, info: info.clone() }))
+        let default = create_nested(&default_name, default_data, info)
+            .map_err(|err| params.error(format!("default_scenario: {err}")))?;
+        Ok(Box::new(Switch {
+            handlers,
+            default,
+            active: None,
+            info: info.clone(),
+        }))
     },
 };
 
@@ -55,20 +73,39 @@ impl Handler {
                     None | Some(Value::Null) => None,
                     Some(Value::Number(seconds)) => match seconds.as_f64() {
                         Some(seconds) if seconds > 0.0 => Some(seconds),
-                        _ => return Err(format!("'duration' must be a number of seconds > 0, got {seconds}")),
+                        _ => {
+                            return Err(format!(
+                                "'duration' must be a number of seconds > 0, got {seconds}"
+                            ));
+                        }
                     },
-                    Some(other) => return Err(format!("'duration' must be a number of seconds, got {other}")),
+                    Some(other) => {
+                        return Err(format!(
+                            "'duration' must be a number of seconds, got {other}"
+                        ));
+                    }
                 };
                 if let Some(unknown) = map.keys().next() {
-                    return Err(format!("unknown key '{unknown}'; expected scenario, scenario_data, duration"));
+                    return Err(format!(
+                        "unknown key '{unknown}'; expected scenario, scenario_data, duration"
+                    ));
                 }
                 (scenario, data, duration)
             }
-            other => return Err(format!("expected {{scenario, scenario_data, duration}} or a scenario name, got {other}")),
+            other => {
+                return Err(format!(
+                    "expected {{scenario, scenario_data, duration}} or a scenario name, got {other}"
+                ));
+            }
         };
         // Build once now so a bad nested scenario is a creation error, not a step error.
         create_nested(&scenario, data.clone(), info)?;
-        Ok(Self { event: event.into(), scenario, data, duration })
+        Ok(Self {
+            event: event.into(),
+            scenario,
+            data,
+            duration,
+        })
     }
 }
 
@@ -88,7 +125,10 @@ struct Switch {
 impl Behaviour for Switch {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         if let Some(event) = ctx.event
-            && let Some(handler) = self.handlers.iter().find(|handler| handler.event == event.name)
+            && let Some(handler) = self
+                .handlers
+                .iter()
+                .find(|handler| handler.event == event.name)
         {
             // Validated at creation, so this only fails if the nested scenario's own
             // creation is non-deterministic; fall back to the default then.
@@ -107,7 +147,10 @@ impl Behaviour for Switch {
         }
         match &mut self.active {
             Some(active) => {
-                let nested = Ctx { elapsed: ctx.time - active.started, ..*ctx };
+                let nested = Ctx {
+                    elapsed: ctx.time - active.started,
+                    ..*ctx
+                };
                 active.behaviour.step(&nested)
             }
             None => self.default.step(ctx),

@@ -10,19 +10,53 @@ pub const FEATURE_TOGGLE: Entry = Entry {
     name: "feature_toggle",
     description: "Off until start_time, then on for duration and off for interval, repeating (times since the series became active). Emits on_event / off_event on every change.",
     params: &[
-        ParamSpec { name: "start_time", description: "seconds before the first switch on (>= 0)", default: "30.0" },
-        ParamSpec { name: "duration", description: "seconds in the on state (> 0)", default: "60.0" },
-        ParamSpec { name: "interval", description: "seconds in the off state between cycles (> 0)", default: "15.0" },
-        ParamSpec { name: "on_value", description: "value while on", default: "1.0" },
-        ParamSpec { name: "off_value", description: "value while off", default: "0.0" },
-        ParamSpec { name: "source", description: "source named in emitted events; empty for the host", default: "\"\"" },
-        ParamSpec { name: "on_event", description: "event emitted when switching on; empty for none", default: "\"feature_on\"" },
-        ParamSpec { name: "off_event", description: "event emitted when switching off; empty for none", default: "\"feature_off\"" },
+        ParamSpec {
+            name: "start_time",
+            description: "seconds before the first switch on (>= 0)",
+            default: "30.0",
+        },
+        ParamSpec {
+            name: "duration",
+            description: "seconds in the on state (> 0)",
+            default: "60.0",
+        },
+        ParamSpec {
+            name: "interval",
+            description: "seconds in the off state between cycles (> 0)",
+            default: "15.0",
+        },
+        ParamSpec {
+            name: "on_value",
+            description: "value while on",
+            default: "1.0",
+        },
+        ParamSpec {
+            name: "off_value",
+            description: "value while off",
+            default: "0.0",
+        },
+        ParamSpec {
+            name: "source",
+            description: "source named in emitted events; empty for the host",
+            default: "\"\"",
+        },
+        ParamSpec {
+            name: "on_event",
+            description: "event emitted when switching on; empty for none",
+            default: "\"feature_on\"",
+        },
+        ParamSpec {
+            name: "off_event",
+            description: "event emitted when switching off; empty for none",
+            default: "\"feature_off\"",
+        },
     ],
     build: |params, _| {
         let start_time = params.f64("start_time")?;
         if start_time < 0.0 {
-            return Err(params.error(format!("parameter 'start_time' must be >= 0, got {start_time}")));
+            return Err(params.error(format!(
+                "parameter 'start_time' must be >= 0, got {start_time}"
+            )));
         }
         Ok(Box::new(FeatureToggle {
             start_time,

@@ -9,21 +9,39 @@ pub const UPDATE_BY_TREND: Entry = Entry {
     name: "update_by_trend",
     description: "Adds a random step each update: positive for 'up', negative for 'down', either sign for 'hold'; clamped to the metric's range.",
     params: &[
-        ParamSpec { name: "trend", description: "'up', 'down' or 'hold'", default: "\"hold\"" },
-        ParamSpec { name: "step_range", description: "[low, high] size of one step (low >= 0)", default: "[1.0, 5.0]" },
+        ParamSpec {
+            name: "trend",
+            description: "'up', 'down' or 'hold'",
+            default: "\"hold\"",
+        },
+        ParamSpec {
+            name: "step_range",
+            description: "[low, high] size of one step (low >= 0)",
+            default: "[1.0, 5.0]",
+        },
     ],
     build: |params, _| {
         let direction = match params.string("trend")?.as_str() {
             "up" => Direction::Up,
             "down" => Direction::Down,
             "hold" => Direction::Hold,
-            other => return Err(params.error(format!("parameter 'trend' must be 'up', 'down' or 'hold', got '{other}'"))),
+            other => {
+                return Err(params.error(format!(
+                    "parameter 'trend' must be 'up', 'down' or 'hold', got '{other}'"
+                )));
+            }
         };
         let (low, high) = params.range("step_range")?.unwrap_or((1.0, 5.0));
         if low < 0.0 {
-            return Err(params.error(format!("parameter 'step_range' must not be negative, got [{low}, {high}]")));
+            return Err(params.error(format!(
+                "parameter 'step_range' must not be negative, got [{low}, {high}]"
+            )));
         }
-        Ok(Box::new(UpdateByTrend { direction, low, high }))
+        Ok(Box::new(UpdateByTrend {
+            direction,
+            low,
+            high,
+        }))
     },
 };
 
@@ -55,8 +73,16 @@ pub const RANDOM_WALK: Entry = Entry {
     name: "random_walk",
     description: "Moves by a uniform step in [-max_step, max_step] each update, pulled back toward the metric's default by 'reversion' (0 = pure walk, 1 = snap back); clamped to the metric's range.",
     params: &[
-        ParamSpec { name: "max_step", description: "largest move per update; null for 5% of the metric's range", default: "null" },
-        ParamSpec { name: "reversion", description: "fraction of the distance to the default removed per update, in [0, 1]", default: "0.1" },
+        ParamSpec {
+            name: "max_step",
+            description: "largest move per update; null for 5% of the metric's range",
+            default: "null",
+        },
+        ParamSpec {
+            name: "reversion",
+            description: "fraction of the distance to the default removed per update, in [0, 1]",
+            default: "0.1",
+        },
     ],
     build: |params, info| {
         let max_step = match params.raw("max_step") {
@@ -64,13 +90,20 @@ pub const RANDOM_WALK: Entry = Entry {
             _ => params.f64("max_step")?,
         };
         if max_step < 0.0 {
-            return Err(params.error(format!("parameter 'max_step' must not be negative, got {max_step}")));
+            return Err(params.error(format!(
+                "parameter 'max_step' must not be negative, got {max_step}"
+            )));
         }
         let reversion = params.f64("reversion")?;
         if !(0.0..=1.0).contains(&reversion) {
-            return Err(params.error(format!("parameter 'reversion' must be in [0, 1], got {reversion}")));
+            return Err(params.error(format!(
+                "parameter 'reversion' must be in [0, 1], got {reversion}"
+            )));
         }
-        Ok(Box::new(RandomWalk { max_step, reversion }))
+        Ok(Box::new(RandomWalk {
+            max_step,
+            reversion,
+        }))
     },
 };
 

@@ -11,10 +11,26 @@ pub const SINE_WAVE: Entry = Entry {
     name: "sine_wave",
     description: "offset + amplitude * sin(2*pi*elapsed/period + phase_offset), clamped to the metric's range.",
     params: &[
-        ParamSpec { name: "period", description: "cycle length in seconds (> 0)", default: "300.0" },
-        ParamSpec { name: "amplitude", description: "height of the wave above the centre line", default: "50.0" },
-        ParamSpec { name: "offset", description: "centre line", default: "50.0" },
-        ParamSpec { name: "phase_offset", description: "phase shift in radians", default: "0.0" },
+        ParamSpec {
+            name: "period",
+            description: "cycle length in seconds (> 0)",
+            default: "300.0",
+        },
+        ParamSpec {
+            name: "amplitude",
+            description: "height of the wave above the centre line",
+            default: "50.0",
+        },
+        ParamSpec {
+            name: "offset",
+            description: "centre line",
+            default: "50.0",
+        },
+        ParamSpec {
+            name: "phase_offset",
+            description: "phase shift in radians",
+            default: "0.0",
+        },
     ],
     build: |params, _| {
         Ok(Box::new(SineWave {

@@ -17,7 +17,13 @@ pub struct ParamSpec {
 pub fn param_infos<T>(specs: &[ParamSpec], make: impl Fn(String, String, String) -> T) -> Vec<T> {
     specs
         .iter()
-        .map(|spec| make(spec.name.into(), spec.description.into(), spec.default.into()))
+        .map(|spec| {
+            make(
+                spec.name.into(),
+                spec.description.into(),
+                spec.default.into(),
+            )
+        })
         .collect()
 }
 
@@ -63,10 +69,16 @@ impl Params {
                 } else {
                     format!("one of: {}", expected.join(", "))
                 };
-                return Err(format!("{owner}: unknown parameter '{name}'; expected {expected}"));
+                return Err(format!(
+                    "{owner}: unknown parameter '{name}'; expected {expected}"
+                ));
             }
         }
-        Ok(Self { owner: owner.into(), specs, given })
+        Ok(Self {
+            owner: owner.into(),
+            specs,
+            given,
+        })
     }
 
     /// The raw value of `name`: given, else its declared default (`null` if none).
@@ -87,7 +99,10 @@ impl Params {
     pub fn get<T: DeserializeOwned>(&self, name: &str, expected: &str) -> Result<T, String> {
         let raw = self.raw(name);
         serde_json::from_value(raw.clone()).map_err(|_| {
-            format!("{}: parameter '{name}' must be {expected}, got {raw}", self.owner)
+            format!(
+                "{}: parameter '{name}' must be {expected}, got {raw}",
+                self.owner
+            )
         })
     }
 
@@ -97,7 +112,10 @@ impl Params {
         if value.is_finite() {
             Ok(value)
         } else {
-            Err(format!("{}: parameter '{name}' must be a finite number", self.owner))
+            Err(format!(
+                "{}: parameter '{name}' must be a finite number",
+                self.owner
+            ))
         }
     }
 
@@ -107,7 +125,10 @@ impl Params {
         if value > 0.0 {
             Ok(value)
         } else {
-            Err(format!("{}: parameter '{name}' must be greater than 0, got {value}", self.owner))
+            Err(format!(
+                "{}: parameter '{name}' must be greater than 0, got {value}",
+                self.owner
+            ))
         }
     }
 
@@ -120,7 +141,7 @@ impl Params {
     pub fn range(&self, name: &str) -> Result<Option<(f64, f64)>, String> {
         let pair: Option<(f64, f64)> = self.get(name, "a pair [low, high] of numbers")?;
         match pair {
-            Some((low, high)) if !(low <= high) => Err(format!(
+            Some((low, high)) if low > high => Err(format!(
                 "{}: parameter '{name}' must be [low, high] with low <= high, got [{low}, {high}]",
                 self.owner
             )),

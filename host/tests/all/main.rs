@@ -1,0 +1,6 @@
+//! Integration tests of the `promemu` library, one module per area. Everything
+//! runs through the real wasmtime runtime and the committed components.
+
+mod builtin_scenarios;
+mod harness;
+mod plugin_runtime;

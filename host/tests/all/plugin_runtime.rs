@@ -1,0 +1,346 @@
+//! The plugin runtime: third-party components beside the pack, load-time checks,
+//! sandbox limits and recovery after traps.
+
+use std::time::{Duration, Instant};
+
+use promemu::plugin::{Limits, PluginError, StepInput};
+
+use crate::harness::{Series, builtin, fixture, gauge, runtime, runtime_with, spec};
+
+fn input(time: f64) -> StepInput<'static> {
+    StepInput {
+        time,
+        elapsed: time,
+        value: 0.0,
+        event: None,
+        links: &[],
+    }
+}
+
+#[test]
+fn a_third_party_component_loads_and_runs_beside_the_pack() {
+    let runtime = runtime();
+    let pack = runtime.builtin().unwrap();
+    let third_party = runtime.load_file(&fixture("square-wave.wasm")).unwrap();
+    assert!(
+        third_party.offers_scenarios()
+            && !third_party.offers_builders()
+            && !third_party.uses_wasi()
+    );
+    let names: Vec<String> = third_party
+        .instantiate(0)
+        .unwrap()
+        .list_scenarios()
+        .unwrap()
+        .into_iter()
+        .map(|info| info.name)
+        .collect();
+    assert_eq!(names, ["square_wave", "coin_flip"]);
+
+    let mut square = Series::new(
+        &third_party,
+        1,
+        "square_wave",
+        r#"{"shape": "2,8,10"}"#,
+        gauge(0.0, 10.0, 0.0),
+    );
+    let mut sine = Series::new(
+        &pack,
+        1,
+        "sine_wave",
+        r#"{"period": 10}"#,
+        gauge(0.0, 100.0, 0.0),
+    );
+    for second in 0..30 {
+        let expected = if second % 10 < 5 { 2.0 } else { 8.0 };
+        assert_eq!(square.step(second as f64), expected);
+        sine.step(second as f64);
+    }
+    assert!(
+        (sine.value - (50.0 + 50.0 * (std::f64::consts::TAU * 29.0 / 10.0).sin())).abs() < 1e-9
+    );
+
+    let flips = |seed| {
+        let mut coin = Series::new(&third_party, seed, "coin_flip", "", gauge(0.0, 1.0, 0.0));
+        let logs: usize = (0..40)
+            .map(|second| coin.step_full(second as f64, None, &[]).logs.len())
+            .sum();
+        assert_eq!(logs, 40, "each flip logs a line");
+        coin.run(40)
+    };
+    assert_eq!(flips(5), flips(5));
+    assert_ne!(flips(5), flips(6));
+}
+
+#[test]
+fn a_plugin_refusal_comes_back_with_its_own_message() {
+    let plugin = runtime().load_file(&fixture("square-wave.wasm")).unwrap();
+    let mut instance = plugin.instantiate(0).unwrap();
+    let err = instance
+        .create_series(spec(
+            "square_wave",
+            r#"{"shape": "1,2"}"#,
+            gauge(0.0, 1.0, 0.0),
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Rejected { message, .. } if message.contains("low,high,period")),
+        "{err}"
+    );
+    assert!(err.is_bad_input());
+}
+
+fn hostile_with(limits: Limits) -> promemu::plugin::Plugin {
+    runtime_with(limits)
+        .load_file(&fixture("hostile.wasm"))
+        .unwrap()
+}
+
+/// Steps a hostile series beside a steady one; the hostile one must trap at
+/// `after` seconds, the steady one must keep its schedule throughout.
+fn assert_trap_is_contained(scenario: &str, trap_contains: &str) {
+    let plugin = hostile_with(Limits {
+        call_deadline: Duration::from_millis(50),
+        memory_bytes: 16 << 20,
+        ..Limits::default()
+    });
+    let mut instance = plugin.instantiate(0).unwrap();
+    let steady = instance
+        .create_series(spec("steady", "", gauge(0.0, 100.0, 0.0)))
+        .unwrap();
+    let hostile = instance
+        .create_series(spec(scenario, r#"{"after": 3}"#, gauge(0.0, 100.0, 0.0)))
+        .unwrap();
+    let mut traps = 0;
+    for second in 0..8 {
+        let time = second as f64;
+        let started = Instant::now();
+        match instance.step(hostile, input(time)) {
+            Ok(output) => assert!(
+                second < 3,
+                "{scenario} stepped fine at {second}: {:?}",
+                output.value
+            ),
+            Err(PluginError::Trap { plugin, call, trap }) => {
+                assert!(second >= 3);
+                assert!(plugin.ends_with("hostile.wasm"), "{plugin}");
+                assert_eq!(call, format!("step of job/host-1/{scenario}"));
+                assert!(
+                    trap.to_lowercase().contains(trap_contains),
+                    "{scenario}: {trap}"
+                );
+                traps += 1;
+            }
+            Err(other) => panic!("{scenario}: unexpected {other}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{scenario} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            instance.step(steady, input(time)).unwrap().value,
+            Some(time),
+            "steady series at {second}"
+        );
+    }
+    assert_eq!(traps, 5);
+    assert_eq!(instance.restarts(), 5);
+}
+
+#[test]
+fn an_infinite_loop_is_interrupted_at_the_deadline() {
+    assert_trap_is_contained("spin", "interrupt");
+}
+
+#[test]
+fn a_panic_traps_and_the_instance_is_rebuilt() {
+    assert_trap_is_contained("panic", "unreachable");
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_cap() {
+    assert_trap_is_contained("hog", "growing memory");
+}
+
+#[test]
+fn a_stack_overflow_traps() {
+    assert_trap_is_contained("recurse", "stack");
+}
+
+#[test]
+fn an_infinite_loop_in_create_is_refused_and_the_instance_survives() {
+    let plugin = hostile_with(Limits {
+        call_deadline: Duration::from_millis(30),
+        ..Limits::default()
+    });
+    let mut instance = plugin.instantiate(0).unwrap();
+    let steady = instance
+        .create_series(spec("steady", "", gauge(0.0, 100.0, 0.0)))
+        .unwrap();
+    let err = instance
+        .create_series(spec("spin_create", "", gauge(0.0, 1.0, 0.0)))
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Trap { call, .. } if call == "create of job/host-1/spin_create"),
+        "{err}"
+    );
+    assert_eq!(instance.step(steady, input(4.0)).unwrap().value, Some(4.0));
+}
+
+#[test]
+fn events_and_logs_per_call_are_capped() {
+    let plugin = hostile_with(Limits {
+        events_per_call: 10,
+        log_bytes_per_call: 4096,
+        ..Limits::default()
+    });
+    let mut instance = plugin.instantiate(0).unwrap();
+    let storm = instance
+        .create_series(spec("storm", "", gauge(0.0, 1.0, 0.0)))
+        .unwrap();
+    let chatty = instance
+        .create_series(spec("chatty", "", gauge(0.0, 1.0, 0.0)))
+        .unwrap();
+    let output = instance.step(storm, input(0.0)).unwrap();
+    assert_eq!((output.events.len(), output.events_dropped), (10, 9_990));
+    let output = instance.step(chatty, input(0.0)).unwrap();
+    assert_eq!(output.logs.len(), 4);
+    assert_eq!(output.log_bytes_dropped, (1024 - 4) * 1024);
+}
+
+#[test]
+fn a_core_module_is_refused_with_how_to_fix_it() {
+    let core = wat::parse_str("(module (func (export \"step\")))").unwrap();
+    let err = runtime().load_bytes("core.wasm", &core).unwrap_err();
+    assert!(matches!(err, PluginError::NotAComponent { .. }));
+    assert!(
+        err.to_string().contains(
+            "core WebAssembly module; turn it into a component with `promemu plugin componentize`"
+        ),
+        "{err}"
+    );
+    assert!(err.is_bad_input());
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_refused() {
+    let bytes = std::fs::read(fixture("square-wave.wasm")).unwrap();
+    let err = runtime()
+        .load_bytes("truncated.wasm", &bytes[..bytes.len() / 2])
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Compile { .. }), "{err}");
+    let err = runtime()
+        .load_bytes("text.wasm", b"#!/bin/sh\necho hi\n")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not start with the WebAssembly magic number"),
+        "{err}"
+    );
+    let err = runtime().load_bytes("empty.wasm", b"").unwrap_err();
+    assert!(err.to_string().contains("0 bytes long"), "{err}");
+}
+
+#[test]
+fn a_component_without_the_contract_says_what_it_exports_instead() {
+    let component = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "run")))
+            (core instance $i (instantiate $m))
+            (func $run (canon lift (core func $i "run")))
+            (instance $api (export "run" (func $run)))
+            (export "acme:tools/runner@1.0.0" (instance $api)))"#,
+    )
+    .unwrap();
+    let err = runtime().load_bytes("other.wasm", &component).unwrap_err();
+    assert!(matches!(err, PluginError::NoContractExport { .. }));
+    assert!(
+        err.to_string()
+            .ends_with("it exports: acme:tools/runner@1.0.0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn another_major_version_of_the_contract_is_refused() {
+    let component = wat::parse_str(
+        r#"(component
+            (import "promemu:plugin/host@1.0.0" (instance))
+            (core module $m (func (export "run")))
+            (core instance $i (instantiate $m))
+            (func $run (canon lift (core func $i "run")))
+            (instance $api (export "list-scenarios" (func $run)))
+            (export "promemu:plugin/scenarios@1.0.0" (instance $api)))"#,
+    )
+    .unwrap();
+    let err = runtime().load_bytes("future.wasm", &component).unwrap_err();
+    assert!(
+        matches!(err, PluginError::IncompatibleVersion { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("targets contract version 1.0.0, this host implements 0.1.0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_contract_interface_with_wrong_types_is_refused() {
+    let component = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "run")))
+            (core instance $i (instantiate $m))
+            (func $run (canon lift (core func $i "run")))
+            (instance $api (export "list-scenarios" (func $run)))
+            (export "promemu:plugin/scenarios@0.1.0" (instance $api)))"#,
+    )
+    .unwrap();
+    let err = runtime().load_bytes("liar.wasm", &component).unwrap_err();
+    assert!(matches!(err, PluginError::WrongExportTypes { .. }), "{err}");
+}
+
+#[test]
+fn an_unknown_import_is_refused_with_what_the_host_provides() {
+    let component =
+        wat::parse_str(r#"(component (import "acme:db/query@1.0.0" (instance)))"#).unwrap();
+    let err = runtime().load_bytes("db.wasm", &component).unwrap_err();
+    assert!(
+        matches!(err, PluginError::UnsupportedImport { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("acme:db/query@1.0.0"), "{err}");
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime =
+        promemu::plugin::PluginRuntime::with_cache_dir(Limits::default(), Some(dir.path().into()))
+            .unwrap();
+    runtime.builtin().unwrap();
+    let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(cached.len(), 1);
+    let started = Instant::now();
+    let mut series = Series::new(
+        &runtime.builtin().unwrap(),
+        0,
+        "sine_wave",
+        "",
+        gauge(0.0, 100.0, 50.0),
+    );
+    println!("cached load + instantiate: {:?}", started.elapsed());
+    assert_eq!(series.step(0.0), 50.0);
+}
+
+#[test]
+fn the_embedded_pack_matches_the_committed_file() {
+    let committed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../plugins/prebuilt/builtin.wasm"
+    ))
+    .unwrap();
+    assert_eq!(committed, promemu::plugin::BUILTIN_PACK_WASM);
+    assert!(builtin().offers_scenarios());
+}

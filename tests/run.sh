@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project. Installs what it needs on a fresh
+# Debian machine (the wasm target, Prometheus and the Pushgateway for the
+# end-to-end tests), so it is also what CI runs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing what the tests need"
+if command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt clippy >/dev/null 2>&1 || true
+    rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+fi
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+step "formatting"
+cargo fmt --all -- --check
+cargo fmt --all --manifest-path plugins/Cargo.toml -- --check
+
+step "lints"
+cargo clippy --all-targets --locked -- -D warnings
+CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-unknown-unknown \
+    --manifest-path plugins/Cargo.toml -- -D warnings
+
+step "committed components are what their sources build to"
+plugins/build.sh --check
+
+step "tests"
+cargo test --workspace --locked
