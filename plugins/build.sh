@@ -35,6 +35,7 @@ promemu=$root/target/debug/promemu
 # core module name -> committed component
 outputs=(
     "promemu_builtin:plugins/prebuilt/builtin.wasm"
+    "promemu_config_builders:configs/builders.wasm"
     "square_wave_plugin:tests/fixtures/square-wave.wasm"
     "hostile_plugin:tests/fixtures/hostile.wasm"
 )

@@ -1,8 +1,15 @@
 //! PromEmu: emulates fleets of hosts that emit realistic Prometheus metrics.
 //!
 //! Data flows one way: `cli` -> `configs` -> `model` -> `sim` (driving `plugin`)
-//! -> `mixer` -> `sink`. Scenarios and config builders are sandboxed WebAssembly
+//! -> `mixer` -> `sink`; `run` is the async shell that paces the simulation and
+//! feeds the sinks. Scenarios and config builders are sandboxed WebAssembly
 //! components behind the `promemu:plugin` contract (see `wit/`).
 
 pub mod cli;
+pub mod configs;
+pub mod mixer;
+pub mod model;
 pub mod plugin;
+pub mod run;
+pub mod sim;
+pub mod sink;

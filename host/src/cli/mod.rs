@@ -1,18 +1,29 @@
-//! The command line: flags, `PME_*` environment variables and subcommands. It only
-//! parses and dispatches; the work happens in the library modules.
+//! The command line: flags, `PME_*` environment variables and subcommands. It
+//! parses, sets up logging and dispatches; the work happens in the library modules.
 
+mod emulate;
+mod logging;
 mod plugins;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand};
 
+use crate::configs::ConfigError;
 use crate::plugin::PluginError;
+use crate::sim::SimError;
 
 /// Emulates fleets of hosts that emit realistic Prometheus metrics.
 #[derive(Debug, Parser)]
-#[command(name = "promemu", version, about)]
+#[command(
+    name = "promemu",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -20,6 +31,89 @@ pub struct Cli {
     /// A plugin component (.wasm) offering scenarios or config builders; repeatable.
     #[arg(long = "plugin", value_name = "FILE", global = true)]
     pub plugins: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags of the emulation itself (no subcommand).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// List the available configurations and exit.
+    #[arg(long)]
+    pub list_configs: bool,
+
+    /// A config name (see --list-configs), or a path to a .toml file or a builder .wasm.
+    #[arg(long, env = "PME_CONFIG", default_value = "hosts_load_with_peaks")]
+    pub config: String,
+
+    /// The builder to use when a config plugin offers several (e.g. HostsLoadWithPeaksConfig).
+    #[arg(long = "class")]
+    pub class: Option<String>,
+
+    /// Arguments for the config: key=value ...
+    #[arg(long = "config-args", value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_key_value)]
+    pub config_args: Vec<(String, String)>,
+
+    /// Folder of TOML configs and builder plugins.
+    #[arg(long, env = "PME_CONFIGS_DIR")]
+    pub configs_dir: Option<PathBuf>,
+
+    /// Pushgateway to push every job to.
+    #[arg(
+        long,
+        env = "PME_PUSHGATEWAY_URL",
+        default_value = "http://localhost:9091"
+    )]
+    pub pushgateway_url: String,
+
+    /// Do not push anywhere (serve /metrics only).
+    #[arg(long)]
+    pub no_push: bool,
+
+    /// Seconds between pushes of each job (default: the config's, else 15).
+    #[arg(long, env = "PME_PUSH_INTERVAL", value_parser = parse_seconds_arg)]
+    pub push_interval: Option<f64>,
+
+    /// Delete this run's job groups from the Pushgateway before the first push.
+    #[arg(long, env = "PME_PUSHGATEWAY_CLEANUP_ON_START", default_value = "true", value_parser = BoolishValueParser::new())]
+    pub cleanup_on_start: bool,
+
+    /// Delete this run's job groups from the Pushgateway when stopping.
+    #[arg(long, env = "PME_PUSHGATEWAY_CLEANUP_ON_FINISH", default_value = "true", value_parser = BoolishValueParser::new())]
+    pub cleanup_on_finish: bool,
+
+    /// Seconds between status reports in the log; 0 for none.
+    #[arg(long, env = "PME_SHOW_STATUS_INTERVAL_SEC", default_value = "30", value_parser = parse_seconds_arg)]
+    pub status_interval: f64,
+
+    /// Include every metric's value in status reports.
+    #[arg(long, env = "PME_SHOW_METRICS_STATUS", default_value = "false", value_parser = BoolishValueParser::new())]
+    pub show_metrics_status: bool,
+
+    /// Log debug details.
+    #[arg(long = "debug", env = "PME_DEBUG_MODE", default_value = "false", value_parser = BoolishValueParser::new())]
+    pub debug: bool,
+
+    /// Seed for every random stream; the same seed gives the same values.
+    #[arg(long, env = "PME_SEED")]
+    pub seed: Option<u64>,
+
+    /// Stop after this long (e.g. 30s, 10m).
+    #[arg(long, value_parser = parse_seconds_arg)]
+    pub duration: Option<f64>,
+
+    /// Address of the local /metrics endpoint.
+    #[arg(long, env = "PME_LISTEN", default_value = "127.0.0.1:9464")]
+    pub listen: SocketAddr,
+
+    /// Do not serve /metrics.
+    #[arg(long)]
+    pub no_listen: bool,
+
+    /// Name of the default Pushgateway job (default: <config>_<start time>).
+    #[arg(long, env = "PME_DEFAULT_JOB_NAME")]
+    pub default_job_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,13 +142,32 @@ pub enum PluginCommand {
     },
 }
 
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("expected key=value, got '{text}'")),
+    }
+}
+
+fn parse_seconds_arg(text: &str) -> Result<f64, String> {
+    let seconds = crate::configs::parse_seconds(text)?;
+    if seconds.is_finite() && seconds >= 0.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("expected a finite time, got '{text}'"))
+    }
+}
+
 /// Parses the command line, runs it and maps the outcome to an exit status:
-/// 0 success, 2 bad input (flags, configs, plugins), 1 failure while running.
+/// 0 success, 2 bad input (flags, configs, plugins), 1 failure while running,
+/// 130 / 143 stopped by SIGINT / SIGTERM.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init(cli.run.debug);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(exit_code(&err))
@@ -62,14 +175,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Some(Command::Scenarios) => plugins::list_scenarios(&cli.plugins),
-        Some(Command::Plugin(PluginCommand::Inspect { file })) => plugins::inspect(&file),
-        Some(Command::Plugin(PluginCommand::Componentize { input, output })) => {
-            plugins::componentize(&input, &output)
+        Some(Command::Scenarios) => plugins::list_scenarios(&cli.plugins).map(|()| 0),
+        Some(Command::Plugin(PluginCommand::Inspect { file })) => {
+            plugins::inspect(&file).map(|()| 0)
         }
-        None => anyhow::bail!("nothing to do yet: try `promemu scenarios`"),
+        Some(Command::Plugin(PluginCommand::Componentize { input, output })) => {
+            plugins::componentize(&input, &output).map(|()| 0)
+        }
+        None => emulate::run(&cli.run, &cli.plugins),
     }
 }
 
@@ -80,6 +195,20 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             .downcast_ref::<PluginError>()
             .is_some_and(PluginError::is_bad_input)
             || cause.downcast_ref::<BadInput>().is_some()
+            || cause
+                .downcast_ref::<ConfigError>()
+                .is_some_and(|err| match err {
+                    ConfigError::Plugin { source, .. } => source.is_bad_input(),
+                    _ => true,
+                })
+            || cause
+                .downcast_ref::<SimError>()
+                .is_some_and(|err| match err {
+                    SimError::Plugin { source, .. } | SimError::Instantiate(source) => {
+                        source.is_bad_input()
+                    }
+                    _ => true,
+                })
     });
     if bad_input { 2 } else { 1 }
 }
@@ -88,12 +217,3 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct BadInput(pub String);
-
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PME_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}

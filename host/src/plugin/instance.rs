@@ -392,7 +392,7 @@ fn describe(err: &wasmtime::Error) -> String {
 }
 
 /// Sends a plugin's log lines to the emulator's log, attributed to it.
-pub(super) fn forward_logs(plugin: &str, series: &str, logs: &[PluginLogLine]) {
+pub fn forward_logs(plugin: &str, series: &str, logs: &[PluginLogLine]) {
     use super::bindings::types::LogLevel;
     for line in logs {
         let message = &line.message;

@@ -25,6 +25,9 @@ pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 pub use engine::{Plugin, PluginRuntime};
 pub use error::PluginError;
 pub use inspect::{ComponentSummary, componentize, inspect};
-pub use instance::{PluginInstance, SeriesId, SeriesSpec, StepInput, StepOutput};
+pub use instance::{
+    PluginInstance, SeriesId, SeriesSpec, StepInput, StepOutput,
+    forward_logs as forward_plugin_logs,
+};
 pub use limits::Limits;
 pub use state::{EmittedEvent, PluginLogLine};

@@ -12,17 +12,17 @@ pub const FEATURE_TOGGLE: Entry = Entry {
     params: &[
         ParamSpec {
             name: "start_time",
-            description: "seconds before the first switch on (>= 0)",
+            description: "seconds (or 15s, 2m, ...) before the first switch on",
             default: "30.0",
         },
         ParamSpec {
             name: "duration",
-            description: "seconds in the on state (> 0)",
+            description: "time in the on state (> 0)",
             default: "60.0",
         },
         ParamSpec {
             name: "interval",
-            description: "seconds in the off state between cycles (> 0)",
+            description: "time in the off state between cycles (> 0)",
             default: "15.0",
         },
         ParamSpec {

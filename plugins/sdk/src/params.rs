@@ -132,6 +132,66 @@ impl Params {
         }
     }
 
+    /// A time in seconds, 0 or more: a number, or text like "90", "15s", "10m", "2h".
+    pub fn time(&self, name: &str) -> Result<f64, String> {
+        let raw = self.raw(name);
+        let seconds = match &raw {
+            Value::Number(number) => number.as_f64(),
+            Value::String(text) => parse_duration(text),
+            _ => None,
+        };
+        match seconds {
+            Some(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
+            _ => Err(format!(
+                "{}: parameter '{name}' must be a time of 0 or more seconds (a number, or like 15s, 10m, 2h), got {raw}",
+                self.owner
+            )),
+        }
+    }
+
+    /// A duration in seconds greater than 0, written as for [`Params::time`].
+    pub fn seconds(&self, name: &str) -> Result<f64, String> {
+        let seconds = self.time(name)?;
+        if seconds > 0.0 {
+            Ok(seconds)
+        } else {
+            Err(format!(
+                "{}: parameter '{name}' must be greater than 0 seconds, got {seconds}",
+                self.owner
+            ))
+        }
+    }
+
+    /// Parameters given as key/value text (a builder's `--config-args`): numbers,
+    /// `true`/`false` and JSON become typed values, anything else stays text.
+    pub fn from_args(
+        owner: &str,
+        specs: &'static [ParamSpec],
+        args: &[(String, String)],
+    ) -> Result<Self, String> {
+        let map = args
+            .iter()
+            .map(|(key, text)| {
+                let value = serde_json::from_str::<Value>(text)
+                    .unwrap_or_else(|_| Value::String(text.clone()));
+                (key.clone(), value)
+            })
+            .collect();
+        Self::from_map(owner, specs, map)
+    }
+
+    /// A whole number parameter of at least `min`.
+    pub fn count(&self, name: &str, min: u64) -> Result<u64, String> {
+        let value: u64 = self.get(name, "a whole number")?;
+        if value < min {
+            return Err(format!(
+                "{}: parameter '{name}' must be at least {min}, got {value}",
+                self.owner
+            ));
+        }
+        Ok(value)
+    }
+
     /// A string parameter.
     pub fn string(&self, name: &str) -> Result<String, String> {
         self.get(name, "a string")
@@ -165,4 +225,25 @@ impl Params {
             .find(|spec| spec.name == name)
             .unwrap_or_else(|| panic!("parameter '{name}' is not declared by {}", self.owner))
     }
+}
+
+/// Seconds in text like "90", "1.5", "250ms", "15s", "10m", "2h".
+fn parse_duration(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => (&text[..at], &text[at..]),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|number| number * scale)
 }

@@ -1,0 +1,173 @@
+//! The main job: load the config, build the simulation and run it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::{BadInput, RunArgs};
+use crate::configs::{ConfigCatalog, ConfigRequest, default_configs_dir};
+use crate::mixer::{Mixer, StatusOptions};
+use crate::model::validate;
+use crate::plugin::{Limits, Plugin, PluginRuntime};
+use crate::run::{PushOptions, RunEnd, RunOptions, run as run_emulation};
+use crate::sim::Simulation;
+
+/// Push interval when neither the command line nor the config sets one.
+const DEFAULT_PUSH_INTERVAL: f64 = 15.0;
+
+pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
+    let runtime = PluginRuntime::new(Limits::default())?;
+    let mut plugins: Vec<Plugin> = vec![runtime.builtin()?];
+    for file in plugin_files {
+        plugins.push(runtime.load_file(file)?);
+    }
+    let configs_dir = args.configs_dir.clone().or_else(default_configs_dir);
+    let catalog = ConfigCatalog::discover(&runtime, configs_dir, &plugins[1..])?;
+
+    if args.list_configs {
+        let listed = catalog.list()?;
+        let width = listed
+            .iter()
+            .map(|entry| entry.name.len())
+            .max()
+            .unwrap_or(0);
+        println!("Available configurations:");
+        for entry in listed {
+            println!(
+                "  {:width$}  {} [{}]",
+                entry.name, entry.description, entry.origin
+            );
+        }
+        return Ok(0);
+    }
+
+    tracing::info!("Loading configuration: <{}>", args.config);
+    if !args.config_args.is_empty() {
+        tracing::info!("Config arguments: {}", format_args_map(&args.config_args));
+    }
+    let request = ConfigRequest {
+        config: args.config.clone(),
+        class: args.class.clone(),
+        args: args.config_args.clone(),
+    };
+    let mut config = catalog.load(&runtime, &request)?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+    for host in &mut config.hosts {
+        host.fill_identity(seed);
+    }
+    let problems = validate(&config);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|problem| format!("  - {problem}"))
+            .collect();
+        return Err(BadInput(format!(
+            "config '{}' is not valid:\n{}",
+            config.name,
+            listed.join("\n")
+        ))
+        .into());
+    }
+    tracing::info!("Seed: {seed} (pass --seed {seed} to repeat this run)");
+    for host in &config.hosts {
+        tracing::info!(
+            "Created host <{}>: {} / {}",
+            host.name,
+            host.host,
+            host.address
+        );
+    }
+
+    let simulation = Simulation::new(&config, &plugins, seed)?;
+    let default_job = args
+        .default_job_name
+        .clone()
+        .or(config.default_job_name.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "{}_{}",
+                config.name,
+                chrono::Local::now().format("%Y-%m-%dT%H-%M-%S%.6f")
+            )
+        });
+    let mixer = Mixer::new(&config, &default_job);
+    tracing::info!(
+        "Created MetricsMixer with {} hosts across {} job groups",
+        config.hosts.len(),
+        mixer.jobs().len()
+    );
+
+    let push_interval = args
+        .push_interval
+        .or(config.push_interval)
+        .unwrap_or(DEFAULT_PUSH_INTERVAL);
+    if push_interval <= 0.0 {
+        return Err(BadInput(format!(
+            "--push-interval must be greater than 0, got {push_interval}"
+        ))
+        .into());
+    }
+    let push = (!args.no_push).then(|| PushOptions {
+        url: args.pushgateway_url.clone(),
+        cleanup_on_start: args.cleanup_on_start,
+        cleanup_on_finish: args.cleanup_on_finish,
+    });
+    let options = RunOptions {
+        push: push.clone(),
+        push_interval: Duration::from_secs_f64(push_interval),
+        listen: (!args.no_listen).then_some(args.listen),
+        status_interval: (args.status_interval > 0.0)
+            .then(|| Duration::from_secs_f64(args.status_interval)),
+        stop_after: args.duration.map(Duration::from_secs_f64),
+        status: StatusOptions {
+            pushgateway_url: push.as_ref().map(|push| push.url.clone()),
+            push_interval,
+            show_metrics: args.show_metrics_status,
+        },
+    };
+
+    tracing::info!("------------------------------");
+    tracing::info!(
+        "Starting metrics emulation with <{}> hosts",
+        config.hosts.len()
+    );
+    tracing::info!("Configuration: <{}>", config.name);
+    if !args.config_args.is_empty() {
+        tracing::info!("Config arguments: {}", format_args_map(&args.config_args));
+    }
+    match &push {
+        Some(push) => tracing::info!("Pushgateway URL: <{}>", push.url),
+        None => tracing::info!("Pushgateway: off"),
+    }
+    tracing::info!("Press Ctrl+C to stop");
+    tracing::info!("------------------------------");
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
+    let end = tokio.block_on(run_emulation(simulation, mixer, options))?;
+    Ok(match end {
+        RunEnd::AllHostsExpired | RunEnd::DurationElapsed => 0,
+        RunEnd::Signal("SIGTERM") => 143,
+        RunEnd::Signal(_) => 130,
+    })
+}
+
+fn format_args_map(args: &[(String, String)]) -> String {
+    let pairs: Vec<String> = args
+        .iter()
+        .map(|(key, value)| format!("'{key}': {value}"))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// A seed from the wall clock, for runs without --seed.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}

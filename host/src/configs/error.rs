@@ -1,0 +1,45 @@
+//! Typed errors of config loading.
+
+use crate::plugin::PluginError;
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config named '{config}'; available: {known}")]
+    NotFound { config: String, known: String },
+
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+
+    /// The message of the TOML parser names line and column.
+    #[error("{file}: {message}")]
+    Toml { file: String, message: String },
+
+    #[error("{file}: {location}: {problem}")]
+    Field {
+        file: String,
+        location: String,
+        problem: String,
+    },
+
+    #[error("{config}: --config-args: {problem}")]
+    Args { config: String, problem: String },
+
+    #[error("config {config}: {source}")]
+    Plugin { config: String, source: PluginError },
+
+    #[error("config {config}: --class {class} matches no builder; available: {available}")]
+    UnknownClass {
+        config: String,
+        class: String,
+        available: String,
+    },
+
+    #[error(
+        "config {config}: the plugin offers several builders ({available}); choose one with --class"
+    )]
+    AmbiguousClass { config: String, available: String },
+}

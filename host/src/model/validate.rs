@@ -1,0 +1,206 @@
+//! Checks a [`MixerConfig`] before anything runs, naming the host, metric and field
+//! of every problem.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::{HostConfig, MetricConfig, MixerConfig, is_valid_label_name, is_valid_metric_name};
+
+/// Labels the emulator sets on every series of a host; configs may not set them.
+pub const RESERVED_LABELS: [&str; 2] = ["job", "instance"];
+
+/// A problem in the model, with where it is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{location}: {problem}")]
+pub struct ModelError {
+    /// e.g. "host 'worker-03', metric 'cpu', field 'update_interval'"
+    pub location: String,
+    pub problem: String,
+}
+
+fn at(location: impl Into<String>, problem: impl Into<String>) -> ModelError {
+    ModelError {
+        location: location.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Every problem found, in config order (empty when the model is valid).
+pub fn validate(config: &MixerConfig) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    if config.hosts.is_empty() {
+        errors.push(at(format!("config '{}'", config.name), "defines no hosts"));
+    }
+    if let Some(interval) = config.push_interval {
+        positive(
+            &mut errors,
+            format!("config '{}', field 'push_interval'", config.name),
+            interval,
+        );
+    }
+    let mut host_names = HashSet::new();
+    for host in &config.hosts {
+        if !host_names.insert(host.name.as_str()) {
+            errors.push(at(
+                format!("host '{}'", host.name),
+                "is defined twice; host names must be unique",
+            ));
+        }
+        validate_host(&mut errors, host);
+    }
+    check_series_collisions(&mut errors, config);
+    errors
+}
+
+fn positive(errors: &mut Vec<ModelError>, location: String, value: f64) {
+    if !(value.is_finite() && value > 0.0) {
+        errors.push(at(
+            location,
+            format!("must be a number of seconds greater than 0, got {value}"),
+        ));
+    }
+}
+
+fn labels(errors: &mut Vec<ModelError>, location: &str, labels: &BTreeMap<String, String>) {
+    for name in labels.keys() {
+        if !is_valid_label_name(name) {
+            errors.push(at(
+                format!("{location}, label '{name}'"),
+                "is not a valid Prometheus label name (expected [a-zA-Z_][a-zA-Z0-9_]*, not starting with __)",
+            ));
+        } else if RESERVED_LABELS.contains(&name.as_str()) {
+            errors.push(at(
+                format!("{location}, label '{name}'"),
+                "is set by the emulator (use job_name for the job)",
+            ));
+        }
+    }
+}
+
+fn validate_host(errors: &mut Vec<ModelError>, host: &HostConfig) {
+    let here = format!("host '{}'", host.name);
+    if host.name.trim().is_empty() {
+        errors.push(at("a host", "has an empty name"));
+    }
+    if host.ttl.is_nan() || host.ttl <= 0.0 {
+        errors.push(at(
+            format!("{here}, field 'ttl'"),
+            format!("must be greater than 0 seconds, got {}", host.ttl),
+        ));
+    }
+    positive(errors, format!("{here}, field 'interval'"), host.interval);
+    if host
+        .job_name
+        .as_deref()
+        .is_some_and(|job| job.trim().is_empty())
+    {
+        errors.push(at(
+            format!("{here}, field 'job_name'"),
+            "is empty; leave it out for the default job",
+        ));
+    }
+    labels(errors, &here, &host.labels);
+    let mut metric_names = HashSet::new();
+    for metric in &host.metrics {
+        if !metric_names.insert(metric.name.as_str()) {
+            errors.push(at(
+                format!("{here}, metric '{}'", metric.name),
+                "is defined twice in this host; give the series different names or labels in separate hosts",
+            ));
+        }
+        validate_metric(errors, &here, metric);
+    }
+}
+
+fn validate_metric(errors: &mut Vec<ModelError>, host: &str, metric: &MetricConfig) {
+    let here = format!("{host}, metric '{}'", metric.name);
+    let field = |name: &str| format!("{here}, field '{name}'");
+    if !is_valid_metric_name(&metric.name) {
+        errors.push(at(
+            here.clone(),
+            "is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*)",
+        ));
+    }
+    positive(errors, field("update_interval"), metric.update_interval);
+    if !(metric.start_time.is_finite() && metric.start_time >= 0.0) {
+        errors.push(at(
+            field("start_time"),
+            format!("must be 0 or more seconds, got {}", metric.start_time),
+        ));
+    }
+    if let Some(duration) = metric.duration {
+        positive(errors, field("duration"), duration);
+    }
+    if !(metric.min.is_finite() && metric.max.is_finite()) {
+        errors.push(at(
+            field("value_range"),
+            format!("must be finite, got [{}, {}]", metric.min, metric.max),
+        ));
+    } else if metric.min > metric.max {
+        errors.push(at(
+            field("value_range"),
+            format!(
+                "must be [min, max] with min <= max, got [{}, {}]",
+                metric.min, metric.max
+            ),
+        ));
+    } else if !(metric.min..=metric.max).contains(&metric.default_value) {
+        errors.push(at(
+            field("default_value"),
+            format!(
+                "{} is outside value_range [{}, {}]",
+                metric.default_value, metric.min, metric.max
+            ),
+        ));
+    }
+    if metric.scenario.trim().is_empty() {
+        errors.push(at(
+            field("scenario"),
+            "is empty; name a scenario (see `promemu scenarios`)",
+        ));
+    }
+    if !metric.buckets.is_empty() && !metric.buckets.windows(2).all(|pair| pair[0] < pair[1]) {
+        errors.push(at(field("buckets"), "must be strictly increasing"));
+    }
+    labels(errors, &here, &metric.labels);
+}
+
+/// Two series in one job with the same name and identical labels would overwrite
+/// each other in the Pushgateway; refuse them, naming both hosts. Also refuse one
+/// metric name used with two kinds in a job.
+fn check_series_collisions(errors: &mut Vec<ModelError>, config: &MixerConfig) {
+    // (job, metric name, labels) -> host
+    type SeriesKey<'a> = (Option<&'a str>, &'a str, BTreeMap<String, String>);
+    let mut series: HashMap<SeriesKey<'_>, &str> = HashMap::new();
+    let mut kinds = HashMap::new();
+    for host in &config.hosts {
+        let job = host.job_name.as_deref();
+        for metric in &host.metrics {
+            let key = (job, metric.name.as_str(), host.series_labels(metric));
+            if let Some(other) = series.insert(key, &host.name)
+                && other != host.name
+            {
+                errors.push(at(
+                    format!("host '{}', metric '{}'", host.name, metric.name),
+                    format!(
+                        "has the same labels as the same metric of host '{other}' in the same job"
+                    ),
+                ));
+            }
+            if let Some((other_kind, other_host)) =
+                kinds.insert((job, metric.name.as_str()), (metric.kind, &host.name))
+                && other_kind != metric.kind
+            {
+                errors.push(at(
+                    format!(
+                        "host '{}', metric '{}', field 'kind'",
+                        host.name, metric.name
+                    ),
+                    format!(
+                        "is {:?} but host '{other_host}' has it as {other_kind:?} in the same job",
+                        metric.kind
+                    ),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The simulation's own thread: advances virtual time with the wall clock and
+//! publishes a snapshot whenever something changed (at most every
+//! [`PUBLISH_EVERY`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::mixer::{Mixer, Snapshot, StatusOptions};
+use crate::sim::{Simulation, VirtualTime};
+
+/// Shortest time between two published snapshots.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+/// Longest time between two published snapshots (the status shows the time).
+pub const PUBLISH_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+/// Longest sleep, so a stop request is seen quickly.
+const LONGEST_SLEEP: Duration = Duration::from_millis(50);
+
+pub fn spawn(
+    mut sim: Simulation,
+    mixer: Mixer,
+    status: StatusOptions,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("promemu-sim".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let mut published = Instant::now();
+            let mut dirty = true;
+            while !stop.load(Ordering::SeqCst) {
+                let target = VirtualTime(started.elapsed().as_millis() as u64);
+                let before =
+                    sim.stats().steps + sim.hosts().iter().map(|host| host.reports).sum::<u64>();
+                sim.advance_to(target);
+                let after =
+                    sim.stats().steps + sim.hosts().iter().map(|host| host.reports).sum::<u64>();
+                dirty |= after != before;
+                if sim.is_finished() {
+                    let _ = snapshots.send(mixer.snapshot(&sim, &status));
+                    return;
+                }
+                if (dirty && published.elapsed() >= PUBLISH_EVERY)
+                    || published.elapsed() >= PUBLISH_AT_LEAST_EVERY
+                {
+                    let _ = snapshots.send(mixer.snapshot(&sim, &status));
+                    published = Instant::now();
+                    dirty = false;
+                }
+                let until_due = sim.next_due().map_or(LONGEST_SLEEP, |due| {
+                    Duration::from_millis(due.0.saturating_sub(sim.now().0))
+                });
+                std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
+            }
+            let _ = snapshots.send(mixer.snapshot(&sim, &status));
+        })
+        .expect("spawning the simulation thread")
+}

@@ -1,0 +1,122 @@
+//! Pushing one job's group every push interval, with backoff after failures and
+//! one log line per burst of failures.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::mixer::Snapshot;
+use crate::sink::{PushError, Pushgateway};
+
+/// Longest wait between attempts after repeated failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Deletes the groups of `jobs`; failures are warnings.
+pub async fn delete_groups(gateway: &Pushgateway, jobs: &[String], when: &str) {
+    for job in jobs {
+        match gateway.delete(job).await {
+            Ok(()) => tracing::info!("Cleaned up job <{job}> in the Pushgateway {when}"),
+            Err(err) => tracing::warn!("Cannot clean up job <{job}> {when}: {err}"),
+        }
+    }
+}
+
+/// Pushes `job` every `interval` until `stopping`.
+pub async fn push_loop(
+    gateway: Pushgateway,
+    job: String,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    interval: Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures: u32 = 0;
+    let mut retry_at = Instant::now();
+    let mut deleted = false;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopping.wait_for(|stopping| *stopping) => return,
+        }
+        if Instant::now() < retry_at {
+            continue;
+        }
+        let Some(current) = snapshots
+            .borrow()
+            .jobs
+            .iter()
+            .find(|snapshot| snapshot.name == job)
+            .cloned()
+        else {
+            return;
+        };
+        let result = if current.live_hosts == 0 {
+            if deleted {
+                continue;
+            }
+            gateway.delete(&job).await.inspect(|()| deleted = true)
+        } else {
+            deleted = false;
+            gateway.push(&job, current.text).await
+        };
+        match result {
+            Ok(()) => {
+                if failures > 0 {
+                    tracing::info!(
+                        "Push of job <{job}> works again after {failures} failed attempts"
+                    );
+                }
+                failures = 0;
+            }
+            Err(err) => {
+                failures += 1;
+                let backoff = backoff(interval, failures);
+                retry_at = Instant::now() + backoff;
+                log_failure(&job, &err, failures, backoff);
+            }
+        }
+    }
+}
+
+/// Doubles the wait per consecutive failure, from `interval` up to [`MAX_BACKOFF`].
+fn backoff(interval: Duration, failures: u32) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+    interval
+        .saturating_mul(factor)
+        .min(MAX_BACKOFF.max(interval))
+}
+
+fn log_failure(job: &str, err: &PushError, failures: u32, backoff: Duration) {
+    if failures == 1 || failures.is_power_of_two() {
+        let kind = if err.is_transient() {
+            "will retry"
+        } else {
+            "will retry, but this looks permanent"
+        };
+        tracing::warn!(
+            "Push of job <{job}> failed ({failures} in a row; {kind} in {backoff:?}): {err}"
+        );
+    } else {
+        tracing::debug!("Push of job <{job}> failed again ({failures} in a row): {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_ceiling() {
+        let second = Duration::from_secs(1);
+        assert_eq!(backoff(second, 1), second);
+        assert_eq!(backoff(second, 2), 2 * second);
+        assert_eq!(backoff(second, 4), 8 * second);
+        assert_eq!(backoff(second, 30), MAX_BACKOFF);
+        assert_eq!(
+            backoff(Duration::from_secs(120), 3),
+            Duration::from_secs(120)
+        );
+    }
+}

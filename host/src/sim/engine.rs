@@ -1,0 +1,411 @@
+//! The simulation proper: builds hosts and series from the model, runs the
+//! schedule up to a virtual time and carries events between series.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::model::{HostConfig, MixerConfig};
+use crate::plugin::{
+    EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance, SeriesSpec,
+    StepInput,
+};
+
+use super::clock::VirtualTime;
+use super::error::SimError;
+use super::schedule::{Schedule, Task};
+use super::series::{SeriesState, ValueIssue};
+
+/// Events delivered at one instant before the bus stops a cascade (listeners that
+/// re-emit what they hear would otherwise never end).
+pub const MAX_DELIVERIES_PER_INSTANT: usize = 10_000;
+
+/// One emulated host.
+#[derive(Debug, Clone)]
+pub struct HostState {
+    pub config: HostConfig,
+    pub alive: bool,
+    pub started_at: VirtualTime,
+    pub expires_at: Option<VirtualTime>,
+    /// Indices of the host's series in [`Simulation::series`].
+    pub series: std::ops::Range<usize>,
+    pub reports: u64,
+}
+
+/// Counters of what happened, for status reports and tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimStats {
+    pub steps: u64,
+    pub events: u64,
+    pub deliveries: u64,
+    pub deliveries_dropped: u64,
+    pub faults: u64,
+    pub plugin_events_dropped: u64,
+}
+
+/// The whole emulation in virtual time.
+pub struct Simulation {
+    now: VirtualTime,
+    schedule: Schedule,
+    hosts: Vec<HostState>,
+    series: Vec<SeriesState>,
+    instances: Vec<PluginInstance>,
+    /// Event name -> listening series, in series order.
+    listeners: HashMap<String, Vec<usize>>,
+    stats: SimStats,
+}
+
+impl Simulation {
+    /// Builds every host and series of `config` (validated, identities filled) on
+    /// the scenario plugins `plugins` (later plugins shadow earlier ones' scenario
+    /// names). Unknown scenarios and refused parameters are errors here, before
+    /// anything runs.
+    pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
+        let mut instances = Vec::new();
+        let mut scenario_owner: BTreeMap<String, usize> = BTreeMap::new();
+        for plugin in plugins.iter().filter(|plugin| plugin.offers_scenarios()) {
+            let mut instance = plugin
+                .instantiate(seed)
+                .map_err(|err| SimError::Instantiate(Box::new(err)))?;
+            for info in instance
+                .list_scenarios()
+                .map_err(|err| SimError::Instantiate(Box::new(err)))?
+            {
+                if let Some(previous) = scenario_owner.insert(info.name.clone(), instances.len()) {
+                    let previous: &PluginInstance = &instances[previous];
+                    tracing::info!(
+                        "scenario {} of {} shadows the one of {}",
+                        info.name,
+                        plugin.name(),
+                        previous.plugin_name()
+                    );
+                }
+            }
+            instances.push(instance);
+        }
+
+        let mut simulation = Simulation {
+            now: VirtualTime::ZERO,
+            schedule: Schedule::default(),
+            hosts: Vec::new(),
+            series: Vec::new(),
+            instances,
+            listeners: HashMap::new(),
+            stats: SimStats::default(),
+        };
+        for host in &config.hosts {
+            simulation.add_host(host, &scenario_owner)?;
+        }
+        Ok(simulation)
+    }
+
+    fn add_host(
+        &mut self,
+        host: &HostConfig,
+        scenario_owner: &BTreeMap<String, usize>,
+    ) -> Result<(), SimError> {
+        let index = self.hosts.len();
+        let first = self.series.len();
+        for metric in &host.metrics {
+            let Some(&plugin) = scenario_owner.get(&metric.scenario) else {
+                return Err(SimError::UnknownScenario {
+                    host: host.name.clone(),
+                    metric: metric.name.clone(),
+                    scenario: metric.scenario.clone(),
+                    available: scenario_owner
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            let spec = SeriesSpec {
+                scenario: metric.scenario.clone(),
+                params: metric.scenario_params.clone(),
+                info: MetricInfo {
+                    host: host.name.clone(),
+                    name: metric.name.clone(),
+                    kind: metric.kind.into(),
+                    min: metric.min,
+                    max: metric.max,
+                    default_value: metric.default_value,
+                    update_interval: metric.update_interval,
+                },
+                stream_key: format!("{}/{}", host.name, metric.name),
+            };
+            let plugin_series =
+                self.instances[plugin]
+                    .create_series(spec)
+                    .map_err(|err| match err {
+                        PluginError::Rejected { message, .. } => SimError::BadScenario {
+                            host: host.name.clone(),
+                            metric: metric.name.clone(),
+                            message,
+                        },
+                        other => SimError::Plugin {
+                            host: host.name.clone(),
+                            metric: metric.name.clone(),
+                            source: Box::new(other),
+                        },
+                    })?;
+            self.series.push(SeriesState::new(
+                index,
+                metric.clone(),
+                plugin,
+                plugin_series,
+            ));
+        }
+        let range = first..self.series.len();
+        for id in range.clone() {
+            let (plugin, plugin_series) = (self.series[id].plugin, self.series[id].plugin_series);
+            let names = self.instances[plugin]
+                .links(plugin_series)
+                .map_err(|source| SimError::Plugin {
+                    host: host.name.clone(),
+                    metric: self.series[id].config.name.clone(),
+                    source: Box::new(source),
+                })?;
+            for link in names {
+                let target = range
+                    .clone()
+                    .find(|other| self.series[*other].config.name == link)
+                    .ok_or_else(|| SimError::UnknownLink {
+                        host: host.name.clone(),
+                        metric: self.series[id].config.name.clone(),
+                        link: link.clone(),
+                    })?;
+                self.series[id].links.push((link, target));
+            }
+        }
+        for id in range.clone() {
+            let metric = &self.series[id].config;
+            let mut events: Vec<&String> = metric
+                .listen_events
+                .iter()
+                .chain(&host.listen_events)
+                .collect();
+            events.sort();
+            events.dedup();
+            for event in events {
+                self.listeners.entry(event.clone()).or_default().push(id);
+            }
+            if let Some(start) = VirtualTime::from_secs(metric.start_time) {
+                self.schedule.at(start, Task::Activate(id));
+            }
+        }
+        let expires_at = VirtualTime::from_secs(host.ttl);
+        if let Some(expiry) = expires_at {
+            self.schedule.at(expiry, Task::ExpireHost(index));
+        }
+        self.schedule.at(VirtualTime::ZERO, Task::Report(index));
+        self.hosts.push(HostState {
+            config: host.clone(),
+            alive: true,
+            started_at: VirtualTime::ZERO,
+            expires_at,
+            series: range,
+            reports: 0,
+        });
+        Ok(())
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> VirtualTime {
+        self.now
+    }
+
+    /// When the next task is due, if any.
+    pub fn next_due(&self) -> Option<VirtualTime> {
+        self.schedule.next_time()
+    }
+
+    /// Whether every host has expired.
+    pub fn is_finished(&self) -> bool {
+        self.hosts.iter().all(|host| !host.alive)
+    }
+
+    pub fn hosts(&self) -> &[HostState] {
+        &self.hosts
+    }
+
+    pub fn series(&self) -> &[SeriesState] {
+        &self.series
+    }
+
+    pub fn stats(&self) -> &SimStats {
+        &self.stats
+    }
+
+    /// Runs every task due up to and including `until`, then sets the clock there.
+    pub fn advance_to(&mut self, until: VirtualTime) {
+        while let Some((time, task)) = self.schedule.pop_due(until) {
+            self.now = time;
+            self.run(task);
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn run(&mut self, task: Task) {
+        match task {
+            Task::ExpireHost(host) => self.expire(host),
+            Task::Activate(id) => {
+                if !self.hosts[self.series[id].host].alive {
+                    return;
+                }
+                let now = self.now;
+                let series = &mut self.series[id];
+                series.activate(now);
+                if let Some(duration) = series.config.duration.and_then(VirtualTime::from_secs) {
+                    self.schedule
+                        .at(now.saturating_add(duration), Task::Deactivate(id));
+                }
+                self.schedule.at(now, Task::Step(id));
+            }
+            Task::Deactivate(id) => self.series[id].active = false,
+            Task::Step(id) => {
+                let series = &self.series[id];
+                if !series.active || !self.hosts[series.host].alive {
+                    return;
+                }
+                let next = self.now.saturating_add(series.interval);
+                let emitted = self.step_series(id, None);
+                self.dispatch(emitted);
+                self.schedule.at(next, Task::Step(id));
+            }
+            Task::Report(host) => {
+                if !self.hosts[host].alive {
+                    return;
+                }
+                for id in self.hosts[host].series.clone() {
+                    let series = &mut self.series[id];
+                    series.reported = series.active.then(|| series.sample());
+                }
+                self.hosts[host].reports += 1;
+                let interval = VirtualTime::interval(self.hosts[host].config.interval);
+                self.schedule
+                    .at(self.now.saturating_add(interval), Task::Report(host));
+            }
+        }
+    }
+
+    fn expire(&mut self, host: usize) {
+        let state = &mut self.hosts[host];
+        state.alive = false;
+        tracing::info!(host = %state.config.name, "host {} reached its TTL after {}", state.config.name, self.now);
+        for id in state.series.clone() {
+            let series = &mut self.series[id];
+            series.active = false;
+            series.reported = None;
+            self.instances[series.plugin].remove_series(series.plugin_series);
+        }
+    }
+
+    /// Delivers events, and the events their listeners emit, at this instant.
+    fn dispatch(&mut self, initial: Vec<Event>) {
+        let mut queue: VecDeque<Event> = initial.into();
+        let mut delivered = 0;
+        while let Some(event) = queue.pop_front() {
+            self.stats.events += 1;
+            let listeners = self.listeners.get(&event.name).cloned().unwrap_or_default();
+            for id in listeners {
+                let series = &self.series[id];
+                if !series.active || !self.hosts[series.host].alive {
+                    continue;
+                }
+                if delivered >= MAX_DELIVERIES_PER_INSTANT {
+                    let dropped = queue.len() as u64 + 1;
+                    self.stats.deliveries_dropped += dropped;
+                    tracing::warn!(
+                        "event storm at {}: stopped after {MAX_DELIVERIES_PER_INSTANT} deliveries, dropped {dropped} pending events",
+                        self.now
+                    );
+                    return;
+                }
+                delivered += 1;
+                self.stats.deliveries += 1;
+                let emitted = self.step_series(id, Some(&event));
+                queue.extend(emitted);
+            }
+        }
+    }
+
+    /// Steps one series (for its schedule or for an event) and returns the events
+    /// it emitted. A fault keeps the last value and is logged once per burst.
+    fn step_series(&mut self, id: usize, event: Option<&Event>) -> Vec<Event> {
+        let series = &self.series[id];
+        let host = &self.hosts[series.host].config;
+        let links: Vec<LinkedValue> = series
+            .links
+            .iter()
+            .map(|(name, target)| LinkedValue {
+                name: name.clone(),
+                value: self.series[*target].linked_value(),
+            })
+            .collect();
+        let input = StepInput {
+            time: self.now.as_secs(),
+            elapsed: self.now.as_secs() - series.activated_at.as_secs(),
+            value: series.value,
+            event,
+            links: &links,
+        };
+        let result = self.instances[series.plugin].step(series.plugin_series, input);
+        let host_name = host.name.clone();
+        self.stats.steps += 1;
+        let series = &mut self.series[id];
+        series.steps += 1;
+        match result {
+            Ok(output) => {
+                if series.fault_streak > 0 {
+                    tracing::info!(host = %host_name, metric = %series.config.name,
+                        "series recovered after {} faulty steps", series.fault_streak);
+                    series.fault_streak = 0;
+                }
+                crate::plugin::forward_plugin_logs(
+                    self.instances[series.plugin].plugin_name(),
+                    &format!("{host_name}/{}", series.config.name),
+                    &output.logs,
+                );
+                if output.events_dropped > 0 || output.log_bytes_dropped > 0 {
+                    self.stats.plugin_events_dropped += output.events_dropped as u64;
+                    tracing::debug!(host = %host_name, metric = %series.config.name,
+                        "step exceeded its limits: {} events and {} log bytes dropped", output.events_dropped, output.log_bytes_dropped);
+                }
+                if let Some(value) = output.value {
+                    match series.apply(value) {
+                        Some(ValueIssue::NotFinite) => {
+                            tracing::warn!(host = %host_name, metric = %series.config.name,
+                            "scenario returned {value}; keeping the last value")
+                        }
+                        Some(ValueIssue::OutOfRange) => {
+                            tracing::debug!(host = %host_name, metric = %series.config.name,
+                            "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max)
+                        }
+                        None => {}
+                    }
+                }
+                output
+                    .events
+                    .into_iter()
+                    .map(|emitted| into_bus_event(emitted, &host_name))
+                    .collect()
+            }
+            Err(err) => {
+                series.faults += 1;
+                self.stats.faults += 1;
+                if series.fault_streak == 0 {
+                    tracing::warn!(host = %host_name, metric = %series.config.name,
+                        "scenario fault, keeping the last value: {err}");
+                }
+                series.fault_streak += 1;
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn into_bus_event(emitted: EmittedEvent, host: &str) -> Event {
+    Event {
+        name: emitted.name,
+        source: emitted.source.unwrap_or_else(|| host.to_string()),
+        payload: emitted.payload,
+    }
+}

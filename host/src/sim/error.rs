@@ -1,0 +1,43 @@
+//! Typed errors of building a simulation.
+
+use crate::plugin::PluginError;
+
+/// Why a simulation could not be built from a (validated) model.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(
+        "host '{host}', metric '{metric}', field 'scenario': unknown scenario '{scenario}'; available: {available}"
+    )]
+    UnknownScenario {
+        host: String,
+        metric: String,
+        scenario: String,
+        available: String,
+    },
+
+    #[error("host '{host}', metric '{metric}', field 'scenario_data': {message}")]
+    BadScenario {
+        host: String,
+        metric: String,
+        message: String,
+    },
+
+    #[error(
+        "host '{host}', metric '{metric}': reads metric '{link}', which host '{host}' does not have"
+    )]
+    UnknownLink {
+        host: String,
+        metric: String,
+        link: String,
+    },
+
+    #[error("host '{host}', metric '{metric}': {source}")]
+    Plugin {
+        host: String,
+        metric: String,
+        source: Box<PluginError>,
+    },
+
+    #[error(transparent)]
+    Instantiate(Box<PluginError>),
+}

@@ -1,0 +1,82 @@
+//! The timer queue: tasks keyed by virtual time, then by kind, then by insertion
+//! order, so tasks at the same instant always run in the same order.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::clock::VirtualTime;
+
+/// What to do at an instant. The order of the variants is the order in which
+/// tasks at the same instant run: a host that expires does not step or report at
+/// that instant; a metric reports the value it stepped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Task {
+    ExpireHost(usize),
+    Deactivate(usize),
+    Activate(usize),
+    Step(usize),
+    Report(usize),
+}
+
+#[derive(Debug, Default)]
+pub struct Schedule {
+    queue: BinaryHeap<Reverse<(VirtualTime, Task, u64)>>,
+    inserted: u64,
+}
+
+impl Schedule {
+    pub fn at(&mut self, time: VirtualTime, task: Task) {
+        self.inserted += 1;
+        self.queue.push(Reverse((time, task, self.inserted)));
+    }
+
+    /// Time of the earliest task.
+    pub fn next_time(&self) -> Option<VirtualTime> {
+        self.queue.peek().map(|Reverse((time, _, _))| *time)
+    }
+
+    /// The earliest task if it is due by `until`.
+    pub fn pop_due(&mut self, until: VirtualTime) -> Option<(VirtualTime, Task)> {
+        if self.next_time()? > until {
+            return None;
+        }
+        self.queue
+            .pop()
+            .map(|Reverse((time, task, _))| (time, task))
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_run_by_time_then_kind_then_insertion() {
+        let mut schedule = Schedule::default();
+        schedule.at(VirtualTime(10), Task::Report(0));
+        schedule.at(VirtualTime(10), Task::Step(2));
+        schedule.at(VirtualTime(5), Task::Step(9));
+        schedule.at(VirtualTime(10), Task::Step(1));
+        schedule.at(VirtualTime(10), Task::ExpireHost(3));
+        let mut order = Vec::new();
+        while let Some((time, task)) = schedule.pop_due(VirtualTime(10)) {
+            order.push((time.0, task));
+        }
+        assert_eq!(
+            order,
+            [
+                (5, Task::Step(9)),
+                (10, Task::ExpireHost(3)),
+                (10, Task::Step(1)),
+                (10, Task::Step(2)),
+                (10, Task::Report(0))
+            ]
+        );
+        assert!(schedule.is_empty());
+    }
+}

@@ -1,0 +1,203 @@
+//! One series: its kind's semantics (gauge, counter, histogram), its activity
+//! window and what its host last reported.
+
+use crate::model::{DEFAULT_BUCKETS, MetricConfig, MetricKind};
+use crate::plugin::SeriesId;
+
+use super::clock::VirtualTime;
+
+/// A reported value, ready for exposition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sample {
+    Gauge(f64),
+    Counter(f64),
+    Histogram {
+        bounds: Vec<f64>,
+        cumulative: Vec<u64>,
+        sum: f64,
+        count: u64,
+    },
+}
+
+/// Why a step's value was not taken as it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueIssue {
+    /// NaN or infinite: ignored, the last value is kept.
+    NotFinite,
+    /// Outside the metric's range: clamped.
+    OutOfRange,
+}
+
+/// The state of one metric of one host.
+#[derive(Debug, Clone)]
+pub struct SeriesState {
+    pub host: usize,
+    pub config: MetricConfig,
+    pub plugin: usize,
+    pub plugin_series: SeriesId,
+    /// Other series of the same host this one reads, by metric name.
+    pub links: Vec<(String, usize)>,
+    pub interval: VirtualTime,
+    pub active: bool,
+    pub activated_at: VirtualTime,
+    /// Gauge value, counter increment or histogram observation of the last step.
+    pub value: f64,
+    pub counter_total: f64,
+    pub bucket_counts: Vec<u64>,
+    pub histogram_sum: f64,
+    pub histogram_count: u64,
+    /// What the host last reported for this series (`None` when not exposed).
+    pub reported: Option<Sample>,
+    pub steps: u64,
+    pub faults: u64,
+    /// Consecutive faulty steps, for logging once per burst.
+    pub fault_streak: u64,
+}
+
+impl SeriesState {
+    pub fn new(host: usize, config: MetricConfig, plugin: usize, plugin_series: SeriesId) -> Self {
+        let buckets = if config.buckets.is_empty() {
+            DEFAULT_BUCKETS.len()
+        } else {
+            config.buckets.len()
+        };
+        Self {
+            host,
+            interval: VirtualTime::interval(config.update_interval),
+            value: config.default_value,
+            plugin,
+            plugin_series,
+            links: Vec::new(),
+            active: false,
+            activated_at: VirtualTime::ZERO,
+            counter_total: 0.0,
+            bucket_counts: vec![0; buckets],
+            histogram_sum: 0.0,
+            histogram_count: 0,
+            reported: None,
+            steps: 0,
+            faults: 0,
+            fault_streak: 0,
+            config,
+        }
+    }
+
+    /// Starts the activity window: back to the default value, totals at zero.
+    pub fn activate(&mut self, now: VirtualTime) {
+        self.active = true;
+        self.activated_at = now;
+        self.value = self.config.default_value;
+        self.counter_total = 0.0;
+        self.bucket_counts.iter_mut().for_each(|count| *count = 0);
+        self.histogram_sum = 0.0;
+        self.histogram_count = 0;
+    }
+
+    /// Takes a step's value by the kind's rules; says what was wrong with it, if anything.
+    pub fn apply(&mut self, raw: f64) -> Option<ValueIssue> {
+        if !raw.is_finite() {
+            return Some(ValueIssue::NotFinite);
+        }
+        let value = raw.clamp(self.config.min, self.config.max);
+        self.value = value;
+        match self.config.kind {
+            MetricKind::Gauge => {}
+            MetricKind::Counter => self.counter_total += value.max(0.0),
+            MetricKind::Histogram => {
+                let bounds = self.bounds();
+                let first = bounds
+                    .iter()
+                    .position(|bound| value <= *bound)
+                    .unwrap_or(bounds.len());
+                self.bucket_counts
+                    .iter_mut()
+                    .skip(first)
+                    .for_each(|count| *count += 1);
+                self.histogram_sum += value;
+                self.histogram_count += 1;
+            }
+        }
+        (value != raw).then_some(ValueIssue::OutOfRange)
+    }
+
+    fn bounds(&self) -> &[f64] {
+        if self.config.buckets.is_empty() {
+            &DEFAULT_BUCKETS
+        } else {
+            &self.config.buckets
+        }
+    }
+
+    /// The value other series see through links: gauge value, counter total, or
+    /// the last histogram observation.
+    pub fn linked_value(&self) -> f64 {
+        match self.config.kind {
+            MetricKind::Counter => self.counter_total,
+            MetricKind::Gauge | MetricKind::Histogram => self.value,
+        }
+    }
+
+    /// The series' current sample.
+    pub fn sample(&self) -> Sample {
+        match self.config.kind {
+            MetricKind::Gauge => Sample::Gauge(self.value),
+            MetricKind::Counter => Sample::Counter(self.counter_total),
+            MetricKind::Histogram => Sample::Histogram {
+                bounds: self.bounds().to_vec(),
+                cumulative: self.bucket_counts.clone(),
+                sum: self.histogram_sum,
+                count: self.histogram_count,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(kind: MetricKind) -> SeriesState {
+        let mut config = MetricConfig::new("m");
+        config.kind = kind;
+        config.buckets = vec![1.0, 5.0, 10.0];
+        SeriesState::new(0, config, 0, 0)
+    }
+
+    #[test]
+    fn a_counter_never_goes_down() {
+        let mut counter = series(MetricKind::Counter);
+        counter.activate(VirtualTime::ZERO);
+        for increment in [3.0, -4.0, 2.0, 0.0] {
+            counter.apply(increment);
+        }
+        assert_eq!(counter.sample(), Sample::Counter(5.0));
+    }
+
+    #[test]
+    fn a_histogram_counts_observations_into_cumulative_buckets() {
+        let mut histogram = series(MetricKind::Histogram);
+        histogram.activate(VirtualTime::ZERO);
+        for observation in [0.5, 3.0, 7.0, 50.0] {
+            histogram.apply(observation);
+        }
+        assert_eq!(
+            histogram.sample(),
+            Sample::Histogram {
+                bounds: vec![1.0, 5.0, 10.0],
+                cumulative: vec![1, 2, 3],
+                sum: 60.5,
+                count: 4
+            }
+        );
+    }
+
+    #[test]
+    fn values_are_clamped_and_non_finite_values_ignored() {
+        let mut gauge = series(MetricKind::Gauge);
+        assert_eq!(gauge.apply(250.0), Some(ValueIssue::OutOfRange));
+        assert_eq!(gauge.value, 100.0);
+        assert_eq!(gauge.apply(f64::NAN), Some(ValueIssue::NotFinite));
+        assert_eq!(gauge.value, 100.0);
+        assert_eq!(gauge.apply(42.0), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! A Pushgateway client: PUT replaces a job's group, DELETE removes it. Job names
+//! that are not plain URL path segments are sent base64-encoded, as the
+//! Pushgateway's `job@base64` form allows.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE;
+
+/// Why a push or delete failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("cannot reach the Pushgateway at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The Pushgateway answered with an error; `message` is its own text.
+    #[error("the Pushgateway refused {method} {url} with {status}: {message}")]
+    Refused {
+        method: &'static str,
+        url: String,
+        status: u16,
+        message: String,
+    },
+}
+
+impl PushError {
+    /// Whether retrying later can help (unreachable, 5xx) or not (4xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PushError::Unreachable { .. } => true,
+            PushError::Refused { status, .. } => *status >= 500,
+        }
+    }
+}
+
+/// The path of a job's group: `/metrics/job/<job>` or `/metrics/job@base64/<b64>`.
+pub fn group_path(job: &str) -> String {
+    let plain = !job.is_empty()
+        && job
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+    if plain {
+        format!("/metrics/job/{job}")
+    } else {
+        format!("/metrics/job@base64/{}", URL_SAFE.encode(job))
+    }
+}
+
+/// A client of one Pushgateway.
+#[derive(Debug, Clone)]
+pub struct Pushgateway {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Pushgateway {
+    /// A client for the Pushgateway at `url` with a per-request `timeout`.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, PushError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|err| PushError::Unreachable {
+                url: url.into(),
+                reason: err.to_string(),
+            })?;
+        Ok(Self {
+            client,
+            base: url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// Replaces the job's group with `body` (text exposition format).
+    pub async fn push(&self, job: &str, body: String) -> Result<(), PushError> {
+        let url = format!("{}{}", self.base, group_path(job));
+        let request = self
+            .client
+            .put(&url)
+            .header("Content-Type", "text/plain; version=0.0.4")
+            .body(body);
+        self.send("PUT", url, request).await
+    }
+
+    /// Deletes the job's group (nothing happens if there is none).
+    pub async fn delete(&self, job: &str) -> Result<(), PushError> {
+        let url = format!("{}{}", self.base, group_path(job));
+        let request = self.client.delete(&url);
+        self.send("DELETE", url, request).await
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        url: String,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(), PushError> {
+        let response = request.send().await.map_err(|err| PushError::Unreachable {
+            url: url.clone(),
+            reason: if err.is_timeout() {
+                "timed out".into()
+            } else {
+                error_chain(&err)
+            },
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let message = response.text().await.unwrap_or_default().trim().to_string();
+        Err(PushError::Refused {
+            method,
+            url,
+            status: status.as_u16(),
+            message,
+        })
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_path;
+
+    #[test]
+    fn job_names_that_need_it_are_base64_encoded() {
+        assert_eq!(group_path("web-servers"), "/metrics/job/web-servers");
+        assert_eq!(group_path("a/b"), "/metrics/job@base64/YS9i");
+        assert_eq!(
+            group_path("peaks_2026-11-27T23:59:06"),
+            "/metrics/job@base64/cGVha3NfMjAyNi0xMS0yN1QyMzo1OTowNg=="
+        );
+        assert_eq!(group_path(""), "/metrics/job@base64/");
+    }
+}
