@@ -4,3 +4,4 @@
 mod builtin_scenarios;
 mod harness;
 mod plugin_runtime;
+mod sim;

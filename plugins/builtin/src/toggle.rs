@@ -52,16 +52,10 @@ pub const FEATURE_TOGGLE: Entry = Entry {
         },
     ],
     build: |params, _| {
-        let start_time = params.f64("start_time")?;
-        if start_time < 0.0 {
-            return Err(params.error(format!(
-                "parameter 'start_time' must be >= 0, got {start_time}"
-            )));
-        }
         Ok(Box::new(FeatureToggle {
-            start_time,
-            duration: params.positive("duration")?,
-            interval: params.positive("interval")?,
+            start_time: params.time("start_time")?,
+            duration: params.seconds("duration")?,
+            interval: params.seconds("interval")?,
             on_value: params.f64("on_value")?,
             off_value: params.f64("off_value")?,
             source: params.string("source")?,

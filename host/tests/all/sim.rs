@@ -1,0 +1,333 @@
+//! The simulation in virtual time: schedules, TTLs, activity windows, the event
+//! bus, determinism, the shipped configs, and fault isolation.
+
+use promemu::configs::{ConfigCatalog, ConfigRequest, parse_toml};
+use promemu::mixer::{Mixer, StatusOptions};
+use promemu::model::{MixerConfig, validate};
+use promemu::sim::{Sample, SimError, Simulation, VirtualTime};
+
+use crate::harness::{builtin, fixture, runtime};
+
+fn config(toml: &str) -> MixerConfig {
+    let mut config = parse_toml("test.toml", "test", toml).expect("valid TOML");
+    for host in &mut config.hosts {
+        host.fill_identity(1);
+    }
+    let problems = validate(&config);
+    assert!(problems.is_empty(), "{problems:?}");
+    config
+}
+
+fn simulation(toml: &str, seed: u64) -> Simulation {
+    Simulation::new(&config(toml), &[builtin()], seed).expect("simulation builds")
+}
+
+fn at(seconds: f64) -> VirtualTime {
+    VirtualTime::from_secs(seconds).unwrap()
+}
+
+fn series<'a>(sim: &'a Simulation, host: &str, metric: &str) -> &'a promemu::sim::SeriesState {
+    let host = sim.hosts().iter().position(|state| state.config.name == host).expect("host");
+    sim.series().iter().find(|series| series.host == host && series.config.name == metric).expect("metric")
+}
+
+fn gauge(sim: &Simulation, host: &str, metric: &str) -> Option<f64> {
+    match series(sim, host, metric).reported {
+        Some(Sample::Gauge(value)) => Some(value),
+        None => None,
+        ref other => panic!("not a gauge: {other:?}"),
+    }
+}
+
+#[test]
+fn a_host_disappears_at_its_ttl() {
+    let mut sim = simulation(
+        r#"
+        [[hosts]]
+        name = "short"
+        ttl = "10s"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "up"
+        update_interval = "1s"
+        scenario = "time_duration"
+        value_range = [0, 1000]
+
+        [[hosts]]
+        name = "long"
+        ttl = "30s"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "up"
+        update_interval = "1s"
+        scenario = "time_duration"
+        value_range = [0, 1000]
+        "#,
+        1,
+    );
+    sim.advance_to(at(9.5));
+    assert_eq!(gauge(&sim, "short", "up"), Some(9.0));
+    sim.advance_to(at(10.0));
+    assert!(!sim.hosts()[0].alive && sim.hosts()[1].alive);
+    assert_eq!(gauge(&sim, "short", "up"), None, "expired hosts expose nothing");
+    assert_eq!(series(&sim, "short", "up").steps, 10, "steps at 0..=9, none at its death");
+    sim.advance_to(at(29.0));
+    assert_eq!(gauge(&sim, "long", "up"), Some(29.0));
+    assert!(!sim.is_finished());
+    sim.advance_to(at(30.0));
+    assert!(sim.is_finished());
+}
+
+#[test]
+fn metrics_are_active_only_in_their_start_and_duration_window() {
+    let mut sim = simulation(
+        r#"
+        [[hosts]]
+        name = "h"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "windowed"
+        start_time = "5s"
+        duration = "10s"
+        update_interval = "1s"
+        scenario = "time_duration"
+        value_range = [0, 1000]
+        "#,
+        1,
+    );
+    sim.advance_to(at(4.9));
+    assert_eq!(gauge(&sim, "h", "windowed"), None);
+    assert_eq!(series(&sim, "h", "windowed").steps, 0);
+    sim.advance_to(at(5.0));
+    assert_eq!(gauge(&sim, "h", "windowed"), Some(0.0));
+    sim.advance_to(at(14.0));
+    assert_eq!(gauge(&sim, "h", "windowed"), Some(9.0));
+    sim.advance_to(at(40.0));
+    assert_eq!(series(&sim, "h", "windowed").steps, 10);
+    assert_eq!(gauge(&sim, "h", "windowed"), None);
+}
+
+#[test]
+fn reports_follow_the_host_interval() {
+    let mut sim = simulation(
+        r#"
+        [[hosts]]
+        name = "h"
+        interval = "5s"
+        [[hosts.metrics]]
+        name = "up"
+        update_interval = "1s"
+        scenario = "time_duration"
+        value_range = [0, 1000]
+        "#,
+        1,
+    );
+    sim.advance_to(at(7.0));
+    assert_eq!(series(&sim, "h", "up").steps, 8);
+    assert_eq!(gauge(&sim, "h", "up"), Some(5.0), "the value of the last report, at 5 s");
+}
+
+const BUS: &str = r#"
+    [[hosts]]
+    name = "balancer"
+    interval = "1s"
+    [[hosts.metrics]]
+    name = "toggle"
+    value_range = [0, 1]
+    update_interval = "1s"
+    scenario = "feature_toggle"
+    scenario_data = { start_time = 10, duration = 5, interval = 100, on_event = "peak_on", off_event = "peak_off" }
+
+    [[hosts]]
+    name = "worker-{i}"
+    count = 3
+    interval = "1s"
+    [[hosts.metrics]]
+    name = "heard_at"
+    value_range = [-1, 1000]
+    default_value = -1
+    update_interval = "1h"
+    listen_events = ["peak_on", "peak_off"]
+    scenario = "calc_by_event"
+    scenario_data = { events_config = { peak_on = "time", peak_off = "time + 1000" } }
+
+    [[hosts]]
+    name = "host-listener"
+    interval = "1s"
+    listen_events = ["peak_on"]
+    [[hosts.metrics]]
+    name = "heard_at"
+    value_range = [-1, 1000]
+    default_value = -1
+    update_interval = "1h"
+    scenario = "calc_by_event"
+    scenario_data = { events_config = { peak_on = "time" } }
+"#;
+
+#[test]
+fn events_reach_every_listener_at_the_same_instant() {
+    let mut sim = simulation(BUS, 1);
+    sim.advance_to(at(9.0));
+    for host in ["worker-1", "worker-2", "worker-3", "host-listener"] {
+        assert_eq!(gauge(&sim, host, "heard_at"), Some(-1.0), "{host}");
+    }
+    sim.advance_to(at(10.0));
+    for host in ["worker-1", "worker-2", "worker-3", "host-listener"] {
+        assert_eq!(gauge(&sim, host, "heard_at"), Some(10.0), "{host} heard peak_on at 10 s");
+        // One scheduled step at 0 plus one delivery.
+        assert_eq!(series(&sim, host, "heard_at").steps, 2, "{host}");
+    }
+    sim.advance_to(at(15.0));
+    for host in ["worker-1", "worker-2", "worker-3"] {
+        assert_eq!(gauge(&sim, host, "heard_at"), Some(1000.0), "{host} heard peak_off at 15 s (clamped)");
+    }
+    assert_eq!(gauge(&sim, "host-listener", "heard_at"), Some(10.0), "it does not listen to peak_off");
+    assert_eq!(sim.stats().events, 2);
+    assert_eq!(sim.stats().deliveries, 7);
+}
+
+fn scrape(sim: &Simulation, config: &MixerConfig) -> String {
+    Mixer::new(config, "job").snapshot(sim, &StatusOptions::default()).scrape_text.clone()
+}
+
+#[test]
+fn the_same_seed_gives_byte_identical_output_and_another_seed_does_not() {
+    let config = config(BUS.replace("calc_by_event", "calc_by_event").as_str());
+    let run = |seed| {
+        let mut sim = Simulation::new(&config, &[builtin()], seed).unwrap();
+        let mut outputs = Vec::new();
+        for second in [0.0, 5.0, 12.0, 30.0] {
+            sim.advance_to(at(second));
+            outputs.push(scrape(&sim, &config));
+        }
+        outputs
+    };
+    let peaks = |seed| {
+        let mut catalog_config = shipped("hosts_load_with_peaks", &[("hosts_count", "3")]);
+        for host in &mut catalog_config.hosts {
+            host.fill_identity(seed);
+        }
+        let mut sim = Simulation::new(&catalog_config, &[builtin()], seed).unwrap();
+        sim.advance_to(at(120.0));
+        scrape(&sim, &catalog_config)
+    };
+    assert_eq!(run(3), run(3));
+    assert_eq!(peaks(3), peaks(3));
+    assert_ne!(peaks(3), peaks(4));
+}
+
+fn shipped(name: &str, args: &[(&str, &str)]) -> MixerConfig {
+    let runtime = runtime();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let catalog = ConfigCatalog::discover(&runtime, Some(dir), &[]).unwrap();
+    let request = ConfigRequest {
+        config: name.into(),
+        class: None,
+        args: args.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect(),
+    };
+    catalog.load(&runtime, &request).unwrap()
+}
+
+fn filled(mut config: MixerConfig) -> MixerConfig {
+    for host in &mut config.hosts {
+        host.fill_identity(9);
+    }
+    assert!(validate(&config).is_empty(), "{:?}", validate(&config));
+    config
+}
+
+#[test]
+fn the_toml_twins_behave_exactly_like_the_builders() {
+    for (name, args) in [
+        ("hosts_load_with_peaks", vec![("hosts_count", "4"), ("peak_start", "20s"), ("hosts_ttl", "10m")]),
+        ("single_host_load", vec![("host_ttl", "300")]),
+    ] {
+        let built = filled(shipped(name, &args));
+        let from_toml = filled(shipped(&format!("{name}.toml"), &args));
+        assert_eq!(built.hosts.len(), from_toml.hosts.len());
+        let mut a = Simulation::new(&built, &[builtin()], 9).unwrap();
+        let mut b = Simulation::new(&from_toml, &[builtin()], 9).unwrap();
+        for second in [0.0, 15.0, 30.0, 95.0, 200.0, 400.0] {
+            a.advance_to(at(second));
+            b.advance_to(at(second));
+            assert_eq!(scrape(&a, &built), scrape(&b, &from_toml), "{name} at {second} s");
+        }
+    }
+}
+
+#[test]
+fn peaks_default_to_ten_hosts_and_workers_follow_the_balancer() {
+    let config = filled(shipped("hosts_load_with_peaks", &[]));
+    assert_eq!(config.hosts.len(), 10);
+    assert!(config.hosts.iter().all(|host| host.ttl == 900.0));
+    let mut sim = Simulation::new(&config, &[builtin()], 5).unwrap();
+    let cpu = |sim: &Simulation| -> Vec<f64> {
+        (1..=9).map(|index| series(sim, &format!("worker-{index:02}"), "cpu_usage_percent").value).collect()
+    };
+    sim.advance_to(at(55.0));
+    assert!(cpu(&sim).iter().all(|value| *value < 25.0), "idle before the peak: {:?}", cpu(&sim));
+    sim.advance_to(at(60.0));
+    assert_eq!(series(&sim, "balancer-1", "load_peak_active").value, 1.0);
+    sim.advance_to(at(90.0));
+    assert!(cpu(&sim).iter().all(|value| *value > 75.0), "during the peak: {:?}", cpu(&sim));
+    sim.advance_to(at(215.0));
+    assert!(cpu(&sim).iter().all(|value| *value < 25.0), "after the peak: {:?}", cpu(&sim));
+}
+
+#[test]
+fn a_counter_and_a_histogram_are_exposed_with_their_semantics() {
+    let config = filled(shipped("hosts_load_with_peaks", &[("hosts_count", "1")]));
+    let mut sim = Simulation::new(&config, &[builtin()], 5).unwrap();
+    sim.advance_to(at(60.0));
+    let text = scrape(&sim, &config);
+    assert!(text.contains("# TYPE http_requests_total counter"), "{text}");
+    assert!(text.contains("# TYPE http_response_time_seconds histogram"));
+    assert!(text.contains("http_response_time_seconds_bucket{") && text.contains("le=\"+Inf\""));
+    match &series(&sim, "worker-01", "http_requests_total").reported {
+        Some(Sample::Counter(total)) => assert!((5.0 * 13.0..=20.0 * 13.0).contains(total), "{total}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_scenarios_and_bad_parameters_are_refused_before_running() {
+    let unknown = config("[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"sine_wav\"\n");
+    match Simulation::new(&unknown, &[builtin()], 1) {
+        Err(SimError::UnknownScenario { host, metric, scenario, available }) => {
+            assert_eq!((host.as_str(), metric.as_str(), scenario.as_str()), ("h", "m", "sine_wav"));
+            assert!(available.contains("sine_wave"));
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    let bad = config("[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"sine_wave\"\nscenario_data = { period = -3 }\n");
+    let err = Simulation::new(&bad, &[builtin()], 1).err().expect("refused");
+    assert_eq!(
+        err.to_string(),
+        "host 'h', metric 'm', field 'scenario_data': sine_wave: parameter 'period' must be greater than 0, got -3"
+    );
+    let dangling = config(
+        "[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"relay_to_other_metric\"\nscenario_data = { source_metric_name = \"nope\" }\n",
+    );
+    let err = Simulation::new(&dangling, &[builtin()], 1).err().expect("refused");
+    assert!(matches!(err, SimError::UnknownLink { .. }), "{err}");
+}
+
+#[test]
+fn a_hostile_series_does_not_disturb_a_hundred_healthy_ones() {
+    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let mut toml = String::from(
+        "[[hosts]]\nname = \"bad\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"spinning\"\nupdate_interval = \"1s\"\nscenario = \"spin\"\nscenario_data = { after = 3 }\n",
+    );
+    toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"sine_wave\"\n");
+    let config = config(&toml);
+    let mut sim = Simulation::new(&config, &[builtin(), hostile], 1).unwrap();
+    sim.advance_to(at(20.0));
+    let bad = series(&sim, "bad", "spinning");
+    assert_eq!(bad.steps, 21);
+    assert_eq!(bad.faults, 18, "faulty from 3 s on");
+    assert_eq!(bad.value, 2.0, "holds the last good value");
+    for index in 1..=100 {
+        let good = series(&sim, &format!("good-{index:03}"), "wave");
+        assert_eq!((good.steps, good.faults), (11, 0), "good-{index:03}");
+    }
+}
