@@ -1,0 +1,391 @@
+//! End-to-end: the `promemu` binary against a real Pushgateway and a real
+//! Prometheus, all on loopback ports.
+
+mod services;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use services::{
+    configs_dir, get, label_values, prometheus, pushgateway, pushgateway_series, spawn_promemu,
+    wait_for,
+};
+
+/// Evaluates `query` at the current time; (labels, value) per result series.
+fn instant_query(prometheus: &services::Service, query: &str) -> Vec<(Value, f64)> {
+    let url = format!("{}/api/v1/query?query={}", prometheus.url, urlencode(query));
+    let body: Value = serde_json::from_str(&get(&url).unwrap_or_default()).unwrap_or(Value::Null);
+    body["data"]["result"]
+        .as_array()
+        .map(|results| {
+            results
+                .iter()
+                .map(|result| {
+                    (
+                        result["metric"].clone(),
+                        result["value"][1]
+                            .as_str()
+                            .unwrap_or("NaN")
+                            .parse()
+                            .unwrap_or(f64::NAN),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn peaks_reach_prometheus_through_the_pushgateway_and_are_cleaned_up() {
+    let gateway = pushgateway();
+    let target = gateway.url.trim_start_matches("http://").to_string();
+    let prometheus = prometheus(&target);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let started = Instant::now();
+    let mut child = spawn_promemu(
+        &[
+            "--config",
+            "hosts_load_with_peaks",
+            "--config-args",
+            "hosts_count=3",
+            "hosts_ttl=20",
+            "update_interval=1s",
+            "report_interval=1s",
+            "peak_start=4s",
+            "peak_duration=6s",
+            "peak_interval=100s",
+            "--pushgateway-url",
+            &gateway.url,
+            "--push-interval",
+            "1",
+            "--duration",
+            "30s",
+            "--default-job-name",
+            "e2e_peaks",
+            "--no-listen",
+            "--seed",
+            "11",
+        ],
+        log.path(),
+    );
+
+    // While running: series for 4 hosts in the group.
+    let hosts = wait_for(Duration::from_secs(10), || {
+        let names = label_values(&pushgateway_series(&gateway, "e2e_peaks"), "name");
+        (names.len() == 4).then_some(names)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "4 hosts never appeared: {}",
+            std::fs::read_to_string(log.path()).unwrap()
+        )
+    });
+    assert_eq!(hosts, ["balancer-1", "worker-01", "worker-02", "worker-03"]);
+
+    // Prometheus sees the workers' CPU with their labels and job.
+    let workers = wait_for(Duration::from_secs(15), || {
+        let results = instant_query(&prometheus, "cpu_usage_percent");
+        (results.len() == 3).then_some(results)
+    })
+    .expect("Prometheus scraped three workers' CPU");
+    for (labels, _) in &workers {
+        assert_eq!(labels["job"], "e2e_peaks");
+        assert_eq!(labels["role"], "worker");
+        assert_eq!(labels["environment"], "stage");
+        assert!(
+            labels["host"]
+                .as_str()
+                .unwrap()
+                .starts_with("stress.worker-0")
+        );
+        assert!(labels["address"].as_str().unwrap().starts_with("192.168."));
+    }
+
+    // The peak runs from 4 s to 10 s of the run: CPU rises, then falls.
+    std::thread::sleep(Duration::from_secs(17).saturating_sub(started.elapsed()));
+    let during = instant_query(
+        &prometheus,
+        "min(max_over_time(cpu_usage_percent[6s] @ end()))",
+    );
+    let peak_max = instant_query(&prometheus, "min(max_over_time(cpu_usage_percent[12s]))");
+    let after = instant_query(&prometheus, "max(cpu_usage_percent)");
+    let log_text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        peak_max.first().is_some_and(|(_, value)| *value > 70.0),
+        "peak {peak_max:?} {during:?}\n{log_text}"
+    );
+    assert!(
+        after.first().is_some_and(|(_, value)| *value < 30.0),
+        "after {after:?}\n{log_text}"
+    );
+
+    // Every host has a 20 s TTL: the run ends by itself and cleans up its group.
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{status}\n{}",
+        std::fs::read_to_string(log.path()).unwrap()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(28),
+        "ended when the hosts expired, not at --duration"
+    );
+    assert!(
+        pushgateway_series(&gateway, "e2e_peaks").is_empty(),
+        "cleanup_on_finish removed the group"
+    );
+    let log_text = std::fs::read_to_string(log.path()).unwrap();
+    for expected in [
+        "INFO/main: Loading configuration: <hosts_load_with_peaks>",
+        "Job <e2e_peaks>: 4 hosts",
+        "Stopping: every host reached its TTL",
+        "Cleaned up job <e2e_peaks>",
+    ] {
+        assert!(
+            log_text.contains(expected),
+            "log lacks '{expected}':\n{log_text}"
+        );
+    }
+}
+
+#[test]
+fn a_host_leaves_its_group_at_its_ttl_while_others_stay() {
+    let gateway = pushgateway();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ttl.toml");
+    std::fs::write(
+        &config,
+        r#"
+        default_job_name = "e2e_ttl"
+        [[hosts]]
+        name = "short-lived"
+        ttl = "3s"
+        interval = "1s"
+        job_name = "e2e_ttl"
+        [[hosts.metrics]]
+        name = "uptime_seconds"
+        value_range = [0, 1000]
+        update_interval = "1s"
+        scenario = "time_duration"
+
+        [[hosts]]
+        name = "long-lived"
+        ttl = "1h"
+        interval = "1s"
+        job_name = "e2e_ttl"
+        [[hosts.metrics]]
+        name = "uptime_seconds"
+        value_range = [0, 1000]
+        update_interval = "1s"
+        scenario = "time_duration"
+        "#,
+    )
+    .unwrap();
+    let log = dir.path().join("log");
+    let mut child = spawn_promemu(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--pushgateway-url",
+            &gateway.url,
+            "--push-interval",
+            "0.5",
+            "--duration",
+            "8s",
+            "--no-listen",
+        ],
+        &log,
+    );
+    wait_for(Duration::from_secs(5), || {
+        (label_values(&pushgateway_series(&gateway, "e2e_ttl"), "name").len() == 2).then_some(())
+    })
+    .expect("both hosts pushed");
+    let left = wait_for(Duration::from_secs(8), || {
+        let names = label_values(&pushgateway_series(&gateway, "e2e_ttl"), "name");
+        (names == ["long-lived"]).then_some(names)
+    });
+    assert!(
+        left.is_some(),
+        "the short-lived host left: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(child.wait().unwrap().success());
+    assert!(pushgateway_series(&gateway, "e2e_ttl").is_empty());
+}
+
+#[test]
+fn the_toml_twin_and_single_host_load_run_end_to_end() {
+    let gateway = pushgateway();
+    let dir = tempfile::tempdir().unwrap();
+    for (config, job, hosts) in [
+        (
+            "hosts_load_with_peaks.toml",
+            "e2e_twin",
+            vec!["balancer-1", "worker-01", "worker-02"],
+        ),
+        ("single_host_load", "e2e_single", vec!["single-host"]),
+    ] {
+        let log = dir.path().join(job);
+        let configs = configs_dir();
+        let mut args = vec![
+            "--config",
+            config,
+            "--configs-dir",
+            configs.to_str().unwrap(),
+            "--pushgateway-url",
+            &gateway.url,
+            "--push-interval",
+            "0.5",
+            "--duration",
+            "4s",
+            "--default-job-name",
+            job,
+            "--no-listen",
+        ];
+        if config.starts_with("hosts_load") {
+            args.extend(["--config-args", "hosts_count=2"]);
+        }
+        let mut child = spawn_promemu(&args, &log);
+        let seen = wait_for(Duration::from_secs(6), || {
+            let names = label_values(&pushgateway_series(&gateway, job), "name");
+            (names == hosts).then_some(names)
+        });
+        assert!(
+            seen.is_some(),
+            "{config}: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        assert!(child.wait().unwrap().success(), "{config}");
+        assert!(
+            pushgateway_series(&gateway, job).is_empty(),
+            "{config} cleaned up"
+        );
+    }
+}
+
+#[test]
+fn without_a_pushgateway_it_warns_and_serves_metrics_locally() {
+    let port = services::free_port();
+    let dead = services::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = spawn_promemu(
+        &[
+            "--pushgateway-url",
+            &format!("http://127.0.0.1:{dead}"),
+            "--push-interval",
+            "1",
+            "--duration",
+            "4s",
+            "--listen",
+            &listen,
+        ],
+        &log,
+    );
+    let scraped = wait_for(Duration::from_secs(8), || {
+        let text = get(&format!("http://{listen}/metrics"))?;
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|line| line.starts_with("cpu_usage_percent{"))
+            .map(String::from)
+            .collect();
+        (lines.len() == 9).then_some(text)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "default run serves 9 workers' CPU: {}",
+            std::fs::read_to_string(&log).unwrap()
+        )
+    });
+    let names = label_values(
+        &scraped
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(String::from)
+            .collect::<Vec<_>>(),
+        "name",
+    );
+    assert_eq!(names.len(), 10, "10 hosts' series: {names:?}");
+    let status: Value =
+        serde_json::from_str(&get(&format!("http://{listen}/status")).unwrap()).unwrap();
+    assert_eq!(status["total_hosts"], 10);
+    assert!(child.wait().unwrap().success());
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("WARN/main: Push of job <hosts_load_with_peaks_"),
+        "{log_text}"
+    );
+    assert!(
+        log_text.contains("cannot reach the Pushgateway"),
+        "{log_text}"
+    );
+}
+
+#[test]
+fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[hosts]]\nname = \"h\"\ninterval = -1\n[[hosts.metrics]]\nname = \"cpu usage\"\nvalue_range = [10, 1]\n").unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[hosts]]\nname = \"h\"\ninterval = \"soon\"\n").unwrap();
+    for (args, expected) in [
+        (
+            vec!["--config", bad.to_str().unwrap()],
+            "host 'h', field 'interval': must be a number of seconds greater than 0",
+        ),
+        (
+            vec!["--config", bad.to_str().unwrap()],
+            "host 'h', metric 'cpu usage': is not a valid Prometheus metric name",
+        ),
+        (
+            vec!["--config", bad.to_str().unwrap()],
+            "field 'value_range': must be [min, max] with min <= max, got [10, 1]",
+        ),
+        (
+            vec!["--config", broken.to_str().unwrap()],
+            "broken.toml: TOML parse error at line 3, column 12",
+        ),
+        (
+            vec!["--config", "no_such_config"],
+            "no config named 'no_such_config'; available: hosts_load_with_peaks",
+        ),
+        (
+            vec!["--config-args", "hosts_count=0"],
+            "hosts_load_with_peaks: parameter 'hosts_count' must be at least 1",
+        ),
+        (
+            vec!["--class", "NopeConfig"],
+            "--class NopeConfig matches no builder",
+        ),
+        (
+            vec!["--plugin", "/nonexistent.wasm"],
+            "cannot read plugin /nonexistent.wasm",
+        ),
+    ] {
+        let output = std::process::Command::new(services::promemu())
+            .args(&args)
+            .args(["--no-push", "--no-listen", "--duration", "1s"])
+            .env("PME_CACHE_DIR", "off")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected '{expected}' in:\n{stderr}"
+        );
+    }
+}

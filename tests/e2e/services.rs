@@ -1,0 +1,160 @@
+//! Real services for the end-to-end tests: `prometheus-pushgateway` and
+//! `prometheus` (Debian packages), started on free loopback ports and stopped when
+//! dropped; and the `promemu` binary under test.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `url` as text; `None` on any failure.
+pub fn get(url: &str) -> Option<String> {
+    ureq::get(url)
+        .timeout(Duration::from_secs(5))
+        .call()
+        .ok()?
+        .into_string()
+        .ok()
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if started.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A child process killed on drop.
+pub struct Service {
+    pub url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(program: &str, args: &[String], url: String, dir: tempfile::TempDir) -> Service {
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| {
+            panic!("cannot start {program} (run tests/run.sh, which installs it): {err}")
+        });
+    let service = Service {
+        url,
+        child,
+        _dir: dir,
+    };
+    wait_for(Duration::from_secs(30), || {
+        get(&format!("{}/-/ready", service.url))
+    })
+    .unwrap_or_else(|| panic!("{program} did not become ready at {}", service.url));
+    service
+}
+
+/// A Pushgateway on a free loopback port.
+pub fn pushgateway() -> Service {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let args = vec![format!("--web.listen-address=127.0.0.1:{port}")];
+    start(
+        "prometheus-pushgateway",
+        &args,
+        format!("http://127.0.0.1:{port}"),
+        dir,
+    )
+}
+
+/// A Prometheus scraping `target` (host:port) every second with honor_labels.
+pub fn prometheus(target: &str) -> Service {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    start("prometheus", &args, format!("http://127.0.0.1:{port}"), dir)
+}
+
+/// Path of the `promemu` binary under test.
+pub fn promemu() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_promemu"))
+}
+
+/// The repository's `configs/` folder.
+pub fn configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs")
+}
+
+/// Starts promemu with `args`, its log captured to a file in `log_dir`.
+pub fn spawn_promemu(args: &[&str], log: &Path) -> Child {
+    let log_file = std::fs::File::create(log).unwrap();
+    Command::new(promemu())
+        .args(args)
+        .env("PME_CACHE_DIR", "off")
+        .env_remove("PME_PUSHGATEWAY_URL")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("promemu starts")
+}
+
+/// Series lines (not comments) of a job's group in the Pushgateway's exposition.
+pub fn pushgateway_series(gateway: &Service, job: &str) -> Vec<String> {
+    get(&format!("{}/metrics", gateway.url))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.starts_with('#') && line.contains(&format!("job=\"{job}\"")))
+        .filter(|line| {
+            !line.starts_with("push_time_seconds") && !line.starts_with("push_failure_time_seconds")
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// Distinct values of label `label` among `lines`.
+pub fn label_values(lines: &[String], label: &str) -> Vec<String> {
+    let mut values: Vec<String> = lines
+        .iter()
+        .filter_map(|line| {
+            let start = line.find(&format!("{label}=\""))? + label.len() + 2;
+            let end = line[start..].find('"')? + start;
+            Some(line[start..end].to_string())
+        })
+        .collect();
+    values.sort();
+    values.dedup();
+    values
+}
