@@ -389,3 +389,101 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         );
     }
 }
+
+fn send(signal: &str, child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    wait_for(limit, || child.try_wait().unwrap())
+}
+
+#[test]
+fn a_signal_stops_cleanly_and_a_second_one_at_once() {
+    let gateway = pushgateway();
+    let dir = tempfile::tempdir().unwrap();
+    for (signal, job) in [("-TERM", "e2e_sigterm"), ("-INT", "e2e_sigint")] {
+        let log = dir.path().join(job);
+        let mut child = spawn_promemu(
+            &[
+                "--config-args",
+                "hosts_count=1",
+                "--pushgateway-url",
+                &gateway.url,
+                "--push-interval",
+                "0.5",
+                "--default-job-name",
+                job,
+                "--no-listen",
+            ],
+            &log,
+        );
+        wait_for(Duration::from_secs(8), || {
+            (!pushgateway_series(&gateway, job).is_empty()).then_some(())
+        })
+        .expect("pushed");
+        send(signal, &child);
+        let status =
+            wait_exit(&mut child, Duration::from_secs(10)).expect("stops within the cleanup limit");
+        let log_text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(status.code(), Some(0), "{signal}: {log_text}");
+        assert!(
+            log_text.contains(&format!("Stopping: received SIG{}", &signal[1..])),
+            "{log_text}"
+        );
+        assert!(
+            pushgateway_series(&gateway, job).is_empty(),
+            "{signal}: cleaned up"
+        );
+    }
+
+    // A Pushgateway that hangs makes the cleanup slow; a second signal cuts it short.
+    let log = dir.path().join("forced");
+    let mut child = spawn_promemu(
+        &[
+            "--config-args",
+            "hosts_count=1",
+            "--pushgateway-url",
+            &gateway.url,
+            "--push-interval",
+            "5",
+            "--default-job-name",
+            "e2e_forced",
+            "--no-listen",
+        ],
+        &log,
+    );
+    wait_for(Duration::from_secs(8), || {
+        (!pushgateway_series(&gateway, "e2e_forced").is_empty()).then_some(())
+    })
+    .expect("pushed");
+    let pid = gateway.pid().to_string();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
+    send("-TERM", &child);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still cleaning up against the frozen Pushgateway"
+    );
+    let second = Instant::now();
+    send("-TERM", &child);
+    let status = wait_exit(&mut child, Duration::from_secs(3)).expect("exits at once");
+    std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap();
+    assert!(second.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+}

@@ -47,6 +47,13 @@ pub struct Service {
     _dir: tempfile::TempDir,
 }
 
+impl Service {
+    /// The service's process id (to freeze it with SIGSTOP, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -161,8 +161,9 @@ fn parse_seconds_arg(text: &str) -> Result<f64, String> {
 }
 
 /// Parses the command line, runs it and maps the outcome to an exit status:
-/// 0 success, 2 bad input (flags, configs, plugins), 1 failure while running,
-/// 130 / 143 stopped by SIGINT / SIGTERM.
+/// 0 success (including a clean stop on SIGINT or SIGTERM), 2 bad input (flags,
+/// configs, plugins), 1 failure while running, 130 / 143 when a second SIGINT /
+/// SIGTERM cut the shutdown short.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.run.debug);

@@ -204,3 +204,68 @@ fn check_series_collisions(errors: &mut Vec<ModelError>, config: &MixerConfig) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, labels: &[(&str, &str)]) -> HostConfig {
+        let mut host = HostConfig::new(name);
+        host.labels = labels
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        host.metrics.push(MetricConfig::new("cpu"));
+        host
+    }
+
+    fn config(hosts: Vec<HostConfig>) -> MixerConfig {
+        MixerConfig {
+            name: "t".into(),
+            default_job_name: None,
+            push_interval: None,
+            hosts,
+        }
+    }
+
+    #[test]
+    fn colliding_series_name_both_hosts() {
+        let errors = validate(&config(vec![
+            host("a", &[("name", "same")]),
+            host("b", &[("name", "same")]),
+        ]));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "host 'b', metric 'cpu': has the same labels as the same metric of host 'a' in the same job"
+        );
+        let mut other_job = host("b", &[("name", "same")]);
+        other_job.job_name = Some("elsewhere".into());
+        assert!(validate(&config(vec![host("a", &[("name", "same")]), other_job])).is_empty());
+    }
+
+    #[test]
+    fn bad_names_intervals_and_ranges_are_located() {
+        let mut bad = host("h", &[("__reserved", "x"), ("job", "y")]);
+        bad.interval = 0.0;
+        bad.metrics[0].name = "9lives".into();
+        bad.metrics[0].update_interval = -1.0;
+        bad.metrics[0].min = 5.0;
+        bad.metrics[0].max = 1.0;
+        let errors: Vec<String> = validate(&config(vec![bad]))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "host 'h', field 'interval': must be a number of seconds greater than 0, got 0",
+                "host 'h', label '__reserved': is not a valid Prometheus label name (expected [a-zA-Z_][a-zA-Z0-9_]*, not starting with __)",
+                "host 'h', label 'job': is set by the emulator (use job_name for the job)",
+                "host 'h', metric '9lives': is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*)",
+                "host 'h', metric '9lives', field 'update_interval': must be a number of seconds greater than 0, got -1",
+                "host 'h', metric '9lives', field 'value_range': must be [min, max] with min <= max, got [5, 1]",
+            ]
+        );
+    }
+}

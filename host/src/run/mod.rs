@@ -17,6 +17,9 @@ use crate::mixer::{Mixer, Snapshot, StatusOptions};
 use crate::sim::Simulation;
 use crate::sink::{Pushgateway, serve};
 
+/// Longest time the cleanup on finish may take before the emulator exits anyway.
+pub const CLEANUP_TIME_LIMIT: Duration = Duration::from_secs(10);
+
 /// Where and how to push.
 #[derive(Debug, Clone)]
 pub struct PushOptions {
@@ -123,8 +126,16 @@ pub async fn run(sim: Simulation, mixer: Mixer, options: RunOptions) -> anyhow::
     }
     if let (Some(gateway), Some(push)) = (&gateway, &options.push)
         && push.cleanup_on_finish
+        && tokio::time::timeout(
+            CLEANUP_TIME_LIMIT,
+            push::delete_groups(gateway, &job_names, "on finish"),
+        )
+        .await
+        .is_err()
     {
-        push::delete_groups(gateway, &job_names, "on finish").await;
+        tracing::warn!(
+            "Cleanup on finish took longer than {CLEANUP_TIME_LIMIT:?}; some groups may remain"
+        );
     }
     if let Some(endpoint) = endpoint {
         let _ = endpoint.await;
@@ -160,7 +171,8 @@ async fn wait_for_end(
     }
 }
 
-/// Waits for SIGINT or SIGTERM; a second one exits at once.
+/// Waits for SIGINT or SIGTERM; a second one exits at once, without cleanup, with
+/// status 128 + the signal's number.
 async fn signal() -> &'static str {
     let name = first_signal().await;
     tokio::spawn(async {
