@@ -1,6 +1,7 @@
 //! The main job: load the config, build the simulation and run it.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -8,7 +9,7 @@ use anyhow::Context;
 use super::{BadInput, RunArgs};
 use crate::configs::{ConfigCatalog, ConfigRequest, default_configs_dir};
 use crate::mixer::{Mixer, StatusOptions};
-use crate::model::validate;
+use crate::model::{LimitOverrides, validate};
 use crate::plugin::{Limits, Plugin, PluginRuntime};
 use crate::run::{PushOptions, RunOptions, run as run_emulation};
 use crate::sim::Simulation;
@@ -17,7 +18,7 @@ use crate::sim::Simulation;
 const DEFAULT_PUSH_INTERVAL: f64 = 15.0;
 
 pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
-    let runtime = PluginRuntime::new(Limits::default())?;
+    let runtime = PluginRuntime::new(args.limits.limits())?;
     let mut plugins: Vec<Plugin> = vec![runtime.builtin()?];
     for file in plugin_files {
         plugins.push(runtime.load_file(file)?);
@@ -69,6 +70,7 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
         ))
         .into());
     }
+    apply_plugin_limits(&mut plugins, &config.plugin_limits)?;
     tracing::info!("Seed: {seed} (pass --seed {seed} to repeat this run)");
     for host in &config.hosts {
         tracing::info!(
@@ -79,7 +81,11 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
         );
     }
 
-    let simulation = Simulation::new(&config, &plugins, seed)?;
+    let fault_policy = args
+        .fault_policy
+        .or(config.fault_policy)
+        .unwrap_or_default();
+    let simulation = Simulation::new(&config, &plugins, seed)?.with_fault_policy(fault_policy);
     let default_job = args
         .default_job_name
         .clone()
@@ -152,6 +158,46 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
     // second signal exits at once from inside `run` with 128 + its number.
     tokio.block_on(run_emulation(simulation, mixer, options))?;
     Ok(0)
+}
+
+/// Applies a config's `plugin_limits` to the plugins they name (by file name, path
+/// or `builtin`); naming a plugin that is not loaded is an error.
+fn apply_plugin_limits(
+    plugins: &mut [Plugin],
+    overrides: &BTreeMap<String, LimitOverrides>,
+) -> anyhow::Result<()> {
+    for (key, limits) in overrides {
+        let matches = |plugin: &Plugin| {
+            plugin.name() == key
+                || Path::new(plugin.name())
+                    .file_name()
+                    .is_some_and(|name| name == key.as_str())
+        };
+        let Some(plugin) = plugins.iter_mut().find(|plugin| matches(plugin)) else {
+            let loaded: Vec<&str> = plugins.iter().map(Plugin::name).collect();
+            return Err(BadInput(format!(
+                "plugin_limits names '{key}', which is not a loaded plugin (loaded: {})",
+                loaded.join(", ")
+            ))
+            .into());
+        };
+        let mut merged: Limits = plugin.limits();
+        if let Some(seconds) = limits.call_deadline {
+            merged.call_deadline = Duration::from_secs_f64(seconds);
+        }
+        if let Some(bytes) = limits.memory_bytes {
+            merged.memory_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        if let Some(events) = limits.events_per_step {
+            merged.events_per_call = events;
+        }
+        if let Some(bytes) = limits.log_bytes_per_step {
+            merged.log_bytes_per_call = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        tracing::info!("Limits for plugin {}: {merged:?}", plugin.name());
+        *plugin = plugin.with_limits(merged);
+    }
+    Ok(())
 }
 
 fn format_args_map(args: &[(String, String)]) -> String {

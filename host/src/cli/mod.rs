@@ -114,6 +114,45 @@ pub struct RunArgs {
     /// Name of the default Pushgateway job (default: <config>_<start time>).
     #[arg(long, env = "PME_DEFAULT_JOB_NAME")]
     pub default_job_name: Option<String>,
+
+    /// What happens to a series whose scenario faults: backoff, hold or drop.
+    #[arg(long, env = "PME_FAULT_POLICY")]
+    pub fault_policy: Option<crate::model::FaultPolicy>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Sandbox limits for every plugin (a config's `plugin_limits` may override them per plugin).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Wall time one call into a plugin may take (e.g. 100ms).
+    #[arg(long, env = "PME_CALL_DEADLINE", default_value = "100ms", value_parser = parse_seconds_arg)]
+    pub call_deadline: f64,
+
+    /// Memory one plugin instance may use (e.g. 64MiB).
+    #[arg(long, env = "PME_PLUGIN_MEMORY", default_value = "64MiB", value_parser = crate::configs::parse_bytes)]
+    pub plugin_memory: u64,
+
+    /// Events one step may emit; more are dropped.
+    #[arg(long, env = "PME_MAX_EVENTS_PER_STEP", default_value = "64")]
+    pub max_events_per_step: usize,
+
+    /// Log bytes one step may write; more are dropped.
+    #[arg(long, env = "PME_MAX_LOG_BYTES_PER_STEP", default_value = "16KiB", value_parser = crate::configs::parse_bytes)]
+    pub max_log_bytes_per_step: u64,
+}
+
+impl LimitArgs {
+    /// The limits these flags describe.
+    pub fn limits(&self) -> crate::plugin::Limits {
+        crate::plugin::Limits {
+            call_deadline: std::time::Duration::from_secs_f64(self.call_deadline),
+            memory_bytes: usize::try_from(self.plugin_memory).unwrap_or(usize::MAX),
+            events_per_call: self.max_events_per_step,
+            log_bytes_per_call: usize::try_from(self.max_log_bytes_per_step).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

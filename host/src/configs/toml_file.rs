@@ -29,7 +29,9 @@ use serde::Deserialize;
 
 use super::duration::Seconds;
 use super::error::ConfigError;
-use crate::model::{HostConfig, MetricConfig, MetricKind, MixerConfig};
+use crate::model::{
+    FaultPolicy, HostConfig, LimitOverrides, MetricConfig, MetricKind, MixerConfig,
+};
 
 /// The shipped TOML configs, embedded so they work from any directory.
 pub const EMBEDDED_TOML: [(&str, &str); 2] = [
@@ -56,6 +58,52 @@ struct FileConfig {
     args: BTreeMap<String, toml::Value>,
     #[serde(default)]
     hosts: Vec<FileHost>,
+    fault_policy: Option<FaultPolicy>,
+    #[serde(default)]
+    plugin_limits: BTreeMap<String, FileLimits>,
+}
+
+/// Sandbox limits of one plugin, e.g. `[plugin_limits."custom.wasm"]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    call_deadline: Option<Seconds>,
+    memory: Option<FileBytes>,
+    events_per_step: Option<usize>,
+    log_bytes_per_step: Option<FileBytes>,
+}
+
+/// A size: a number of bytes or text like "64MiB".
+#[derive(Debug, Clone, Copy)]
+struct FileBytes(u64);
+
+impl<'de> Deserialize<'de> for FileBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom("expected a number of bytes or a size like \"64MiB\"")
+        })? {
+            Raw::Number(bytes) => Ok(FileBytes(bytes)),
+            Raw::Text(text) => parse_bytes(&text)
+                .map(FileBytes)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Bytes in text like "65536", "64KiB", "16MiB", "1GB".
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|err| {
+            format!("'{text}' is not a size ({err}); expected bytes or text like 64KiB, 16MiB")
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +228,20 @@ pub fn parse_toml(file: &str, name: &str, text: &str) -> Result<MixerConfig, Con
         default_job_name: parsed.default_job_name,
         push_interval: parsed.push_interval.map(|Seconds(seconds)| seconds),
         hosts,
+        fault_policy: parsed.fault_policy,
+        plugin_limits: parsed
+            .plugin_limits
+            .into_iter()
+            .map(|(plugin, limits)| {
+                let overrides = LimitOverrides {
+                    call_deadline: limits.call_deadline.map(|Seconds(seconds)| seconds),
+                    memory_bytes: limits.memory.map(|FileBytes(bytes)| bytes),
+                    events_per_step: limits.events_per_step,
+                    log_bytes_per_step: limits.log_bytes_per_step.map(|FileBytes(bytes)| bytes),
+                };
+                (plugin, overrides)
+            })
+            .collect(),
     })
 }
 

@@ -45,6 +45,8 @@ impl MixerConfig {
                 .into_iter()
                 .map(HostConfig::from_plugin)
                 .collect(),
+            fault_policy: None,
+            plugin_limits: Default::default(),
         }
     }
 }

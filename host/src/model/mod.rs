@@ -30,6 +30,47 @@ pub enum MetricKind {
     Histogram,
 }
 
+/// What happens to a series whose scenario faults (traps, times out, exhausts its
+/// memory). In every case the plugin instance is rebuilt at once and the series
+/// keeps its last value; the policies differ in when the series steps again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultPolicy {
+    /// Retry after 1, 2, 4, ... update intervals (at most 64), skipping events
+    /// meanwhile; a successful step resets the wait.
+    #[default]
+    Backoff,
+    /// Keep stepping on schedule.
+    Hold,
+    /// Remove the series (no longer exposed) at its first fault.
+    Drop,
+}
+
+impl std::str::FromStr for FaultPolicy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "backoff" => Ok(FaultPolicy::Backoff),
+            "hold" => Ok(FaultPolicy::Hold),
+            "drop" => Ok(FaultPolicy::Drop),
+            other => Err(format!(
+                "unknown fault policy '{other}'; expected backoff, hold or drop"
+            )),
+        }
+    }
+}
+
+/// Per-plugin sandbox limits a config may set; unset fields keep the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct LimitOverrides {
+    /// Seconds one call may take.
+    pub call_deadline: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub events_per_step: Option<usize>,
+    pub log_bytes_per_step: Option<u64>,
+}
+
 /// A whole emulation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MixerConfig {
@@ -40,6 +81,10 @@ pub struct MixerConfig {
     /// Seconds between pushes; `None` for the command line's or the default.
     pub push_interval: Option<f64>,
     pub hosts: Vec<HostConfig>,
+    /// `None` for the command line's or the default.
+    pub fault_policy: Option<FaultPolicy>,
+    /// Limits per plugin, keyed by the plugin's file name (or `builtin`).
+    pub plugin_limits: BTreeMap<String, LimitOverrides>,
 }
 
 /// One emulated host.

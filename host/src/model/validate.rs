@@ -37,6 +37,22 @@ pub fn validate(config: &MixerConfig) -> Vec<ModelError> {
             interval,
         );
     }
+    for (plugin, limits) in &config.plugin_limits {
+        let here = format!("plugin_limits.\"{plugin}\"");
+        if let Some(deadline) = limits.call_deadline {
+            positive(
+                &mut errors,
+                format!("{here}, field 'call_deadline'"),
+                deadline,
+            );
+        }
+        if limits.memory_bytes.is_some_and(|bytes| bytes < 1 << 20) {
+            errors.push(at(
+                format!("{here}, field 'memory'"),
+                "must be at least 1 MiB",
+            ));
+        }
+    }
     let mut host_names = HashSet::new();
     for host in &config.hosts {
         if !host_names.insert(host.name.as_str()) {

@@ -10,6 +10,10 @@ use super::bindings::{host, types};
 use super::limits::Limits;
 use super::wasi::WasiState;
 
+/// Past this many times its limit of events or log bytes, a call is stopped (a
+/// trap, handled like any other fault) instead of being allowed to flood on.
+pub const FLOOD_FACTOR: usize = 15;
+
 /// An event a plugin emitted during one call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmittedEvent {
@@ -100,21 +104,36 @@ impl host::Host for StoreState {
         stream.random::<f64>()
     }
 
-    fn log(&mut self, level: types::LogLevel, message: String) {
+    fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
         let capture = &mut self.capture;
-        if capture.log_bytes + message.len() > self.limits.log_bytes_per_call {
+        let limit = self.limits.log_bytes_per_call;
+        if capture.log_bytes + message.len() > limit {
             capture.log_bytes_dropped += message.len();
-            return;
+            if capture.log_bytes_dropped > limit.saturating_mul(FLOOD_FACTOR) {
+                return Err(wasmtime::Error::msg(format!(
+                    "log flood: more than {} bytes in one call (limit {limit})",
+                    limit.saturating_mul(FLOOD_FACTOR + 1)
+                )));
+            }
+            return Ok(());
         }
         capture.log_bytes += message.len();
         capture.logs.push(PluginLogLine { level, message });
+        Ok(())
     }
 
-    fn emit(&mut self, name: String, source: String, payload: String) {
+    fn emit(&mut self, name: String, source: String, payload: String) -> wasmtime::Result<()> {
         let capture = &mut self.capture;
-        if capture.events.len() >= self.limits.events_per_call {
+        let limit = self.limits.events_per_call;
+        if capture.events.len() >= limit {
             capture.events_dropped += 1;
-            return;
+            if capture.events_dropped > limit.saturating_mul(FLOOD_FACTOR) {
+                return Err(wasmtime::Error::msg(format!(
+                    "event flood: more than {} events in one call (limit {limit})",
+                    limit.saturating_mul(FLOOD_FACTOR + 1)
+                )));
+            }
+            return Ok(());
         }
         let source = (!source.is_empty()).then_some(source);
         capture.events.push(EmittedEvent {
@@ -122,5 +141,6 @@ impl host::Host for StoreState {
             source,
             payload,
         });
+        Ok(())
     }
 }

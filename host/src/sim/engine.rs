@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::model::{HostConfig, MixerConfig};
+use crate::model::{FaultPolicy, HostConfig, MixerConfig};
 use crate::plugin::{
     EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance, SeriesSpec,
     StepInput,
@@ -14,9 +14,12 @@ use super::error::SimError;
 use super::schedule::{Schedule, Task};
 use super::series::{SeriesState, ValueIssue};
 
+/// Longest fault backoff, in update intervals.
+pub const MAX_BACKOFF_INTERVALS: u64 = 64;
+
 /// Events delivered at one instant before the bus stops a cascade (listeners that
 /// re-emit what they hear would otherwise never end).
-pub const MAX_DELIVERIES_PER_INSTANT: usize = 10_000;
+pub const MAX_DELIVERIES_PER_INSTANT: usize = 1_000;
 
 /// One emulated host.
 #[derive(Debug, Clone)]
@@ -51,6 +54,7 @@ pub struct Simulation {
     /// Event name -> listening series, in series order.
     listeners: HashMap<String, Vec<usize>>,
     stats: SimStats,
+    fault_policy: FaultPolicy,
 }
 
 impl Simulation {
@@ -90,6 +94,7 @@ impl Simulation {
             instances,
             listeners: HashMap::new(),
             stats: SimStats::default(),
+            fault_policy: FaultPolicy::default(),
         };
         for host in &config.hosts {
             simulation.add_host(host, &scenario_owner)?;
@@ -207,6 +212,12 @@ impl Simulation {
         Ok(())
     }
 
+    /// The same simulation with another fault policy.
+    pub fn with_fault_policy(mut self, policy: FaultPolicy) -> Self {
+        self.fault_policy = policy;
+        self
+    }
+
     /// Current virtual time.
     pub fn now(&self) -> VirtualTime {
         self.now
@@ -262,10 +273,14 @@ impl Simulation {
             Task::Deactivate(id) => self.series[id].active = false,
             Task::Step(id) => {
                 let series = &self.series[id];
-                if !series.active || !self.hosts[series.host].alive {
+                if !series.active || series.dropped || !self.hosts[series.host].alive {
                     return;
                 }
                 let next = self.now.saturating_add(series.interval);
+                if !series.can_step(self.now) {
+                    self.schedule.at(next, Task::Step(id));
+                    return;
+                }
                 let emitted = self.step_series(id, None);
                 self.dispatch(emitted);
                 self.schedule.at(next, Task::Step(id));
@@ -307,7 +322,7 @@ impl Simulation {
             let listeners = self.listeners.get(&event.name).cloned().unwrap_or_default();
             for id in listeners {
                 let series = &self.series[id];
-                if !series.active || !self.hosts[series.host].alive {
+                if !series.can_step(self.now) || !self.hosts[series.host].alive {
                     continue;
                 }
                 if delivered >= MAX_DELIVERIES_PER_INSTANT {
@@ -391,11 +406,33 @@ impl Simulation {
             Err(err) => {
                 series.faults += 1;
                 self.stats.faults += 1;
-                if series.fault_streak == 0 {
-                    tracing::warn!(host = %host_name, metric = %series.config.name,
-                        "scenario fault, keeping the last value: {err}");
-                }
                 series.fault_streak += 1;
+                let policy = match self.fault_policy {
+                    FaultPolicy::Backoff => {
+                        let intervals = 1u64
+                            << (series.fault_streak - 1).min(MAX_BACKOFF_INTERVALS.ilog2() as u64);
+                        series.retry_at = self.now.saturating_add(VirtualTime(
+                            series.interval.0.saturating_mul(intervals),
+                        ));
+                        format!(
+                            "keeping the last value, retrying in {}",
+                            VirtualTime(series.interval.0 * intervals)
+                        )
+                    }
+                    FaultPolicy::Hold => "keeping the last value".to_string(),
+                    FaultPolicy::Drop => {
+                        series.dropped = true;
+                        series.active = false;
+                        self.instances[series.plugin].remove_series(series.plugin_series);
+                        "dropping the series".to_string()
+                    }
+                };
+                if series.fault_streak == 1 {
+                    tracing::warn!(host = %host_name, metric = %series.config.name, "scenario fault, {policy}: {err}");
+                } else {
+                    tracing::debug!(host = %host_name, metric = %series.config.name,
+                        "scenario fault #{} in a row, {policy}: {err}", series.fault_streak);
+                }
                 Vec::new()
             }
         }

@@ -13,6 +13,8 @@ mod schedule;
 mod series;
 
 pub use clock::VirtualTime;
-pub use engine::{HostState, SimStats, Simulation};
+pub use engine::{
+    HostState, MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, SimStats, Simulation,
+};
 pub use error::SimError;
 pub use series::{Sample, SeriesState};

@@ -52,6 +52,10 @@ pub struct SeriesState {
     pub faults: u64,
     /// Consecutive faulty steps, for logging once per burst.
     pub fault_streak: u64,
+    /// No steps or event deliveries before this time (fault backoff).
+    pub retry_at: VirtualTime,
+    /// Removed for good after a fault (fault policy `drop`).
+    pub dropped: bool,
 }
 
 impl SeriesState {
@@ -78,6 +82,8 @@ impl SeriesState {
             steps: 0,
             faults: 0,
             fault_streak: 0,
+            retry_at: VirtualTime::ZERO,
+            dropped: false,
             config,
         }
     }
@@ -91,6 +97,11 @@ impl SeriesState {
         self.bucket_counts.iter_mut().for_each(|count| *count = 0);
         self.histogram_sum = 0.0;
         self.histogram_count = 0;
+    }
+
+    /// Whether the series may step at `now` (active, not dropped, not backing off).
+    pub fn can_step(&self, now: VirtualTime) -> bool {
+        self.active && !self.dropped && now >= self.retry_at
     }
 
     /// Takes a step's value by the kind's rules; says what was wrong with it, if anything.

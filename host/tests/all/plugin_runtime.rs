@@ -191,6 +191,27 @@ fn an_infinite_loop_in_create_is_refused_and_the_instance_survives() {
 #[test]
 fn events_and_logs_per_call_are_capped() {
     let plugin = hostile_with(Limits {
+        events_per_call: 1000,
+        log_bytes_per_call: 128 << 10,
+        ..Limits::default()
+    });
+    let mut instance = plugin.instantiate(0).unwrap();
+    let storm = instance
+        .create_series(spec("storm", "", gauge(0.0, 1.0, 0.0)))
+        .unwrap();
+    let chatty = instance
+        .create_series(spec("chatty", "", gauge(0.0, 1.0, 0.0)))
+        .unwrap();
+    let output = instance.step(storm, input(0.0)).unwrap();
+    assert_eq!((output.events.len(), output.events_dropped), (1000, 9_000));
+    let output = instance.step(chatty, input(0.0)).unwrap();
+    assert_eq!(output.logs.len(), 128);
+    assert_eq!(output.log_bytes_dropped, (1024 - 128) * 1024);
+}
+
+#[test]
+fn a_call_that_floods_events_or_logs_is_stopped() {
+    let plugin = hostile_with(Limits {
         events_per_call: 10,
         log_bytes_per_call: 4096,
         ..Limits::default()
@@ -202,11 +223,18 @@ fn events_and_logs_per_call_are_capped() {
     let chatty = instance
         .create_series(spec("chatty", "", gauge(0.0, 1.0, 0.0)))
         .unwrap();
-    let output = instance.step(storm, input(0.0)).unwrap();
-    assert_eq!((output.events.len(), output.events_dropped), (10, 9_990));
-    let output = instance.step(chatty, input(0.0)).unwrap();
-    assert_eq!(output.logs.len(), 4);
-    assert_eq!(output.log_bytes_dropped, (1024 - 4) * 1024);
+    let err = instance.step(storm, input(0.0)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("event flood: more than 160 events in one call (limit 10)"),
+        "{err}"
+    );
+    let err = instance.step(chatty, input(0.0)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("log flood: more than 65536 bytes in one call (limit 4096)"),
+        "{err}"
+    );
 }
 
 #[test]

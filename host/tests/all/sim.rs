@@ -3,7 +3,7 @@
 
 use promemu::configs::{ConfigCatalog, ConfigRequest, parse_toml};
 use promemu::mixer::{Mixer, StatusOptions};
-use promemu::model::{MixerConfig, validate};
+use promemu::model::{FaultPolicy, MixerConfig, validate};
 use promemu::sim::{Sample, SimError, Simulation, VirtualTime};
 
 use crate::harness::{builtin, fixture, runtime};
@@ -395,22 +395,143 @@ fn unknown_scenarios_and_bad_parameters_are_refused_before_running() {
     assert!(matches!(err, SimError::UnknownLink { .. }), "{err}");
 }
 
-#[test]
-fn a_hostile_series_does_not_disturb_a_hundred_healthy_ones() {
+/// One hostile series (scenario `scenario` of the hostile fixture, misbehaving
+/// from 3 s on) beside 100 healthy sine waves stepping every 2 s.
+fn hostile_beside_healthy(scenario: &str, listen: &str, policy: FaultPolicy) -> Simulation {
     let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
-    let mut toml = String::from(
-        "[[hosts]]\nname = \"bad\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"spinning\"\nupdate_interval = \"1s\"\nscenario = \"spin\"\nscenario_data = { after = 3 }\n",
+    let mut toml = format!(
+        "[[hosts]]\nname = \"bad\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"hostile\"\nupdate_interval = \"1s\"\nvalue_range = [0, 100]\nscenario = \"{scenario}\"\nscenario_data = {{ after = 3 }}\nlisten_events = [{listen}]\n"
     );
     toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"sine_wave\"\n");
     let config = config(&toml);
-    let mut sim = Simulation::new(&config, &[builtin(), hostile], 1).unwrap();
-    sim.advance_to(at(20.0));
-    let bad = series(&sim, "bad", "spinning");
-    assert_eq!(bad.steps, 21);
-    assert_eq!(bad.faults, 18, "faulty from 3 s on");
-    assert_eq!(bad.value, 2.0, "holds the last good value");
+    Simulation::new(&config, &[builtin(), hostile], 1)
+        .unwrap()
+        .with_fault_policy(policy)
+}
+
+fn assert_healthy_on_schedule(sim: &Simulation, steps: u64) {
     for index in 1..=100 {
-        let good = series(&sim, &format!("good-{index:03}"), "wave");
-        assert_eq!((good.steps, good.faults), (11, 0), "good-{index:03}");
+        let good = series(sim, &format!("good-{index:03}"), "wave");
+        assert_eq!((good.steps, good.faults), (steps, 0), "good-{index:03}");
+        assert!(good.reported.is_some());
     }
+}
+
+#[test]
+fn a_hostile_series_does_not_disturb_a_hundred_healthy_ones() {
+    for scenario in ["spin", "panic", "hog", "recurse"] {
+        let mut sim = hostile_beside_healthy(scenario, "", FaultPolicy::Hold);
+        sim.advance_to(at(20.0));
+        let bad = series(&sim, "bad", "hostile");
+        assert_eq!(bad.steps, 21, "{scenario}");
+        assert_eq!(bad.faults, 18, "{scenario}: faulty from 3 s on");
+        assert_eq!(bad.value, 2.0, "{scenario}: holds the last good value");
+        assert_eq!(bad.reported, Some(Sample::Gauge(2.0)));
+        assert_healthy_on_schedule(&sim, 11);
+    }
+}
+
+#[test]
+fn the_backoff_policy_retries_less_and_less_often() {
+    let mut sim = hostile_beside_healthy("panic", "", FaultPolicy::Backoff);
+    sim.advance_to(at(60.0));
+    let bad = series(&sim, "bad", "hostile");
+    // Faults at 3, then retries after 1, 2, 4, 8, 16 intervals: 4, 6, 10, 18, 34.
+    assert_eq!(bad.faults, 6);
+    assert_eq!(bad.steps, 3 + 6);
+    assert_healthy_on_schedule(&sim, 31);
+}
+
+#[test]
+fn the_drop_policy_removes_the_series() {
+    let mut sim = hostile_beside_healthy("panic", "", FaultPolicy::Drop);
+    sim.advance_to(at(20.0));
+    let bad = series(&sim, "bad", "hostile");
+    assert!(bad.dropped);
+    assert_eq!((bad.steps, bad.faults), (4, 1));
+    assert_eq!(bad.reported, None, "no longer exposed");
+    assert_healthy_on_schedule(&sim, 11);
+}
+
+#[test]
+fn nan_infinity_and_huge_values_are_held_or_clamped() {
+    for (scenario, expected) in [("nan", 2.0), ("infinity", 2.0), ("huge", 100.0)] {
+        let mut sim = hostile_beside_healthy(scenario, "", FaultPolicy::Backoff);
+        sim.advance_to(at(10.0));
+        let bad = series(&sim, "bad", "hostile");
+        assert_eq!((bad.value, bad.faults), (expected, 0), "{scenario}");
+        assert_healthy_on_schedule(&sim, 6);
+    }
+}
+
+#[test]
+fn an_event_storm_is_cut_off_and_the_rest_keeps_its_schedule() {
+    // Every step emits 10 000 `storm` events (past the flood limit: a fault) and
+    // the series listens to `storm` itself. With the hold policy it keeps trying.
+    let mut sim = hostile_beside_healthy("storm", "\"storm\"", FaultPolicy::Hold);
+    sim.advance_to(at(10.0));
+    assert_eq!(
+        series(&sim, "bad", "hostile").faults,
+        8,
+        "every step from 3 s on floods"
+    );
+    assert_healthy_on_schedule(&sim, 6);
+}
+
+#[test]
+fn listeners_that_re_emit_are_cut_off_per_instant() {
+    // `feature_toggle` listening to its own events re-emits nothing (its state does
+    // not change), but calc_by_event handlers that name a toggle do: a loop.
+    let mut sim = simulation(
+        r#"
+        [[hosts]]
+        name = "ping"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "ping"
+        value_range = [0, 1]
+        update_interval = "1s"
+        listen_events = ["pong"]
+        scenario = "switch_scenario_by_events"
+        scenario_data = { events_config = { pong = { scenario = "feature_toggle", scenario_data = { start_time = 0, duration = 100, interval = 1, on_event = "ping", off_event = "" } } }, default_scenario = "feature_toggle", default_scenario_data = { start_time = 2, duration = 100, interval = 1, on_event = "ping", off_event = "" } }
+
+        [[hosts]]
+        name = "pong"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "pong"
+        value_range = [0, 1]
+        update_interval = "1h"
+        listen_events = ["ping"]
+        scenario = "switch_scenario_by_events"
+        scenario_data = { events_config = { ping = { scenario = "feature_toggle", scenario_data = { start_time = 0, duration = 100, interval = 1, on_event = "pong", off_event = "" } } } }
+
+        [[hosts]]
+        name = "bystander"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "up"
+        update_interval = "1s"
+        value_range = [0, 100]
+        scenario = "time_duration"
+        "#,
+        1,
+    );
+    sim.advance_to(at(10.0));
+    let stats = sim.stats();
+    assert_eq!(
+        stats.deliveries,
+        promemu::sim::MAX_DELIVERIES_PER_INSTANT as u64,
+        "{stats:?}"
+    );
+    assert_eq!(stats.deliveries_dropped, 1, "{stats:?}");
+    assert_eq!(series(&sim, "bystander", "up").steps, 11);
+}
+
+#[test]
+fn chatty_plugins_are_stopped_when_they_flood_the_log() {
+    let mut sim = hostile_beside_healthy("chatty", "", FaultPolicy::Hold);
+    sim.advance_to(at(10.0));
+    assert_eq!(series(&sim, "bad", "hostile").faults, 8);
+    assert_healthy_on_schedule(&sim, 6);
 }
