@@ -241,6 +241,8 @@ mod tests {
             default_job_name: None,
             push_interval: None,
             hosts,
+            fault_policy: None,
+            plugin_limits: Default::default(),
         }
     }
 
