@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub use builder::{BUILTIN_BUILDERS_NAME, BUILTIN_BUILDERS_WASM, class_matches};
 pub use duration::parse_seconds;
 pub use error::ConfigError;
-pub use toml_file::{EMBEDDED_TOML, parse_bytes, parse_toml};
+pub use toml_file::{EMBEDDED_TOML, load_text as load_toml_text, parse_bytes, parse_toml};
 
 use crate::model::MixerConfig;
 use crate::plugin::{Plugin, PluginRuntime};

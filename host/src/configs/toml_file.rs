@@ -330,6 +330,11 @@ fn declared_args(file: &str, text: &str) -> Result<BTreeMap<String, String>, Con
         .collect())
 }
 
+/// Widest padding a name pattern may ask for.
+const MAX_PATTERN_WIDTH: usize = 32;
+/// Most hosts one group may expand to.
+const MAX_GROUP_COUNT: u32 = 1_000_000;
+
 /// Replaces `{i}` and `{i:0N}` / `{i:N}` with `index`.
 fn expand_pattern(pattern: &str, index: u32) -> String {
     let mut out = String::with_capacity(pattern.len());
@@ -340,7 +345,7 @@ fn expand_pattern(pattern: &str, index: u32) -> String {
         match after.find('}') {
             Some(end) if after[..end].is_empty() || after[..end].starts_with(':') => {
                 let spec = after[..end].trim_start_matches(':');
-                let width: usize = spec.trim_start_matches('0').parse().unwrap_or(0);
+                let width: usize = spec.trim_start_matches('0').parse::<usize>().unwrap_or(0).min(MAX_PATTERN_WIDTH);
                 if spec.starts_with('0') {
                     out.push_str(&format!("{index:0width$}"));
                 } else {
@@ -365,10 +370,10 @@ fn expand_host(file: &str, host: FileHost, hosts: &mut Vec<HostConfig>) -> Resul
         problem: problem.into(),
     };
     let count = host.count.unwrap_or(1);
-    if host.count.is_some() && count == 0 {
+    if host.count.is_some() && !(1..=MAX_GROUP_COUNT).contains(&count) {
         return Err(field_error(
             format!("host '{}', field 'count'", host.name),
-            "must be at least 1",
+            &format!("must be from 1 to {MAX_GROUP_COUNT}, got {count}"),
         ));
     }
     if count > 1 && !host.name.contains("{i") {

@@ -2,6 +2,7 @@
 //! runs through the real wasmtime runtime and the committed components.
 
 mod builtin_scenarios;
+mod config_fuzz;
 mod harness;
 mod plugin_runtime;
 mod sim;
