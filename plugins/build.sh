@@ -15,29 +15,38 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mode=${1:-build}
 target=wasm32-unknown-unknown
 
-if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$target"; then
-    rustup target add "$target"
+wasi_target=wasm32-wasip2
+if command -v rustup >/dev/null 2>&1; then
+    for needed in "$target" "$wasi_target"; do
+        rustup target list --installed | grep -qx "$needed" || rustup target add "$needed"
+    done
 fi
 
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # Target-specific flags, so the host build (which shares nothing with this one but
 # the cargo cache) is not rebuilt.
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$root=/promemu --remap-path-prefix=$cargo_home=/cargo"
+remap="--remap-path-prefix=$root=/promemu --remap-path-prefix=$cargo_home=/cargo"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$remap"
+export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="$remap"
 guest_target_dir="$root/plugins/target"
 CARGO_TARGET_DIR="$guest_target_dir" cargo build --quiet --release --locked --target "$target" \
-    --manifest-path "$root/plugins/Cargo.toml"
+    --manifest-path "$root/plugins/Cargo.toml" --workspace --exclude wasi-escape-plugin
+# The WASI fixture is built for wasm32-wasip2, which links a component directly.
+CARGO_TARGET_DIR="$guest_target_dir" cargo build --quiet --release --locked --target "$wasi_target" \
+    --manifest-path "$root/plugins/Cargo.toml" -p wasi-escape-plugin
 
 # The componentizer is the host binary itself; build it once, before any output
 # changes (the host embeds the built-in pack).
 (cd "$root" && cargo build --quiet -p promemu --bin promemu)
 promemu=$root/target/debug/promemu
 
-# core module name -> committed component
+# core module name -> committed component (wasip2 outputs are components already)
 outputs=(
     "promemu_builtin:plugins/prebuilt/builtin.wasm"
     "promemu_config_builders:configs/builders.wasm"
     "square_wave_plugin:tests/fixtures/square-wave.wasm"
     "hostile_plugin:tests/fixtures/hostile.wasm"
+    "wasi_escape_plugin:tests/fixtures/wasi-escape.wasm"
 )
 
 scratch=$(mktemp -d)
@@ -46,9 +55,12 @@ status=0
 for pair in "${outputs[@]}"; do
     crate=${pair%%:*}
     committed=$root/${pair#*:}
-    core=$guest_target_dir/$target/release/$crate.wasm
     built=$scratch/$crate.wasm
-    "$promemu" plugin componentize "$core" -o "$built" >/dev/null
+    if [ -f "$guest_target_dir/$wasi_target/release/$crate.wasm" ]; then
+        cp "$guest_target_dir/$wasi_target/release/$crate.wasm" "$built"
+    else
+        "$promemu" plugin componentize "$guest_target_dir/$target/release/$crate.wasm" -o "$built" >/dev/null
+    fi
     if [ "$mode" = "--check" ]; then
         if cmp -s "$built" "$committed"; then
             echo "fresh: ${pair#*:}"

@@ -10,7 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "installing what the tests need"
 if command -v rustup >/dev/null 2>&1; then
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
-    rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+    for target in wasm32-unknown-unknown wasm32-wasip2; do
+        rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+    done
 fi
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
@@ -29,7 +31,9 @@ cargo fmt --all --manifest-path plugins/Cargo.toml -- --check
 step "lints"
 cargo clippy --all-targets --locked -- -D warnings
 CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-unknown-unknown \
-    --manifest-path plugins/Cargo.toml -- -D warnings
+    --manifest-path plugins/Cargo.toml --workspace --exclude wasi-escape-plugin -- -D warnings
+CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-wasip2 \
+    --manifest-path plugins/Cargo.toml -p wasi-escape-plugin -- -D warnings
 
 step "committed components are what their sources build to"
 plugins/build.sh --check

@@ -345,7 +345,11 @@ fn expand_pattern(pattern: &str, index: u32) -> String {
         match after.find('}') {
             Some(end) if after[..end].is_empty() || after[..end].starts_with(':') => {
                 let spec = after[..end].trim_start_matches(':');
-                let width: usize = spec.trim_start_matches('0').parse::<usize>().unwrap_or(0).min(MAX_PATTERN_WIDTH);
+                let width: usize = spec
+                    .trim_start_matches('0')
+                    .parse::<usize>()
+                    .unwrap_or(0)
+                    .min(MAX_PATTERN_WIDTH);
                 if spec.starts_with('0') {
                     out.push_str(&format!("{index:0width$}"));
                 } else {

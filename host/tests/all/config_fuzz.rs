@@ -32,10 +32,25 @@ fn value() -> impl Strategy<Value = String> {
 
 fn field() -> impl Strategy<Value = String> {
     prop_oneof![
-        Just("name"), Just("count"), Just("ttl"), Just("interval"), Just("job_name"), Just("labels"),
-        Just("value_range"), Just("default_value"), Just("update_interval"), Just("start_time"),
-        Just("duration"), Just("scenario"), Just("scenario_data"), Just("kind"), Just("buckets"),
-        Just("listen_events"), Just("push_interval"), Just("fault_policy"), Just("bogus"),
+        Just("name"),
+        Just("count"),
+        Just("ttl"),
+        Just("interval"),
+        Just("job_name"),
+        Just("labels"),
+        Just("value_range"),
+        Just("default_value"),
+        Just("update_interval"),
+        Just("start_time"),
+        Just("duration"),
+        Just("scenario"),
+        Just("scenario_data"),
+        Just("kind"),
+        Just("buckets"),
+        Just("listen_events"),
+        Just("push_interval"),
+        Just("fault_policy"),
+        Just("bogus"),
     ]
     .prop_map(String::from)
 }
@@ -43,10 +58,15 @@ fn field() -> impl Strategy<Value = String> {
 fn toml_shaped() -> impl Strategy<Value = String> {
     let line = (field(), value()).prop_map(|(field, value)| format!("{field} = {value}"));
     let section = prop_oneof![
-        Just("[[hosts]]"), Just("[[hosts.metrics]]"), Just("[args]"), Just("[plugin_limits.\"x.wasm\"]"), Just("[hosts"),
+        Just("[[hosts]]"),
+        Just("[[hosts.metrics]]"),
+        Just("[args]"),
+        Just("[plugin_limits.\"x.wasm\"]"),
+        Just("[hosts"),
     ]
     .prop_map(String::from);
-    proptest::collection::vec(prop_oneof![3 => line, 1 => section], 0..24).prop_map(|lines| lines.join("\n"))
+    proptest::collection::vec(prop_oneof![3 => line, 1 => section], 0..24)
+        .prop_map(|lines| lines.join("\n"))
 }
 
 proptest! {

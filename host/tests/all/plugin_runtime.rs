@@ -372,3 +372,46 @@ fn the_embedded_pack_matches_the_committed_file() {
     assert_eq!(committed, promemu::plugin::BUILTIN_PACK_WASM);
     assert!(builtin().offers_scenarios());
 }
+
+#[test]
+fn a_wasi_component_gets_nothing_from_outside_the_sandbox() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let plugin = runtime().load_file(&fixture("wasi-escape.wasm")).unwrap();
+    assert!(plugin.uses_wasi(), "{plugin:?}");
+    let mut instance = plugin.instantiate(0).unwrap();
+    let id = instance
+        .create_series(spec(
+            "escape",
+            &format!(r#"{{"port": {port}}}"#),
+            gauge(0.0, 64.0, 0.0),
+        ))
+        .unwrap();
+    let output = instance.step(id, input(0.0)).unwrap();
+    let logs: Vec<&str> = output
+        .logs
+        .iter()
+        .map(|line| line.message.as_str())
+        .collect();
+    assert_eq!(output.value, Some(0.0), "escaped: {logs:#?}");
+    assert_eq!(logs.len(), 5, "{logs:#?}");
+    for attempt in [
+        "read /etc/passwd",
+        "list /",
+        "read the environment",
+        "open a socket",
+        "read the wall clock",
+    ] {
+        assert!(
+            logs.iter()
+                .any(|line| line.starts_with(&format!("{attempt}: denied"))),
+            "{attempt}: {logs:#?}"
+        );
+    }
+    println!("{logs:#?}");
+    assert!(
+        matches!(listener.accept(), Err(err) if err.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected to the test's socket"
+    );
+}
