@@ -2,6 +2,7 @@
 //! Prometheus, all on loopback ports.
 
 mod services;
+mod unreliable;
 
 use std::time::{Duration, Instant};
 

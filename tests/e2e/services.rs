@@ -84,7 +84,11 @@ fn start(program: &str, args: &[String], url: String, dir: tempfile::TempDir) ->
 
 /// A Pushgateway on a free loopback port.
 pub fn pushgateway() -> Service {
-    let port = free_port();
+    pushgateway_on(free_port())
+}
+
+/// A Pushgateway on `port` of 127.0.0.1.
+pub fn pushgateway_on(port: u16) -> Service {
     let dir = tempfile::tempdir().unwrap();
     let args = vec![format!("--web.listen-address=127.0.0.1:{port}")];
     start(
@@ -123,6 +127,21 @@ pub fn promemu() -> PathBuf {
 /// The repository's `configs/` folder.
 pub fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs")
+}
+
+/// The repository's `tests/fixtures/` folder.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// Resident memory of a process in KiB, from /proc.
+pub fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Starts promemu with `args`, its log captured to a file in `log_dir`.
@@ -164,4 +183,13 @@ pub fn label_values(lines: &[String], label: &str) -> Vec<String> {
     values.sort();
     values.dedup();
     values
+}
+
+/// Sends `signal` (e.g. "-TERM") to `child`.
+pub fn send_signal(signal: &str, child: &Child) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -16,9 +16,11 @@ pub fn init(debug: bool) {
         "info"
     };
     let filter = EnvFilter::try_from_env("PME_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .event_format(OriginalFormat)
         .init();
 }
