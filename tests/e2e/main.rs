@@ -340,6 +340,35 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[[hosts]]\nname = \"h\"\ninterval = -1\n[[hosts.metrics]]\nname = \"cpu usage\"\nvalue_range = [10, 1]\n").unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let core = write("core.wasm", &wat::parse_str("(module)").unwrap());
+    let component = std::fs::read(services::fixtures_dir().join("square-wave.wasm")).unwrap();
+    let truncated = write("truncated.wasm", &component[..component.len() / 3]);
+    let future = write(
+        "future.wasm",
+        &wat::parse_str(r#"(component (import "promemu:plugin/host@2.0.0" (instance)))"#).unwrap(),
+    );
+    let liar = write(
+        "liar.wasm",
+        &wat::parse_str(
+            r#"(component
+                (core module $m (func (export "run")))
+                (core instance $i (instantiate $m))
+                (func $run (canon lift (core func $i "run")))
+                (instance $api (export "list-scenarios" (func $run)))
+                (export "promemu:plugin/scenarios@0.1.0" (instance $api)))"#,
+        )
+        .unwrap(),
+    );
+    let hostile = services::fixtures_dir().join("hostile.wasm");
+    let spin_create = write(
+        "spin.toml",
+        b"[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"spin_create\"\n",
+    );
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "[[hosts]]\nname = \"h\"\ninterval = \"soon\"\n").unwrap();
     for (args, expected) in [
@@ -374,6 +403,33 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         (
             vec!["--plugin", "/nonexistent.wasm"],
             "cannot read plugin /nonexistent.wasm",
+        ),
+        (
+            vec!["--plugin", core.to_str().unwrap()],
+            "is a core WebAssembly module; turn it into a component",
+        ),
+        (
+            vec!["--plugin", truncated.to_str().unwrap()],
+            "could not be compiled",
+        ),
+        (
+            vec!["--plugin", future.to_str().unwrap()],
+            "targets contract version 2.0.0, this host implements 0.1.0",
+        ),
+        (
+            vec!["--plugin", liar.to_str().unwrap()],
+            "with types that do not match the contract",
+        ),
+        (
+            vec![
+                "--config",
+                spin_create.to_str().unwrap(),
+                "--plugin",
+                hostile.to_str().unwrap(),
+                "--call-deadline",
+                "20ms",
+            ],
+            "host 'h', metric 'm': plugin",
         ),
     ] {
         let output = std::process::Command::new(services::promemu())
@@ -486,5 +542,72 @@ fn a_signal_stops_cleanly_and_a_second_one_at_once() {
         Some(143),
         "{}",
         std::fs::read_to_string(&log).unwrap()
+    );
+}
+
+#[test]
+fn scenarios_and_inspect_describe_the_plugins() {
+    let fixture = services::fixtures_dir().join("square-wave.wasm");
+    let output = std::process::Command::new(services::promemu())
+        .args(["scenarios", "--plugin", fixture.to_str().unwrap()])
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("builtin (12 scenarios)"), "{text}");
+    for scenario in [
+        "do_nothing",
+        "random_in_range",
+        "time_duration",
+        "sine_wave",
+        "update_by_trend",
+        "random_walk",
+        "variety_selection",
+        "feature_toggle",
+        "switch_scenario_by_events",
+        "relay_to_other_metric",
+        "calc_by_event",
+        "load_peak_cpu",
+    ] {
+        assert!(
+            text.contains(&format!("\n  {scenario}\n")),
+            "{scenario} listed:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("      - period = 300.0: cycle length in seconds (> 0)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("square-wave.wasm (2 scenarios)") && text.contains("\n  coin_flip\n"),
+        "{text}"
+    );
+
+    let output = std::process::Command::new(services::promemu())
+        .args([
+            "plugin",
+            "inspect",
+            services::fixtures_dir()
+                .join("wasi-escape.wasm")
+                .to_str()
+                .unwrap(),
+        ])
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("kind: component"), "{text}");
+    assert!(
+        text.contains("promemu:plugin/host@0.1.0: log-level, log"),
+        "{text}"
+    );
+    assert!(text.contains("wasi:filesystem/preopens@0.2"), "{text}");
+    assert!(
+        text.contains(
+            "contract: scenarios yes, config builders no, WASI imported (linked deny-all)"
+        ),
+        "{text}"
     );
 }

@@ -241,14 +241,9 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                     ConfigError::Plugin { source, .. } => source.is_bad_input(),
                     _ => true,
                 })
-            || cause
-                .downcast_ref::<SimError>()
-                .is_some_and(|err| match err {
-                    SimError::Plugin { source, .. } | SimError::Instantiate(source) => {
-                        source.is_bad_input()
-                    }
-                    _ => true,
-                })
+            // Building the simulation creates every series before anything runs: a
+            // scenario that refuses or faults there is a bad config or a bad plugin.
+            || cause.downcast_ref::<SimError>().is_some()
     });
     if bad_input { 2 } else { 1 }
 }
