@@ -89,7 +89,16 @@ impl StoreState {
     /// Takes what the last call produced.
     pub(super) fn end_call(&mut self) -> CallCapture {
         self.current = None;
-        std::mem::take(&mut self.capture)
+        let mut capture = std::mem::take(&mut self.capture);
+        if let Some(wasi) = &mut self.wasi {
+            for (stream, text) in wasi.take_output() {
+                capture.logs.push(PluginLogLine {
+                    level: types::LogLevel::Info,
+                    message: format!("{stream}: {text}"),
+                });
+            }
+        }
+        capture
     }
 }
 

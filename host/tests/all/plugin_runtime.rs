@@ -395,7 +395,11 @@ fn a_wasi_component_gets_nothing_from_outside_the_sandbox() {
         .map(|line| line.message.as_str())
         .collect();
     assert_eq!(output.value, Some(0.0), "escaped: {logs:#?}");
-    assert_eq!(logs.len(), 5, "{logs:#?}");
+    assert_eq!(logs.len(), 6, "{logs:#?}");
+    assert_eq!(
+        logs[5],
+        "stdout: this line goes to the captured stdout, not the host's"
+    );
     for attempt in [
         "read /etc/passwd",
         "list /",
