@@ -350,19 +350,11 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
     let truncated = write("truncated.wasm", &component[..component.len() / 3]);
     let future = write(
         "future.wasm",
-        &wat::parse_str(r#"(component (import "promemu:plugin/host@2.0.0" (instance)))"#).unwrap(),
+        &wat::parse_file(services::fixtures_dir().join("future-contract.wat")).unwrap(),
     );
     let liar = write(
         "liar.wasm",
-        &wat::parse_str(
-            r#"(component
-                (core module $m (func (export "run")))
-                (core instance $i (instantiate $m))
-                (func $run (canon lift (core func $i "run")))
-                (instance $api (export "list-scenarios" (func $run)))
-                (export "promemu:plugin/scenarios@0.1.0" (instance $api)))"#,
-        )
-        .unwrap(),
+        &wat::parse_file(services::fixtures_dir().join("wrong-types.wat")).unwrap(),
     );
     let hostile = services::fixtures_dir().join("hostile.wasm");
     let spin_create = write(

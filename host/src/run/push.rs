@@ -91,12 +91,12 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
 fn log_failure(job: &str, err: &PushError, failures: u32, backoff: Duration) {
     if failures == 1 || failures.is_power_of_two() {
         let kind = if err.is_transient() {
-            "will retry"
+            ""
         } else {
-            "will retry, but this looks permanent"
+            ", but this looks permanent"
         };
         tracing::warn!(
-            "Push of job <{job}> failed ({failures} in a row; {kind} in {backoff:?}): {err}"
+            "Push of job <{job}> failed ({failures} in a row; retrying in {backoff:?}{kind}): {err}"
         );
     } else {
         tracing::debug!("Push of job <{job}> failed again ({failures} in a row): {err}");

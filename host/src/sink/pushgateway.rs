@@ -109,7 +109,14 @@ impl Pushgateway {
         if status.is_success() {
             return Ok(());
         }
-        let message = response.text().await.unwrap_or_default().trim().to_string();
+        // One line, so a multi-line answer stays one log line.
+        let message = response
+            .text()
+            .await
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         Err(PushError::Refused {
             method,
             url,

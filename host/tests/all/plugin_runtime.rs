@@ -272,15 +272,7 @@ fn truncated_and_corrupt_files_are_refused() {
 
 #[test]
 fn a_component_without_the_contract_says_what_it_exports_instead() {
-    let component = wat::parse_str(
-        r#"(component
-            (core module $m (func (export "run")))
-            (core instance $i (instantiate $m))
-            (func $run (canon lift (core func $i "run")))
-            (instance $api (export "run" (func $run)))
-            (export "acme:tools/runner@1.0.0" (instance $api)))"#,
-    )
-    .unwrap();
+    let component = wat::parse_file(fixture("other-interface.wat")).unwrap();
     let err = runtime().load_bytes("other.wasm", &component).unwrap_err();
     assert!(matches!(err, PluginError::NoContractExport { .. }));
     assert!(
@@ -292,16 +284,7 @@ fn a_component_without_the_contract_says_what_it_exports_instead() {
 
 #[test]
 fn another_major_version_of_the_contract_is_refused() {
-    let component = wat::parse_str(
-        r#"(component
-            (import "promemu:plugin/host@1.0.0" (instance))
-            (core module $m (func (export "run")))
-            (core instance $i (instantiate $m))
-            (func $run (canon lift (core func $i "run")))
-            (instance $api (export "list-scenarios" (func $run)))
-            (export "promemu:plugin/scenarios@1.0.0" (instance $api)))"#,
-    )
-    .unwrap();
+    let component = wat::parse_file(fixture("future-contract.wat")).unwrap();
     let err = runtime().load_bytes("future.wasm", &component).unwrap_err();
     assert!(
         matches!(err, PluginError::IncompatibleVersion { .. }),
@@ -309,22 +292,14 @@ fn another_major_version_of_the_contract_is_refused() {
     );
     assert!(
         err.to_string()
-            .contains("targets contract version 1.0.0, this host implements 0.1.0"),
+            .contains("targets contract version 2.0.0, this host implements 0.1.0"),
         "{err}"
     );
 }
 
 #[test]
 fn the_contract_interface_with_wrong_types_is_refused() {
-    let component = wat::parse_str(
-        r#"(component
-            (core module $m (func (export "run")))
-            (core instance $i (instantiate $m))
-            (func $run (canon lift (core func $i "run")))
-            (instance $api (export "list-scenarios" (func $run)))
-            (export "promemu:plugin/scenarios@0.1.0" (instance $api)))"#,
-    )
-    .unwrap();
+    let component = wat::parse_file(fixture("wrong-types.wat")).unwrap();
     let err = runtime().load_bytes("liar.wasm", &component).unwrap_err();
     assert!(matches!(err, PluginError::WrongExportTypes { .. }), "{err}");
 }
