@@ -82,7 +82,9 @@ pub async fn run(sim: Simulation, mixer: Mixer, options: RunOptions) -> anyhow::
             };
             let (bound, task) = serve(address, snapshots.clone(), shutdown)
                 .await
-                .map_err(|err| anyhow::anyhow!("cannot serve metrics on {address}: {err}"))?;
+                .map_err(|err| {
+                    anyhow::anyhow!("cannot serve metrics on {address}: {err} (choose another address with --listen, or --no-listen)")
+                })?;
             tracing::info!("Serving metrics at http://{bound}/metrics");
             Some(task)
         }
