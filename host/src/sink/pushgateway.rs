@@ -139,7 +139,26 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::group_path;
+    use super::{PushError, group_path};
+
+    #[test]
+    fn server_errors_and_unreachable_gateways_are_transient_client_errors_are_not() {
+        let refused = |status| PushError::Refused {
+            method: "PUT",
+            url: "u".into(),
+            status,
+            message: "m".into(),
+        };
+        assert!(refused(500).is_transient() && refused(503).is_transient());
+        assert!(!refused(400).is_transient() && !refused(404).is_transient());
+        assert!(
+            PushError::Unreachable {
+                url: "u".into(),
+                reason: "r".into()
+            }
+            .is_transient()
+        );
+    }
 
     #[test]
     fn job_names_that_need_it_are_base64_encoded() {
