@@ -38,7 +38,7 @@ CARGO_TARGET_DIR="$guest_target_dir" cargo build --quiet --release --locked --ta
 # The componentizer is the host binary itself; build it once, before any output
 # changes (the host embeds the built-in pack).
 (cd "$root" && cargo build --quiet -p promemu --bin promemu)
-promemu=$root/target/debug/promemu
+promemu=${CARGO_TARGET_DIR:-$root/target}/debug/promemu
 
 # core module name -> committed component (wasip2 outputs are components already)
 outputs=(

@@ -33,13 +33,14 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
             .map(|entry| entry.name.len())
             .max()
             .unwrap_or(0);
-        println!("Available configurations:");
+        let mut out = String::from("Available configurations:\n");
         for entry in listed {
-            println!(
-                "  {:width$}  {} [{}]",
+            out.push_str(&format!(
+                "  {:width$}  {} [{}]\n",
                 entry.name, entry.description, entry.origin
-            );
+            ));
         }
+        super::print(&out)?;
         return Ok(0);
     }
 

@@ -248,6 +248,20 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     if bad_input { 2 } else { 1 }
 }
 
+/// Writes command output to stdout. A closed pipe (`promemu scenarios | head`) is
+/// not an error: the reader has what it wanted.
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Marks an error as the user's input being wrong (exit status 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -1,9 +1,11 @@
 //! `promemu scenarios` and `promemu plugin ...`: listing and inspecting plugins.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
 
+use super::print;
 use crate::plugin::{
     Limits, PluginRuntime, ScenarioInfo, componentize as encode_component, inspect as summarize,
 };
@@ -15,30 +17,37 @@ pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
     for file in plugin_files {
         plugins.push(runtime.load_file(file.as_ref())?);
     }
+    let mut out = String::new();
     for plugin in plugins {
         if !plugin.offers_scenarios() {
-            println!("{} (no scenarios; config builders only)\n", plugin.name());
+            writeln!(
+                out,
+                "{} (no scenarios; config builders only)\n",
+                plugin.name()
+            )?;
             continue;
         }
         let scenarios = plugin.instantiate(0)?.list_scenarios()?;
-        println!("{} ({} scenarios)", plugin.name(), scenarios.len());
+        writeln!(out, "{} ({} scenarios)", plugin.name(), scenarios.len())?;
         for scenario in &scenarios {
-            print_scenario(scenario);
+            describe_scenario(&mut out, scenario)?;
         }
-        println!();
+        writeln!(out)?;
     }
-    Ok(())
+    print(&out)
 }
 
-fn print_scenario(scenario: &ScenarioInfo) {
-    println!("  {}", scenario.name);
-    println!("      {}", scenario.description);
+fn describe_scenario(out: &mut String, scenario: &ScenarioInfo) -> std::fmt::Result {
+    writeln!(out, "  {}", scenario.name)?;
+    writeln!(out, "      {}", scenario.description)?;
     for param in &scenario.params {
-        println!(
+        writeln!(
+            out,
             "      - {} = {}: {}",
             param.name, param.default_value, param.description
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// Prints what a WebAssembly file imports and exports.
@@ -47,10 +56,10 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
     let runtime = PluginRuntime::new(Limits::default())?;
     let name = file.display().to_string();
     let summary = summarize(runtime.engine(), &name, &bytes)?;
-    println!("{name}");
-    print!("{summary}");
+    let mut out = format!("{name}\n{summary}");
     match runtime.load_bytes(&name, &bytes) {
-        Ok(plugin) => println!(
+        Ok(plugin) => writeln!(
+            out,
             "contract: scenarios {}, config builders {}, WASI {}",
             yes_no(plugin.offers_scenarios()),
             yes_no(plugin.offers_builders()),
@@ -59,10 +68,10 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
             } else {
                 "not imported"
             }
-        ),
-        Err(err) => println!("contract: does not fit: {err}"),
+        )?,
+        Err(err) => writeln!(out, "contract: does not fit: {err}")?,
     }
-    Ok(())
+    print(&out)
 }
 
 fn yes_no(flag: bool) -> &'static str {
@@ -75,6 +84,9 @@ pub fn componentize(input: &Path, output: &Path) -> anyhow::Result<()> {
     let component = encode_component(&input.display().to_string(), &core)?;
     std::fs::write(output, &component)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    println!("wrote {} ({} bytes)", output.display(), component.len());
-    Ok(())
+    print(&format!(
+        "wrote {} ({} bytes)\n",
+        output.display(),
+        component.len()
+    ))
 }
