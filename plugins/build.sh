@@ -22,18 +22,28 @@ if command -v rustup >/dev/null 2>&1; then
     done
 fi
 
+# Cargo derives symbol hashes from a path package's location, and the linker's
+# output order follows them, so the guest crates are built from the same fixed
+# place on every machine: a copy of their sources in $stage.
+stage=${PROMEMU_PLUGIN_STAGE:-/tmp/promemu-plugin-build}
+mkdir -p "$stage"
+rm -rf "$stage/wit" "$stage/plugins/sdk" "$stage/plugins/builtin" "$stage/configs" "$stage/tests"
+tar -C "$root" -cf - --exclude=target --exclude='*.wasm' \
+    wit plugins/Cargo.toml plugins/Cargo.lock plugins/sdk plugins/builtin configs/builders tests/fixtures |
+    tar -C "$stage" -xf -
+
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # Target-specific flags, so the host build (which shares nothing with this one but
 # the cargo cache) is not rebuilt.
-remap="--remap-path-prefix=$root=/promemu --remap-path-prefix=$cargo_home=/cargo"
+remap="--remap-path-prefix=$stage=/promemu --remap-path-prefix=$cargo_home=/cargo"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$remap"
 export CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="$remap"
-guest_target_dir="$root/plugins/target"
+guest_target_dir="$stage/plugins/target"
 CARGO_TARGET_DIR="$guest_target_dir" cargo build --quiet --release --locked --target "$target" \
-    --manifest-path "$root/plugins/Cargo.toml" --workspace --exclude wasi-escape-plugin
+    --manifest-path "$stage/plugins/Cargo.toml" --workspace --exclude wasi-escape-plugin
 # The WASI fixture is built for wasm32-wasip2, which links a component directly.
 CARGO_TARGET_DIR="$guest_target_dir" cargo build --quiet --release --locked --target "$wasi_target" \
-    --manifest-path "$root/plugins/Cargo.toml" -p wasi-escape-plugin
+    --manifest-path "$stage/plugins/Cargo.toml" -p wasi-escape-plugin
 
 # The componentizer is the host binary itself; build it once, before any output
 # changes (the host embeds the built-in pack).
