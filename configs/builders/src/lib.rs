@@ -21,6 +21,18 @@ struct Builder {
     build: fn(&Params) -> Result<MixerConfig, String>,
 }
 
+/// Arguments every builder here takes.
+const UPDATE_INTERVAL: ParamSpec = ParamSpec {
+    name: "update_interval",
+    description: "seconds between metric updates",
+    default: "\"5s\"",
+};
+const REPORT_INTERVAL: ParamSpec = ParamSpec {
+    name: "report_interval",
+    description: "seconds between host reports",
+    default: "\"15s\"",
+};
+
 const BUILDERS: &[Builder] = &[
     Builder {
         name: "hosts_load_with_peaks",
@@ -36,16 +48,8 @@ const BUILDERS: &[Builder] = &[
                 description: "lifetime of every host",
                 default: "\"15m\"",
             },
-            ParamSpec {
-                name: "update_interval",
-                description: "seconds between metric updates",
-                default: "\"5s\"",
-            },
-            ParamSpec {
-                name: "report_interval",
-                description: "seconds between host reports",
-                default: "\"15s\"",
-            },
+            UPDATE_INTERVAL,
+            REPORT_INTERVAL,
             ParamSpec {
                 name: "peak_start",
                 description: "seconds before the first peak",
@@ -73,16 +77,8 @@ const BUILDERS: &[Builder] = &[
                 description: "lifetime of the host",
                 default: "\"10m\"",
             },
-            ParamSpec {
-                name: "update_interval",
-                description: "seconds between metric updates",
-                default: "\"5s\"",
-            },
-            ParamSpec {
-                name: "report_interval",
-                description: "seconds between host reports",
-                default: "\"15s\"",
-            },
+            UPDATE_INTERVAL,
+            REPORT_INTERVAL,
         ],
         build: single_host_load,
     },
