@@ -304,7 +304,11 @@ impl Simulation {
     fn expire(&mut self, host: usize) {
         let state = &mut self.hosts[host];
         state.alive = false;
-        tracing::info!(host = %state.config.name, "host {} reached its TTL after {}", state.config.name, self.now);
+        tracing::info!(
+            "Host <{}> reached its TTL after {}",
+            state.config.name,
+            self.now
+        );
         for id in state.series.clone() {
             let series = &mut self.series[id];
             series.active = false;
