@@ -98,9 +98,7 @@ impl ConfigCatalog {
                 });
             }
         }
-        let mut toml_names = Vec::new();
         for (file, text) in EMBEDDED_TOML {
-            toml_names.push(file.to_string());
             listed.push(ListedConfig {
                 name: file.to_string(),
                 origin: "TOML (embedded)".into(),
@@ -119,7 +117,6 @@ impl ConfigCatalog {
                 if let Some(entry) = listed.iter_mut().find(|entry| entry.name == file) {
                     entry.origin = origin;
                 } else {
-                    toml_names.push(file.clone());
                     listed.push(ListedConfig {
                         name: file,
                         origin,
