@@ -89,6 +89,23 @@ fn main() {
         );
     }
 
+    // The smallest round trip: `links` takes no arguments and returns an empty list.
+    let spec = SeriesSpec {
+        scenario: "do_nothing".into(),
+        params: String::new(),
+        info: info.clone(),
+        stream_key: "bench/links".into(),
+    };
+    let id = instance.create_series(spec).expect("series");
+    let started = Instant::now();
+    for _ in 0..STEPS {
+        black_box(instance.links(id).expect("links"));
+    }
+    println!(
+        "wasm call links() (empty round trip) {:>9.1} ns/call",
+        per_step(started.elapsed(), STEPS)
+    );
+
     let (period, amplitude, offset, phase) = (60.0, 50.0, 50.0, 0.0);
     let started = Instant::now();
     let mut sum = 0.0;
