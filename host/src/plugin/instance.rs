@@ -155,6 +155,10 @@ impl PluginInstance {
             Err(err) => {
                 self.series.pop();
                 self.store.data_mut().streams.pop();
+                // Rebuild without the series that trapped, so it is not tried again.
+                if matches!(err, PluginError::Trap { .. }) {
+                    self.restart();
+                }
                 Err(err)
             }
         }
@@ -240,7 +244,7 @@ impl PluginInstance {
     fn create_handle(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
         let guest = self.scenarios_guest()?.clone();
         let spec = self.series[id].spec.clone();
-        let (result, capture) = self.call_plugin("create", Some(id), |store| {
+        let (result, capture) = self.sandboxed("create", Some(id), |store| {
             guest
                 .scenario()
                 .call_create(store, &spec.scenario, &spec.params, &spec.info)
@@ -254,6 +258,21 @@ impl PluginInstance {
 
     /// Runs one call under the sandbox; on a trap rebuilds the instance.
     fn call_plugin<R>(
+        &mut self,
+        call: &str,
+        series: Option<SeriesId>,
+        run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, PluginError>, CallCapture) {
+        let (result, capture) = self.sandboxed(call, series, run);
+        if matches!(result, Err(PluginError::Trap { .. })) {
+            self.restart();
+        }
+        (result, capture)
+    }
+
+    /// Runs one call under the deadline with the series' stream and capture set
+    /// up; a failure becomes [`PluginError::Trap`] naming the call and series.
+    fn sandboxed<R>(
         &mut self,
         call: &str,
         series: Option<SeriesId>,
@@ -276,7 +295,6 @@ impl PluginInstance {
                     call: what,
                     trap: describe(&err),
                 };
-                self.restart();
                 (Err(error), capture)
             }
         }
@@ -310,7 +328,7 @@ impl PluginInstance {
                 if self.series[id].removed || skipped.contains(&id) {
                     continue;
                 }
-                match self.create_handle_no_restart(id) {
+                match self.create_handle(id) {
                     Ok(handle) => self.series[id].handle = Some(handle),
                     Err(err) => {
                         tracing::warn!(plugin = %self.plugin.name, series = %self.series[id].spec.stream_key,
@@ -323,30 +341,6 @@ impl PluginInstance {
                 }
             }
             return;
-        }
-    }
-
-    fn create_handle_no_restart(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
-        let guest = self.scenarios_guest()?.clone();
-        let spec = self.series[id].spec.clone();
-        self.store
-            .set_epoch_deadline(self.plugin.limits.deadline_ticks());
-        self.store.data_mut().begin_call(Some(id));
-        let result =
-            guest
-                .scenario()
-                .call_create(&mut self.store, &spec.scenario, &spec.params, &spec.info);
-        self.store.data_mut().end_call();
-        match result {
-            Ok(created) => created.map_err(|message| PluginError::Rejected {
-                plugin: self.plugin.name.clone(),
-                message,
-            }),
-            Err(err) => Err(PluginError::Trap {
-                plugin: self.plugin.name.clone(),
-                call: format!("create of {}", spec.stream_key),
-                trap: describe(&err),
-            }),
         }
     }
 }
