@@ -34,12 +34,9 @@ pub fn spawn(
             let mut dirty = true;
             while !stop.load(Ordering::SeqCst) {
                 let target = VirtualTime(started.elapsed().as_millis() as u64);
-                let before =
-                    sim.stats().steps + sim.hosts().iter().map(|host| host.reports).sum::<u64>();
+                let before = sim.stats().tasks;
                 sim.advance_to(target);
-                let after =
-                    sim.stats().steps + sim.hosts().iter().map(|host| host.reports).sum::<u64>();
-                dirty |= after != before;
+                dirty |= sim.stats().tasks != before;
                 if sim.is_finished() {
                     let _ = snapshots.send(mixer.snapshot(&sim, &status));
                     return;

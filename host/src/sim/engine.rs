@@ -30,12 +30,13 @@ pub struct HostState {
     pub expires_at: Option<VirtualTime>,
     /// Indices of the host's series in [`Simulation::series`].
     pub series: std::ops::Range<usize>,
-    pub reports: u64,
 }
 
 /// Counters of what happened, for status reports and tests.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SimStats {
+    /// Scheduled tasks run (steps, reports, activations, expiries).
+    pub tasks: u64,
     pub steps: u64,
     pub events: u64,
     pub deliveries: u64,
@@ -207,7 +208,6 @@ impl Simulation {
             started_at: VirtualTime::ZERO,
             expires_at,
             series: range,
-            reports: 0,
         });
         Ok(())
     }
@@ -255,6 +255,7 @@ impl Simulation {
     }
 
     fn run(&mut self, task: Task) {
+        self.stats.tasks += 1;
         match task {
             Task::ExpireHost(host) => self.expire(host),
             Task::Activate(id) => {
@@ -293,7 +294,6 @@ impl Simulation {
                     let series = &mut self.series[id];
                     series.reported = series.active.then(|| series.sample());
                 }
-                self.hosts[host].reports += 1;
                 let interval = VirtualTime::interval(self.hosts[host].config.interval);
                 self.schedule
                     .at(self.now.saturating_add(interval), Task::Report(host));
@@ -323,8 +323,14 @@ impl Simulation {
         let mut delivered = 0;
         while let Some(event) = queue.pop_front() {
             self.stats.events += 1;
-            let listeners = self.listeners.get(&event.name).cloned().unwrap_or_default();
-            for id in listeners {
+            // Indexed, not cloned: stepping a listener never changes the listeners.
+            let mut next = 0;
+            while let Some(&id) = self
+                .listeners
+                .get(&event.name)
+                .and_then(|ids| ids.get(next))
+            {
+                next += 1;
                 let series = &self.series[id];
                 if !series.can_step(self.now) || !self.hosts[series.host].alive {
                     continue;
