@@ -32,7 +32,7 @@ pub fn status(sim: &Simulation, jobs: &[Job], options: &StatusOptions) -> Value 
             metrics_count += series.len();
             let labels: Map<String, Value> = host
                 .config
-                .series_labels(&crate::model::MetricConfig::new(""))
+                .host_labels()
                 .into_iter()
                 .map(|(key, value)| (key, Value::String(value)))
                 .collect();

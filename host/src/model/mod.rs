@@ -157,9 +157,9 @@ impl MetricConfig {
 }
 
 impl HostConfig {
-    /// The labels of one of this host's series: `name`, `host` and `address`
-    /// (unless empty), then the host's labels, then the metric's, later ones winning.
-    pub fn series_labels(&self, metric: &MetricConfig) -> BTreeMap<String, String> {
+    /// The labels every series of this host carries: `name`, `host` and `address`
+    /// (unless empty), then the host's own labels, later ones winning.
+    pub fn host_labels(&self) -> BTreeMap<String, String> {
         let mut labels = BTreeMap::new();
         for (key, value) in [
             ("name", &self.name),
@@ -170,9 +170,23 @@ impl HostConfig {
                 labels.insert(key.to_string(), value.clone());
             }
         }
-        for (key, value) in self.labels.iter().chain(&metric.labels) {
-            labels.insert(key.clone(), value.clone());
-        }
+        labels.extend(
+            self.labels
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
+        labels
+    }
+
+    /// The labels of one of this host's series: the host's, then the metric's.
+    pub fn series_labels(&self, metric: &MetricConfig) -> BTreeMap<String, String> {
+        let mut labels = self.host_labels();
+        labels.extend(
+            metric
+                .labels
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
         labels
     }
 
