@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project. Installs what it needs on a fresh
-# Debian machine (the wasm target, Prometheus and the Pushgateway for the
+# Debian machine (the wasm targets; Prometheus, the Pushgateway and nginx for the
 # end-to-end tests), so it is also what CI runs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +17,8 @@ fi
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+# nginx plays the reverse proxy that answers 5xx in front of the Pushgateway.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

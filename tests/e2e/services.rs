@@ -99,6 +99,81 @@ pub fn pushgateway_on(port: u16) -> Service {
     )
 }
 
+/// nginx configuration of [`Proxy`]; the `@NAME@` placeholders are filled in.
+const NGINX_CONFIG: &str = r#"
+daemon off;
+master_process off;
+pid @ROOT@/nginx.pid;
+error_log @ROOT@/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path @ROOT@/body;
+    proxy_temp_path @ROOT@/proxy;
+    fastcgi_temp_path @ROOT@/fastcgi;
+    uwsgi_temp_path @ROOT@/uwsgi;
+    scgi_temp_path @ROOT@/scgi;
+    server {
+        listen 127.0.0.1:@PORT@;
+        location / {
+            if (-f @FLAG@) { return 503 "down for maintenance\n"; }
+            proxy_pass http://127.0.0.1:@UPSTREAM@;
+        }
+    }
+}
+"#;
+
+/// A real nginx reverse proxy on a free loopback port in front of a Pushgateway,
+/// as deployments put one: it answers 502 while the Pushgateway is down, and 503
+/// while it is switched to maintenance.
+pub struct Proxy {
+    pub service: Service,
+    maintenance_flag: PathBuf,
+}
+
+impl Proxy {
+    /// Starts nginx proxying to `127.0.0.1:upstream_port`; the upstream must be up.
+    pub fn in_front_of(upstream_port: u16) -> Proxy {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let maintenance_flag = dir.path().join("maintenance");
+        let config = dir.path().join("nginx.conf");
+        let text = NGINX_CONFIG
+            .replace("@ROOT@", &root)
+            .replace("@PORT@", &port.to_string())
+            .replace("@UPSTREAM@", &upstream_port.to_string())
+            .replace("@FLAG@", &maintenance_flag.display().to_string());
+        std::fs::write(&config, text).unwrap();
+        let program = ["/usr/sbin/nginx", "nginx"]
+            .into_iter()
+            .find(|candidate| Path::new(candidate).exists())
+            .unwrap_or("nginx");
+        let args = vec![
+            "-c".to_string(),
+            config.display().to_string(),
+            "-p".to_string(),
+            root.clone(),
+            "-e".to_string(),
+            format!("{root}/error.log"),
+        ];
+        let service = start(program, &args, format!("http://127.0.0.1:{port}"), dir);
+        Proxy {
+            service,
+            maintenance_flag,
+        }
+    }
+
+    /// Switches maintenance (answer 503 to everything) on or off.
+    pub fn set_maintenance(&self, on: bool) {
+        if on {
+            std::fs::write(&self.maintenance_flag, b"").unwrap();
+        } else {
+            std::fs::remove_file(&self.maintenance_flag).unwrap();
+        }
+    }
+}
+
 /// A Prometheus scraping `target` (host:port) every second with honor_labels.
 pub fn prometheus(target: &str) -> Service {
     let port = free_port();

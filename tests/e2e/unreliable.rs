@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::services::{
-    self, fixtures_dir, free_port, get, label_values, pushgateway, pushgateway_on,
+    self, Proxy, fixtures_dir, free_port, get, label_values, pushgateway, pushgateway_on,
     pushgateway_series, resident_kib, spawn_promemu, wait_for,
 };
 
@@ -14,6 +14,40 @@ fn log_of(path: &std::path::Path) -> String {
 
 fn hosts_in(gateway: &services::Service, job: &str) -> Vec<String> {
     label_values(&pushgateway_series(gateway, job), "name")
+}
+
+/// The emulator's virtual time in seconds, from its `/status` at `listen`.
+fn virtual_seconds(listen: &str) -> Option<f64> {
+    let status: serde_json::Value =
+        serde_json::from_str(&get(&format!("http://{listen}/status"))?).ok()?;
+    status["virtual_time"]
+        .as_str()?
+        .trim_end_matches('s')
+        .parse()
+        .ok()
+}
+
+/// The numbers N of every "works again after N failed attempts" line.
+fn recoveries(log: &str) -> Vec<u32> {
+    log.lines()
+        .filter_map(|line| {
+            let rest = line.split("works again after ").nth(1)?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// When the Pushgateway last accepted a push of `job`, in Unix seconds.
+fn last_push_time(gateway: &services::Service, job: &str) -> Option<f64> {
+    get(&format!("{}/metrics", gateway.url))?
+        .lines()
+        .find(|line| {
+            line.starts_with("push_time_seconds{") && line.contains(&format!("job=\"{job}\""))
+        })?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 const ALL_HOSTS: [&str; 3] = ["balancer-1", "worker-01", "worker-02"];
@@ -122,18 +156,9 @@ fn a_hanging_pushgateway_never_stalls_the_simulation() {
         .args(["-STOP", &pid])
         .status()
         .unwrap();
-    let virtual_time = || -> Option<f64> {
-        let status: serde_json::Value =
-            serde_json::from_str(&get(&format!("http://{listen}/status"))?).ok()?;
-        status["virtual_time"]
-            .as_str()?
-            .trim_end_matches('s')
-            .parse()
-            .ok()
-    };
-    let before = virtual_time().expect("status served");
+    let before = virtual_seconds(&listen).expect("status served");
     std::thread::sleep(Duration::from_secs(4));
-    let after = virtual_time().expect("status served while the Pushgateway hangs");
+    let after = virtual_seconds(&listen).expect("status served while the Pushgateway hangs");
     std::process::Command::new("kill")
         .args(["-CONT", &pid])
         .status()
@@ -158,6 +183,89 @@ fn a_hanging_pushgateway_never_stalls_the_simulation() {
 }
 
 #[test]
+fn server_errors_from_a_proxy_are_retried_with_backoff_until_the_pushgateway_heals() {
+    let port = free_port();
+    let gateway = pushgateway_on(port);
+    let proxy = Proxy::in_front_of(port);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let mut child = run_two_workers(&proxy.service.url, "e2e_proxy", Some(&listen), &log);
+    wait_for(Duration::from_secs(10), || {
+        (hosts_in(&gateway, "e2e_proxy") == ALL_HOSTS).then_some(())
+    })
+    .unwrap_or_else(|| panic!("pushed through the proxy: {}", log_of(&log)));
+
+    // 503 for six seconds: retried with backoff, the simulation runs on.
+    proxy.set_maintenance(true);
+    wait_for(Duration::from_secs(10), || {
+        log_of(&log)
+            .contains("with 503 Service Unavailable: down for maintenance")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("the proxy's 503 and its message logged: {}", log_of(&log)));
+    let pushed_before = last_push_time(&gateway, "e2e_proxy").expect("a push time");
+    let before = virtual_seconds(&listen).expect("status served");
+    std::thread::sleep(Duration::from_secs(6));
+    let after = virtual_seconds(&listen).expect("status served during the 503s");
+    assert!(
+        after - before > 5.0,
+        "virtual time moved on: {before} -> {after}"
+    );
+    proxy.set_maintenance(false);
+    wait_for(Duration::from_secs(15), || {
+        (recoveries(&log_of(&log)).len() == 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("recovered after the 503s: {}", log_of(&log)));
+    let pushed_after = last_push_time(&gateway, "e2e_proxy").expect("a push time");
+    assert!(
+        pushed_after > pushed_before,
+        "the group holds fresh values again: pushed at {pushed_before}, then {pushed_after}"
+    );
+
+    // 502 while the Pushgateway behind the proxy is down; it comes back empty.
+    drop(gateway);
+    wait_for(Duration::from_secs(10), || {
+        log_of(&log)
+            .contains("with 502 Bad Gateway: 502 Bad Gateway")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("the proxy's 502 logged as one line: {}", log_of(&log)));
+    let gateway = pushgateway_on(port);
+    wait_for(Duration::from_secs(15), || {
+        (hosts_in(&gateway, "e2e_proxy") == ALL_HOSTS).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the groups are back after the 502s: {}", log_of(&log)));
+
+    services::send_signal("-TERM", &child);
+    assert!(child.wait().unwrap().success());
+    let text = log_of(&log);
+    assert!(
+        hosts_in(&gateway, "e2e_proxy").is_empty(),
+        "cleaned up through the proxy on finish"
+    );
+    // Without backoff, six seconds of 503s at a 0.5 s push interval would be 12+ attempts.
+    let attempts = recoveries(&text);
+    assert_eq!(attempts.len(), 2, "{text}");
+    assert!(
+        (2..=6).contains(&attempts[0]),
+        "backoff spaced the attempts during the 503s: {attempts:?}\n{text}"
+    );
+    let warnings = text
+        .lines()
+        .filter(|line| line.contains("WARN/main: Push of job <e2e_proxy> failed"))
+        .count();
+    assert!(
+        (2..=8).contains(&warnings),
+        "one warning per burst, not per attempt ({warnings}):\n{text}"
+    );
+    assert!(
+        !text.contains("<html") && !text.contains("looks permanent"),
+        "5xx pages are reduced to one line and treated as transient:\n{text}"
+    );
+}
+
+#[test]
 fn a_refusal_that_will_not_heal_is_reported_with_the_pushgateways_message() {
     let gateway = pushgateway();
     // Another client owns `cpu_usage_percent` as a counter.
@@ -178,7 +286,7 @@ fn a_refusal_that_will_not_heal_is_reported_with_the_pushgateways_message() {
         .lines()
         .find(|line| line.contains("refused PUT"))
         .unwrap();
-    assert!(line.contains("with 400:"), "{line}");
+    assert!(line.contains("with 400 Bad Request:"), "{line}");
     assert!(
         line.contains("cpu_usage_percent"),
         "the Pushgateway's own message: {line}"

@@ -64,8 +64,9 @@ pub async fn push_loop(
         match result {
             Ok(()) => {
                 if failures > 0 {
+                    let attempts = if failures == 1 { "attempt" } else { "attempts" };
                     tracing::info!(
-                        "Push of job <{job}> works again after {failures} failed attempts"
+                        "Push of job <{job}> works again after {failures} failed {attempts}"
                     );
                 }
                 failures = 0;

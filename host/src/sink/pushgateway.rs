@@ -12,8 +12,9 @@ use base64::engine::general_purpose::URL_SAFE;
 pub enum PushError {
     #[error("cannot reach the Pushgateway at {url}: {reason}")]
     Unreachable { url: String, reason: String },
-    /// The Pushgateway answered with an error; `message` is its own text.
-    #[error("the Pushgateway refused {method} {url} with {status}: {message}")]
+    /// The Pushgateway (or a proxy in front of it) answered with an error;
+    /// `message` is its own text, on one line.
+    #[error("the Pushgateway refused {method} {url} with {}: {message}", status_text(*status))]
     Refused {
         method: &'static str,
         url: String,
@@ -23,13 +24,64 @@ pub enum PushError {
 }
 
 impl PushError {
-    /// Whether retrying later can help (unreachable, 5xx) or not (4xx).
+    /// Whether retrying later can help (unreachable, 5xx, 408, 429) or not
+    /// (other 4xx, such as a type conflict with another client's group).
     pub fn is_transient(&self) -> bool {
         match self {
             PushError::Unreachable { .. } => true,
-            PushError::Refused { status, .. } => *status >= 500,
+            PushError::Refused { status, .. } => *status >= 500 || matches!(status, 408 | 429),
         }
     }
+}
+
+/// Longest answer text kept in an error, so a proxy's error page cannot flood the log.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `503 Service Unavailable`, or just the number for a code without a name.
+fn status_text(status: u16) -> String {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .map_or_else(|| status.to_string(), |reason| format!("{status} {reason}"))
+}
+
+/// An error answer as one short line: an HTML page (what proxies send) is reduced
+/// to its title or text, whitespace runs become one space, and long text is cut.
+fn answer_message(body: &str) -> String {
+    let text = if body.trim_start().starts_with('<') {
+        html_title(body).unwrap_or_else(|| html_text(body))
+    } else {
+        body.to_string()
+    };
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+fn html_title(page: &str) -> Option<String> {
+    let lower = page.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = lower[start..].find("</title>")? + start;
+    Some(page[start..end].to_string())
+}
+
+fn html_text(page: &str) -> String {
+    let mut text = String::with_capacity(page.len());
+    let mut in_tag = false;
+    for c in page.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// The path of a job's group: `/metrics/job/<job>` or `/metrics/job@base64/<b64>`.
@@ -109,14 +161,7 @@ impl Pushgateway {
         if status.is_success() {
             return Ok(());
         }
-        // One line, so a multi-line answer stays one log line.
-        let message = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let message = answer_message(&response.text().await.unwrap_or_default());
         Err(PushError::Refused {
             method,
             url,
@@ -139,7 +184,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{PushError, group_path};
+    use super::{MAX_MESSAGE_CHARS, PushError, answer_message, group_path};
 
     #[test]
     fn server_errors_and_unreachable_gateways_are_transient_client_errors_are_not() {
@@ -150,7 +195,13 @@ mod tests {
             message: "m".into(),
         };
         assert!(refused(500).is_transient() && refused(503).is_transient());
+        assert!(refused(429).is_transient() && refused(408).is_transient());
         assert!(!refused(400).is_transient() && !refused(404).is_transient());
+        assert_eq!(
+            refused(503).to_string(),
+            "the Pushgateway refused PUT u with 503 Service Unavailable: m"
+        );
+        assert!(refused(599).to_string().contains("with 599: m"));
         assert!(
             PushError::Unreachable {
                 url: "u".into(),
@@ -158,6 +209,23 @@ mod tests {
             }
             .is_transient()
         );
+    }
+
+    #[test]
+    fn answers_become_one_short_line() {
+        assert_eq!(
+            answer_message("text format parsing error in line 3:\n  second type for cpu\n"),
+            "text format parsing error in line 3: second type for cpu"
+        );
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
+        assert_eq!(answer_message(page), "502 Bad Gateway");
+        assert_eq!(
+            answer_message("<p>gateway <b>asleep</b></p>"),
+            "gateway asleep"
+        );
+        let long = answer_message(&"é".repeat(5000));
+        assert_eq!(long.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]
