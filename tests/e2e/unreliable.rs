@@ -133,6 +133,12 @@ fn a_pushgateway_that_is_down_at_start_then_dies_and_comes_back_empty() {
         text.contains("Push of job <e2e_flaky> works again after"),
         "{text}"
     );
+    assert_eq!(
+        text.matches("The Pushgateway is not reachable on start")
+            .count(),
+        1,
+        "{text}"
+    );
     assert!(
         hosts_in(&gateway, "e2e_flaky").is_empty(),
         "cleaned up on finish"

@@ -68,11 +68,12 @@ pub async fn run(sim: Simulation, mixer: Mixer, options: RunOptions) -> anyhow::
         )?),
         None => None,
     };
-    if let (Some(gateway), Some(push)) = (&gateway, &options.push)
-        && push.cleanup_on_start
-    {
-        push::delete_groups(gateway, &job_names, "on start").await;
-    }
+    let reachability = match (&gateway, &options.push) {
+        (Some(gateway), Some(push)) if push.cleanup_on_start => {
+            push::delete_groups(gateway, &job_names, "on start").await
+        }
+        _ => push::Reachability::Reachable,
+    };
 
     let endpoint = match options.listen {
         Some(address) => {
@@ -107,6 +108,7 @@ pub async fn run(sim: Simulation, mixer: Mixer, options: RunOptions) -> anyhow::
                 job.clone(),
                 snapshots.clone(),
                 options.push_interval,
+                reachability,
                 stopping.clone(),
             )));
         }
@@ -120,8 +122,16 @@ pub async fn run(sim: Simulation, mixer: Mixer, options: RunOptions) -> anyhow::
     stop.store(true, Ordering::SeqCst);
     let _ = stopping_tx.send(true);
     let _ = tokio::task::spawn_blocking(move || sim_thread.join()).await;
-    for pusher in pushers {
-        let _ = pusher.await;
+    let mut pushed_jobs = Vec::new();
+    for (job, pusher) in job_names.iter().zip(pushers) {
+        match pusher.await {
+            Ok(outcome) if !outcome.may_own_group => {
+                tracing::info!(
+                    "No push of job <{job}> reached the Pushgateway: nothing to clean up"
+                );
+            }
+            _ => pushed_jobs.push(job.clone()),
+        }
     }
     if let Some(reporter) = reporter {
         let _ = reporter.await;
@@ -130,7 +140,7 @@ pub async fn run(sim: Simulation, mixer: Mixer, options: RunOptions) -> anyhow::
         && push.cleanup_on_finish
         && tokio::time::timeout(
             CLEANUP_TIME_LIMIT,
-            push::delete_groups(gateway, &job_names, "on finish"),
+            push::delete_groups(gateway, &pushed_jobs, "on finish"),
         )
         .await
         .is_err()

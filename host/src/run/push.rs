@@ -12,14 +12,39 @@ use crate::sink::{PushError, Pushgateway};
 /// Longest wait between attempts after repeated failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Deletes the groups of `jobs`; failures are warnings.
-pub async fn delete_groups(gateway: &Pushgateway, jobs: &[String], when: &str) {
+/// Whether the Pushgateway answered when its groups were last cleaned up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reachability {
+    Reachable,
+    /// Not reachable, and already reported: a pusher that starts then stays quiet
+    /// about its first failed attempt.
+    ReportedUnreachable,
+}
+
+/// Deletes the groups of `jobs`; failures are warnings. A Pushgateway that cannot
+/// be reached is reported once, not once per job.
+pub async fn delete_groups(gateway: &Pushgateway, jobs: &[String], when: &str) -> Reachability {
     for job in jobs {
         match gateway.delete(job).await {
             Ok(()) => tracing::info!("Cleaned up job <{job}> in the Pushgateway {when}"),
+            Err(err) if err.never_arrived() => {
+                tracing::warn!(
+                    "The Pushgateway is not reachable {when}, so nothing was cleaned up; pushes will be retried with backoff: {err}"
+                );
+                return Reachability::ReportedUnreachable;
+            }
             Err(err) => tracing::warn!("Cannot clean up job <{job}> {when}: {err}"),
         }
     }
+    Reachability::Reachable
+}
+
+/// What a push loop leaves behind when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// Whether any request may have reached the Pushgateway, so that a group of
+    /// this run may be there to clean up.
+    pub may_own_group: bool,
 }
 
 /// Pushes `job` every `interval` until `stopping`.
@@ -28,17 +53,21 @@ pub async fn push_loop(
     job: String,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     interval: Duration,
+    reachability: Reachability,
     mut stopping: watch::Receiver<bool>,
-) {
+) -> PushOutcome {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failures: u32 = 0;
     let mut retry_at = Instant::now();
     let mut deleted = false;
+    let mut outcome = PushOutcome {
+        may_own_group: false,
+    };
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = stopping.wait_for(|stopping| *stopping) => return,
+            _ = stopping.wait_for(|stopping| *stopping) => return outcome,
         }
         if Instant::now() < retry_at {
             continue;
@@ -50,7 +79,7 @@ pub async fn push_loop(
             .find(|snapshot| snapshot.name == job)
             .cloned()
         else {
-            return;
+            return outcome;
         };
         let result = if current.live_hosts == 0 {
             if deleted {
@@ -61,6 +90,7 @@ pub async fn push_loop(
             deleted = false;
             gateway.push(&job, current.text).await
         };
+        outcome.may_own_group |= !matches!(&result, Err(err) if err.never_arrived());
         match result {
             Ok(()) => {
                 if failures > 0 {
@@ -75,7 +105,9 @@ pub async fn push_loop(
                 failures += 1;
                 let backoff = backoff(interval, failures);
                 retry_at = Instant::now() + backoff;
-                log_failure(&job, &err, failures, backoff);
+                let announced =
+                    reachability == Reachability::ReportedUnreachable && !outcome.may_own_group;
+                log_failure(&job, &err, failures, backoff, announced);
             }
         }
     }
@@ -89,8 +121,11 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
         .min(MAX_BACKOFF.max(interval))
 }
 
-fn log_failure(job: &str, err: &PushError, failures: u32, backoff: Duration) {
-    if failures == 1 || failures.is_power_of_two() {
+/// Warns at the first failure of a burst (unless `announced` already) and then at
+/// every power of two, so a long outage costs a handful of lines.
+fn log_failure(job: &str, err: &PushError, failures: u32, backoff: Duration, announced: bool) {
+    let first_to_report = if announced { 2 } else { 1 };
+    if failures == first_to_report || (failures > first_to_report && failures.is_power_of_two()) {
         let kind = if err.is_transient() {
             ""
         } else {

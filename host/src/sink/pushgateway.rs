@@ -10,8 +10,14 @@ use base64::engine::general_purpose::URL_SAFE;
 /// Why a push or delete failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
+    /// No answer. `connect` says the connection was never made, so nothing of the
+    /// request reached the Pushgateway (a timeout, by contrast, may have landed).
     #[error("cannot reach the Pushgateway at {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        url: String,
+        reason: String,
+        connect: bool,
+    },
     /// The Pushgateway (or a proxy in front of it) answered with an error;
     /// `message` is its own text, on one line.
     #[error("the Pushgateway refused {method} {url} with {}: {message}", status_text(*status))]
@@ -31,6 +37,11 @@ impl PushError {
             PushError::Unreachable { .. } => true,
             PushError::Refused { status, .. } => *status >= 500 || matches!(status, 408 | 429),
         }
+    }
+
+    /// Whether the request surely never reached the Pushgateway.
+    pub fn never_arrived(&self) -> bool {
+        matches!(self, PushError::Unreachable { connect: true, .. })
     }
 }
 
@@ -114,6 +125,7 @@ impl Pushgateway {
             .map_err(|err| PushError::Unreachable {
                 url: url.into(),
                 reason: err.to_string(),
+                connect: true,
             })?;
         Ok(Self {
             client,
@@ -154,8 +166,9 @@ impl Pushgateway {
             reason: if err.is_timeout() {
                 "timed out".into()
             } else {
-                error_chain(&err)
+                error_causes(&err)
             },
+            connect: err.is_connect(),
         })?;
         let status = response.status();
         if status.is_success() {
@@ -171,15 +184,24 @@ impl Pushgateway {
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// The causes of a request error, without the layers that only repeat the URL or
+/// say that the client failed: `tcp connect error: Connection refused (os error 111)`.
+fn error_causes(err: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(err);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        let wrapper = text.starts_with("error sending request") || text.starts_with("client error");
+        if !wrapper && !causes.contains(&text) {
+            causes.push(text);
+        }
+        next = cause.source();
     }
-    text
+    if causes.is_empty() {
+        err.to_string()
+    } else {
+        causes.join(": ")
+    }
 }
 
 #[cfg(test)]
@@ -205,7 +227,8 @@ mod tests {
         assert!(
             PushError::Unreachable {
                 url: "u".into(),
-                reason: "r".into()
+                reason: "r".into(),
+                connect: false,
             }
             .is_transient()
         );
