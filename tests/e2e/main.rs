@@ -589,7 +589,7 @@ fn scenarios_and_inspect_describe_the_plugins() {
         "{text}"
     );
     assert!(
-        text.contains("square-wave.wasm (2 scenarios)") && text.contains("\n  coin_flip\n"),
+        text.contains("square-wave.wasm (3 scenarios)") && text.contains("\n  coin_flip\n"),
         "{text}"
     );
 

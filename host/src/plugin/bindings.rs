@@ -7,9 +7,15 @@ wasmtime::component::bindgen!({
     world: "plugin",
     path: "../wit",
     // `log` and `emit` may stop a call that floods them (see `state`).
+    // A nested scenario's fault is the caller's, so `links` and `step` trap too.
     imports: {
         "promemu:plugin/host.log": trappable,
         "promemu:plugin/host.emit": trappable,
+        "promemu:plugin/host.[method]nested-scenario.links": trappable,
+        "promemu:plugin/host.[method]nested-scenario.step": trappable,
+    },
+    with: {
+        "promemu:plugin/host.nested-scenario": super::nested::NestedSeries,
     },
 });
 

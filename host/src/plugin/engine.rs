@@ -234,9 +234,15 @@ impl Plugin {
         }
     }
 
-    /// A fresh instance whose random streams derive from `seed`.
+    /// A fresh instance whose random streams derive from `seed`. It nests no
+    /// scenarios of other plugins until given a directory
+    /// ([`PluginInstance::set_directory`]).
     pub fn instantiate(&self, seed: u64) -> Result<PluginInstance, PluginError> {
-        PluginInstance::new(self.inner.clone(), seed)
+        PluginInstance::new(self.inner.clone(), seed, Default::default(), 0)
+    }
+
+    pub(super) fn inner(&self) -> &Arc<PluginInner> {
+        &self.inner
     }
 }
 

@@ -60,6 +60,15 @@ pub enum PluginError {
         trap: String,
     },
 
+    /// A scenario nested through the host failed; the caller's own instance is
+    /// intact and was not rebuilt.
+    #[error("plugin {plugin}, {call}: a nested scenario failed: {fault}")]
+    NestedFault {
+        plugin: String,
+        call: String,
+        fault: String,
+    },
+
     #[error("{plugin}: {message}")]
     Rejected { plugin: String, message: String },
 
@@ -71,6 +80,11 @@ impl PluginError {
     /// Whether the error comes from bad input (a bad plugin file or bad parameters)
     /// rather than from a failure while running.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, PluginError::Trap { .. } | PluginError::Runtime { .. })
+        !matches!(
+            self,
+            PluginError::Trap { .. }
+                | PluginError::NestedFault { .. }
+                | PluginError::Runtime { .. }
+        )
     }
 }

@@ -14,6 +14,7 @@ use super::bindings::types::{
 use super::bindings::{config_builder, scenarios};
 use super::engine::PluginInner;
 use super::error::PluginError;
+use super::nested::{Nesting, ScenarioDirectory};
 use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
 use super::wasi::WasiState;
 
@@ -63,16 +64,27 @@ struct SeriesSlot {
 pub struct PluginInstance {
     plugin: Arc<PluginInner>,
     seed: u64,
+    /// Where nested scenarios are looked up, and how deep this instance nests.
+    directory: Arc<ScenarioDirectory>,
+    depth: usize,
     store: Store<StoreState>,
     scenarios: Option<scenarios::Guest>,
     builders: Option<config_builder::Guest>,
     series: Vec<SeriesSlot>,
+    /// Slots of removed series, reused by the next creations (nested scenarios
+    /// come and go with events; their slots must not pile up).
+    free: Vec<SeriesId>,
     restarts: u64,
 }
 
 impl PluginInstance {
-    pub(super) fn new(plugin: Arc<PluginInner>, seed: u64) -> Result<Self, PluginError> {
-        let mut store = new_store(&plugin, seed);
+    pub(super) fn new(
+        plugin: Arc<PluginInner>,
+        seed: u64,
+        directory: Arc<ScenarioDirectory>,
+        depth: usize,
+    ) -> Result<Self, PluginError> {
+        let mut store = new_store(&plugin, seed, &directory, depth);
         let (scenarios, builders) =
             instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
                 plugin: plugin.name.clone(),
@@ -82,10 +94,13 @@ impl PluginInstance {
         Ok(Self {
             plugin,
             seed,
+            directory,
+            depth,
             store,
             scenarios,
             builders,
             series: Vec::new(),
+            free: Vec::new(),
             restarts: 0,
         })
     }
@@ -93,6 +108,16 @@ impl PluginInstance {
     /// The plugin's name.
     pub fn plugin_name(&self) -> &str {
         &self.plugin.name
+    }
+
+    /// Lets this instance's scenarios nest the scenarios of `directory`'s plugins
+    /// (see the contract's `nested-scenario`).
+    pub fn set_directory(&mut self, directory: Arc<ScenarioDirectory>) {
+        self.store
+            .data_mut()
+            .nesting
+            .set_directory(directory.clone());
+        self.directory = directory;
     }
 
     /// How many times the instance was rebuilt after a trap.
@@ -137,24 +162,32 @@ impl PluginInstance {
     /// Creates a series; a scenario's refusal (bad parameters, unknown name) comes
     /// back as [`PluginError::Rejected`] with the plugin's own message.
     pub fn create_series(&mut self, spec: SeriesSpec) -> Result<SeriesId, PluginError> {
-        let id = self.series.len();
-        self.store
-            .data_mut()
-            .streams
-            .push(stream_for(self.seed, &spec.stream_key));
-        self.series.push(SeriesSlot {
+        let stream = stream_for(self.seed, &spec.stream_key);
+        let slot = SeriesSlot {
             spec,
             handle: None,
             removed: false,
-        });
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.series[id] = slot;
+                self.store.data_mut().streams[id] = stream;
+                id
+            }
+            None => {
+                self.series.push(slot);
+                self.store.data_mut().streams.push(stream);
+                self.series.len() - 1
+            }
+        };
         match self.create_handle(id) {
             Ok(handle) => {
                 self.series[id].handle = Some(handle);
                 Ok(id)
             }
             Err(err) => {
-                self.series.pop();
-                self.store.data_mut().streams.pop();
+                self.series[id].removed = true;
+                self.free.push(id);
                 // Rebuild without the series that trapped, so it is not tried again.
                 if matches!(err, PluginError::Trap { .. }) {
                     self.restart();
@@ -190,6 +223,13 @@ impl PluginInstance {
             guest.scenario().call_step(store, handle, &context)
         });
         let value = result?;
+        if let Some(fault) = capture.nested_fault {
+            return Err(PluginError::NestedFault {
+                plugin: self.plugin.name.clone(),
+                call: format!("step of {}", self.series[id].spec.stream_key),
+                fault,
+            });
+        }
         Ok(StepOutput {
             value,
             events: capture.events,
@@ -199,12 +239,16 @@ impl PluginInstance {
         })
     }
 
-    /// Drops the series' state in the plugin; its id is not reused.
+    /// Drops the series' state in the plugin; a later creation may reuse its id.
     pub fn remove_series(&mut self, id: SeriesId) {
         let Some(slot) = self.series.get_mut(id) else {
             return;
         };
+        if slot.removed {
+            return;
+        }
         slot.removed = true;
+        self.free.push(id);
         if let Some(handle) = slot.handle.take() {
             // A failing destructor only leaks guest memory until the next restart.
             let _ = handle.resource_drop(&mut self.store);
@@ -308,7 +352,7 @@ impl PluginInstance {
         let mut skipped: Vec<SeriesId> = Vec::new();
         'rebuild: loop {
             let streams = std::mem::take(&mut self.store.data_mut().streams);
-            let mut store = new_store(&self.plugin, self.seed);
+            let mut store = new_store(&self.plugin, self.seed, &self.directory, self.depth);
             store.data_mut().streams = streams;
             match instantiate(&self.plugin, &mut store) {
                 Ok((scenarios, builders)) => {
@@ -345,13 +389,24 @@ impl PluginInstance {
     }
 }
 
-fn new_store(plugin: &PluginInner, seed: u64) -> Store<StoreState> {
+fn new_store(
+    plugin: &PluginInner,
+    seed: u64,
+    directory: &Arc<ScenarioDirectory>,
+    depth: usize,
+) -> Store<StoreState> {
     let wasi = plugin
         .uses_wasi
         .then(|| WasiState::deny_all(seed, &plugin.name));
     let mut store = Store::new(
         plugin.engine(),
-        StoreState::new(plugin.limits, wasi, seed, &plugin.name),
+        StoreState::new(
+            plugin.limits,
+            wasi,
+            seed,
+            &plugin.name,
+            Nesting::new(directory.clone(), depth, seed),
+        ),
     );
     store.limiter(|state| &mut state.store_limits);
     store.epoch_deadline_trap();

@@ -14,6 +14,7 @@ mod error;
 mod inspect;
 mod instance;
 mod limits;
+mod nested;
 mod state;
 mod wasi;
 
@@ -30,4 +31,5 @@ pub use instance::{
     forward_logs as forward_plugin_logs,
 };
 pub use limits::Limits;
+pub use nested::{MAX_NESTING_DEPTH, ScenarioDirectory};
 pub use state::{EmittedEvent, PluginLogLine};

@@ -8,6 +8,7 @@ use wasmtime::StoreLimits;
 
 use super::bindings::{host, types};
 use super::limits::Limits;
+use super::nested::Nesting;
 use super::wasi::WasiState;
 
 /// Past this many times its limit of events or log bytes, a call is stopped (a
@@ -38,6 +39,8 @@ pub struct CallCapture {
     pub logs: Vec<PluginLogLine>,
     pub log_bytes: usize,
     pub log_bytes_dropped: usize,
+    /// Why a nested scenario failed during the call, if one did.
+    pub nested_fault: Option<String>,
 }
 
 /// Derives a random stream from a seed and a key such as "job/host/metric".
@@ -61,10 +64,18 @@ pub struct StoreState {
     /// The series the current call is made for.
     pub(super) current: Option<usize>,
     pub(super) capture: CallCapture,
+    /// Scenarios of other plugins run for this store's series.
+    pub(super) nesting: Nesting,
 }
 
 impl StoreState {
-    pub(super) fn new(limits: Limits, wasi: Option<WasiState>, seed: u64, plugin: &str) -> Self {
+    pub(super) fn new(
+        limits: Limits,
+        wasi: Option<WasiState>,
+        seed: u64,
+        plugin: &str,
+        nesting: Nesting,
+    ) -> Self {
         let store_limits = wasmtime::StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
             .trap_on_grow_failure(true)
@@ -77,6 +88,15 @@ impl StoreState {
             plugin_stream: stream_for(seed, &format!("plugin/{plugin}")),
             current: None,
             capture: CallCapture::default(),
+            nesting,
+        }
+    }
+
+    /// The stream of the series the current call is made for (or the plugin's).
+    pub(super) fn current_stream(&mut self) -> &mut ChaCha8Rng {
+        match self.current {
+            Some(index) => &mut self.streams[index],
+            None => &mut self.plugin_stream,
         }
     }
 
@@ -106,11 +126,7 @@ impl types::Host for StoreState {}
 
 impl host::Host for StoreState {
     fn random(&mut self) -> f64 {
-        let stream = match self.current {
-            Some(index) => &mut self.streams[index],
-            None => &mut self.plugin_stream,
-        };
-        stream.random::<f64>()
+        self.current_stream().random::<f64>()
     }
 
     fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {

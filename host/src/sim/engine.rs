@@ -2,11 +2,12 @@
 //! schedule up to a virtual time and carries events between series.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use crate::model::{FaultPolicy, HostConfig, MixerConfig};
 use crate::plugin::{
-    EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance, SeriesSpec,
-    StepInput,
+    EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance,
+    ScenarioDirectory, SeriesSpec, StepInput,
 };
 
 use super::clock::VirtualTime;
@@ -61,19 +62,24 @@ pub struct Simulation {
 impl Simulation {
     /// Builds every host and series of `config` (validated, identities filled) on
     /// the scenario plugins `plugins` (later plugins shadow earlier ones' scenario
-    /// names). Unknown scenarios and refused parameters are errors here, before
-    /// anything runs.
+    /// names, also where scenarios nest others). Unknown scenarios and refused
+    /// parameters are errors here, before anything runs.
     pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
         let mut instances = Vec::new();
         let mut scenario_owner: BTreeMap<String, usize> = BTreeMap::new();
+        let mut directory = ScenarioDirectory::default();
         for plugin in plugins.iter().filter(|plugin| plugin.offers_scenarios()) {
             let mut instance = plugin
                 .instantiate(seed)
                 .map_err(|err| SimError::Instantiate(Box::new(err)))?;
-            for info in instance
+            let offered = instance
                 .list_scenarios()
-                .map_err(|err| SimError::Instantiate(Box::new(err)))?
-            {
+                .map_err(|err| SimError::Instantiate(Box::new(err)))?;
+            directory.add(
+                plugin,
+                offered.iter().map(|info| info.name.clone()).collect(),
+            );
+            for info in offered {
                 if let Some(previous) = scenario_owner.insert(info.name.clone(), instances.len()) {
                     let previous: &PluginInstance = &instances[previous];
                     tracing::info!(
@@ -85,6 +91,10 @@ impl Simulation {
                 }
             }
             instances.push(instance);
+        }
+        let directory = Arc::new(directory);
+        for instance in &mut instances {
+            instance.set_directory(directory.clone());
         }
 
         let mut simulation = Simulation {

@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+use promemu::configs::parse_toml;
+use promemu::model::{MixerConfig, validate};
+use promemu::sim::VirtualTime;
+
 use promemu::plugin::{
     Event, Limits, LinkedValue, MetricInfo, MetricKind, Plugin, PluginInstance, PluginRuntime,
     SeriesId, SeriesSpec, StepInput, StepOutput,
@@ -13,6 +17,22 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures")
         .join(name)
+}
+
+/// A validated config from TOML text, hosts' identities filled from seed 1.
+pub fn config(toml: &str) -> MixerConfig {
+    let mut config = parse_toml("test.toml", "test", toml).expect("valid TOML");
+    for host in &mut config.hosts {
+        host.fill_identity(1);
+    }
+    let problems = validate(&config);
+    assert!(problems.is_empty(), "{problems:?}");
+    config
+}
+
+/// A virtual instant `seconds` after the start.
+pub fn at(seconds: f64) -> VirtualTime {
+    VirtualTime::from_secs(seconds).unwrap()
 }
 
 /// A runtime with default limits, shared by the tests so components compile once.

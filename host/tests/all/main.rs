@@ -4,5 +4,6 @@
 mod builtin_scenarios;
 mod config_fuzz;
 mod harness;
+mod nesting;
 mod plugin_runtime;
 mod sim;

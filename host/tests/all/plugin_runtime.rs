@@ -35,7 +35,7 @@ fn a_third_party_component_loads_and_runs_beside_the_pack() {
         .into_iter()
         .map(|info| info.name)
         .collect();
-    assert_eq!(names, ["square_wave", "coin_flip"]);
+    assert_eq!(names, ["square_wave", "coin_flip", "wrap"]);
 
     let mut square = Series::new(
         &third_party,

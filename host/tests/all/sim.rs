@@ -1,29 +1,15 @@
 //! The simulation in virtual time: schedules, TTLs, activity windows, the event
 //! bus, determinism, the shipped configs, and fault isolation.
 
-use promemu::configs::{ConfigCatalog, ConfigRequest, parse_toml};
+use promemu::configs::{ConfigCatalog, ConfigRequest};
 use promemu::mixer::{Mixer, StatusOptions};
 use promemu::model::{FaultPolicy, MixerConfig, validate};
-use promemu::sim::{Sample, SimError, Simulation, VirtualTime};
+use promemu::sim::{Sample, SimError, Simulation};
 
-use crate::harness::{builtin, fixture, runtime};
-
-fn config(toml: &str) -> MixerConfig {
-    let mut config = parse_toml("test.toml", "test", toml).expect("valid TOML");
-    for host in &mut config.hosts {
-        host.fill_identity(1);
-    }
-    let problems = validate(&config);
-    assert!(problems.is_empty(), "{problems:?}");
-    config
-}
+use crate::harness::{at, builtin, config, fixture, runtime};
 
 fn simulation(toml: &str, seed: u64) -> Simulation {
     Simulation::new(&config(toml), &[builtin()], seed).expect("simulation builds")
-}
-
-fn at(seconds: f64) -> VirtualTime {
-    VirtualTime::from_secs(seconds).unwrap()
 }
 
 fn series<'a>(sim: &'a Simulation, host: &str, metric: &str) -> &'a promemu::sim::SeriesState {

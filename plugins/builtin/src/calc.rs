@@ -9,7 +9,7 @@ use crate::{Behaviour, Ctx};
 
 pub const CALC_BY_EVENT: Entry = Entry {
     name: "calc_by_event",
-    description: "On each event of events_config, applies that event's handler: an expression over value, min, max, default, elapsed and time (e.g. \"max(0, value - 3)\"), a scenario name, or {scenario, scenario_data}. Keeps its value between events; clamped to the metric's range.",
+    description: "On each event of events_config, applies that event's handler: an expression over value, min, max, default, elapsed and time (e.g. \"max(0, value - 3)\"), a scenario name (of this pack or any loaded plugin), or {scenario, scenario_data}. Keeps its value between events; clamped to the metric's range.",
     params: &[ParamSpec {
         name: "events_config",
         description: "{event: expression | scenario name | {scenario, scenario_data}}",
@@ -24,6 +24,15 @@ pub const CALC_BY_EVENT: Entry = Entry {
                 Value::String(text) if offers(&text) => {
                     Action::Scenario(create_nested(&text, Value::Null, info)?)
                 }
+                // A bare name that is no variable: a scenario of another plugin.
+                Value::String(text) if is_scenario_name(&text) => Action::Scenario(
+                    create_nested(&text, Value::Null, info).map_err(|err| {
+                        params.error(format!(
+                            "events_config.{event}: '{text}' is not a variable of an expression ({}), so it must name a scenario: {err}",
+                            COMMON_VARIABLES.join(", ")
+                        ))
+                    })?,
+                ),
                 Value::String(text) => Action::Expression(Expression::parse(
                     &format!("calc_by_event: events_config.{event}"),
                     &text,
@@ -32,7 +41,7 @@ pub const CALC_BY_EVENT: Entry = Entry {
                 Value::Object(mut map) => {
                     let Some(Value::String(scenario)) = map.remove("scenario") else {
                         return Err(params.error(format!(
-                            "events_config.{event}: 'scenario' must name a scenario of this pack"
+                            "events_config.{event}: 'scenario' must name a scenario"
                         )));
                     };
                     let data = map.remove("scenario_data").unwrap_or(Value::Null);
@@ -56,6 +65,14 @@ pub const CALC_BY_EVENT: Entry = Entry {
     },
 };
 
+/// Whether a handler text is a bare name (not a number, not a known variable).
+fn is_scenario_name(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !COMMON_VARIABLES.contains(&text)
+        && !matches!(text, "true" | "false")
+}
+
 enum Action {
     Expression(Expression),
     Scenario(Box<dyn Behaviour>),
@@ -66,6 +83,20 @@ struct CalcByEvent {
 }
 
 impl Behaviour for CalcByEvent {
+    fn links(&self) -> Vec<String> {
+        let mut links: Vec<String> = self
+            .handlers
+            .iter()
+            .flat_map(|(_, action)| match action {
+                Action::Scenario(behaviour) => behaviour.links(),
+                Action::Expression(_) => Vec::new(),
+            })
+            .collect();
+        links.sort();
+        links.dedup();
+        links
+    }
+
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let event = ctx.event?;
         let (_, action) = self

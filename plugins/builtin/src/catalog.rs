@@ -4,6 +4,7 @@ use promemu_guest::{ParamSpec, Params};
 use serde_json::Value;
 
 use crate::Behaviour;
+use crate::foreign::Foreign;
 use promemu_guest::scenario_pack::promemu::plugin::types::MetricInfo;
 
 /// Builds a behaviour from checked parameters.
@@ -59,12 +60,16 @@ pub fn create(name: &str, params: &str, info: &MetricInfo) -> Result<Box<dyn Beh
 }
 
 /// Creates the behaviour `name` from an already parsed JSON value (`null` or an
-/// object), as nested scenarios in `switch_scenario_by_events` and `calc_by_event` are.
+/// object), as nested scenarios in `switch_scenario_by_events` and `calc_by_event`
+/// are: one of this pack's own, or else one of another plugin, through the host.
 pub fn create_nested(
     name: &str,
     params: Value,
     info: &MetricInfo,
 ) -> Result<Box<dyn Behaviour>, String> {
+    if !offers(name) {
+        return Ok(Box::new(Foreign::create(name, params, info)?));
+    }
     let entry = entry(name)?;
     let map = match params {
         Value::Null => Default::default(),

@@ -9,6 +9,7 @@ mod basic;
 mod calc;
 mod catalog;
 mod expr;
+mod foreign;
 mod load;
 mod relay;
 mod selection;

@@ -9,7 +9,7 @@ use crate::{Behaviour, Ctx};
 
 pub const SWITCH_SCENARIO_BY_EVENTS: Entry = Entry {
     name: "switch_scenario_by_events",
-    description: "Runs default_scenario until an event of events_config arrives, then that event's scenario (started afresh, its elapsed counted from the event) until its duration ends or another configured event arrives.",
+    description: "Runs default_scenario until an event of events_config arrives, then that event's scenario (started afresh, its elapsed counted from the event) until its duration ends or another configured event arrives. Scenarios may come from this pack or any loaded plugin.",
     params: &[
         ParamSpec {
             name: "events_config",
@@ -57,6 +57,8 @@ struct Handler {
     scenario: String,
     data: Value,
     duration: Option<f64>,
+    /// Metrics the scenario reads.
+    links: Vec<String>,
 }
 
 impl Handler {
@@ -66,7 +68,7 @@ impl Handler {
             Value::Object(mut map) => {
                 let scenario = match map.remove("scenario") {
                     Some(Value::String(name)) => name,
-                    _ => return Err("'scenario' must name a scenario of this pack".into()),
+                    _ => return Err("'scenario' must name a scenario".into()),
                 };
                 let data = map.remove("scenario_data").unwrap_or(Value::Null);
                 let duration = match map.remove("duration") {
@@ -98,13 +100,15 @@ impl Handler {
                 ));
             }
         };
-        // Build once now so a bad nested scenario is a creation error, not a step error.
-        create_nested(&scenario, data.clone(), info)?;
+        // Build once now so a bad nested scenario is a creation error, not a step
+        // error, and so the metrics it reads are known up front.
+        let links = create_nested(&scenario, data.clone(), info)?.links();
         Ok(Self {
             event: event.into(),
             scenario,
             data,
             duration,
+            links,
         })
     }
 }
@@ -123,6 +127,18 @@ struct Switch {
 }
 
 impl Behaviour for Switch {
+    fn links(&self) -> Vec<String> {
+        let mut links = self.default.links();
+        links.extend(
+            self.handlers
+                .iter()
+                .flat_map(|handler| handler.links.iter().cloned()),
+        );
+        links.sort();
+        links.dedup();
+        links
+    }
+
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         if let Some(event) = ctx.event
             && let Some(handler) = self
