@@ -406,6 +406,14 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
             "hosts_load_with_peaks: parameter 'hosts_count' must be at least 1",
         ),
         (
+            vec!["--config-args", "bogus=1"],
+            "unknown parameter 'bogus'; expected one of: hosts_count, hosts_ttl",
+        ),
+        (
+            vec!["--push-interval", "0"],
+            "invalid value '0' for '--push-interval <PUSH_INTERVAL>': expected a time greater than 0",
+        ),
+        (
             vec!["--class", "NopeConfig"],
             "--class NopeConfig matches no builder",
         ),
@@ -449,9 +457,10 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: expected '{expected}' in:\n{stderr}"
+        assert_eq!(
+            stderr.matches(expected).count(),
+            1,
+            "{args:?}: expected '{expected}' once in:\n{stderr}"
         );
     }
 }
@@ -591,6 +600,16 @@ fn scenarios_and_inspect_describe_the_plugins() {
     assert!(
         text.contains("square-wave.wasm (3 scenarios)") && text.contains("\n  coin_flip\n"),
         "{text}"
+    );
+    let flag_first = std::process::Command::new(services::promemu())
+        .args(["--plugin", fixture.to_str().unwrap(), "scenarios"])
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(flag_first.stdout).unwrap(),
+        text,
+        "--plugin before the subcommand works the same"
     );
 
     let output = std::process::Command::new(services::promemu())

@@ -18,12 +18,7 @@ use crate::sim::SimError;
 
 /// Emulates fleets of hosts that emit realistic Prometheus metrics.
 #[derive(Debug, Parser)]
-#[command(
-    name = "promemu",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "promemu", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -72,7 +67,7 @@ pub struct RunArgs {
     pub no_push: bool,
 
     /// Seconds between pushes of each job (default: the config's, else 15).
-    #[arg(long, env = "PME_PUSH_INTERVAL", value_parser = parse_seconds_arg)]
+    #[arg(long, env = "PME_PUSH_INTERVAL", value_parser = parse_positive_seconds_arg)]
     pub push_interval: Option<f64>,
 
     /// Delete this run's job groups from the Pushgateway before the first push.
@@ -127,7 +122,7 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
     /// Wall time one call into a plugin may take (e.g. 100ms).
-    #[arg(long, env = "PME_CALL_DEADLINE", default_value = "100ms", value_parser = parse_seconds_arg)]
+    #[arg(long, env = "PME_CALL_DEADLINE", default_value = "100ms", value_parser = parse_positive_seconds_arg)]
     pub call_deadline: f64,
 
     /// Memory one plugin instance may use (e.g. 64MiB).
@@ -199,6 +194,13 @@ fn parse_seconds_arg(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_positive_seconds_arg(text: &str) -> Result<f64, String> {
+    match parse_seconds_arg(text)? {
+        seconds if seconds > 0.0 => Ok(seconds),
+        _ => Err(format!("expected a time greater than 0, got '{text}'")),
+    }
+}
+
 /// Parses the command line, runs it and maps the outcome to an exit status:
 /// 0 success (including a clean stop on SIGINT or SIGTERM), 2 bad input (flags,
 /// configs, plugins), 1 failure while running, 130 / 143 when a second SIGINT /
@@ -209,10 +211,27 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_report(&err));
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause that the message
+/// before it already quotes (typed errors include their cause in their text).
+fn error_report(err: &anyhow::Error) -> String {
+    let mut report = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if report.contains(&text) {
+            continue;
+        }
+        if !report.is_empty() {
+            report.push_str(": ");
+        }
+        report.push_str(&text);
+    }
+    report
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
