@@ -18,6 +18,12 @@ use super::nested::{Nesting, ScenarioDirectory};
 use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
 use super::wasi::WasiState;
 
+/// Component handles a store may hold besides two per series (its own handle and
+/// a borrow during a call). wasmtime caps live handles per store (100 000 by
+/// default) so a guest cannot grow host memory without bound by minting them; the
+/// cap grows with the series a run actually creates.
+const HANDLE_HEADROOM: usize = 100_000;
+
 /// Index of a series in its instance.
 pub type SeriesId = usize;
 
@@ -177,6 +183,7 @@ impl PluginInstance {
             None => {
                 self.series.push(slot);
                 self.store.data_mut().streams.push(stream);
+                self.allow_handles();
                 self.series.len() - 1
             }
         };
@@ -300,6 +307,12 @@ impl PluginInstance {
         })
     }
 
+    /// Raises the store's handle cap to fit every series slot.
+    fn allow_handles(&mut self) {
+        self.store
+            .set_max_component_handles(HANDLE_HEADROOM + 2 * self.series.len());
+    }
+
     /// Runs one call under the sandbox; on a trap rebuilds the instance.
     fn call_plugin<R>(
         &mut self,
@@ -357,6 +370,7 @@ impl PluginInstance {
             match instantiate(&self.plugin, &mut store) {
                 Ok((scenarios, builders)) => {
                     self.store = store;
+                    self.allow_handles();
                     self.scenarios = scenarios;
                     self.builders = builders;
                 }

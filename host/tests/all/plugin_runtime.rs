@@ -394,3 +394,27 @@ fn a_wasi_component_gets_nothing_from_outside_the_sandbox() {
         "nothing connected to the test's socket"
     );
 }
+
+#[test]
+fn one_instance_holds_more_series_than_wasmtimes_default_handle_cap() {
+    // wasmtime allows 100 000 live component handles per store by default; every
+    // series is one, so a large fleet on one plugin must raise the cap.
+    let mut instance = builtin().instantiate(1).unwrap();
+    let count = 120_000;
+    let mut last = 0;
+    for index in 0..count {
+        let mut series = spec("do_nothing", "", gauge(0.0, 1.0, 0.5));
+        series.stream_key = format!("fleet/{index}");
+        last = instance.create_series(series).expect("series is created");
+    }
+    assert_eq!(last, count - 1);
+    let output = instance
+        .step(last, input(1.0))
+        .expect("the last series steps");
+    assert_eq!(
+        output.value,
+        Some(0.0),
+        "do_nothing keeps the current value"
+    );
+    assert_eq!(instance.links(0).unwrap(), Vec::<String>::new());
+}
