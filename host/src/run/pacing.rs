@@ -1,6 +1,7 @@
 //! The simulation's own thread: advances virtual time with the wall clock and
 //! publishes a snapshot whenever something changed (at most every
-//! [`PUBLISH_EVERY`]).
+//! [`PUBLISH_EVERY`], and less often for fleets whose snapshots take long to
+//! build: see [`PUBLISH_SHARE`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,9 @@ use crate::sim::{Simulation, VirtualTime};
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// Longest time between two published snapshots (the status shows the time).
 pub const PUBLISH_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+/// Largest share of the thread's time that building snapshots may take: after a
+/// snapshot that took `t`, the next comes no sooner than `t / PUBLISH_SHARE`.
+pub const PUBLISH_SHARE: f64 = 0.05;
 /// Longest sleep, so a stop request is seen quickly.
 const LONGEST_SLEEP: Duration = Duration::from_millis(50);
 
@@ -31,6 +35,7 @@ pub fn spawn(
         .spawn(move || {
             let started = Instant::now();
             let mut published = Instant::now();
+            let mut publish_gap = PUBLISH_EVERY;
             let mut dirty = true;
             while !stop.load(Ordering::SeqCst) {
                 let target = VirtualTime(started.elapsed().as_millis() as u64);
@@ -41,10 +46,12 @@ pub fn spawn(
                     let _ = snapshots.send(mixer.snapshot(&sim, &status));
                     return;
                 }
-                if (dirty && published.elapsed() >= PUBLISH_EVERY)
-                    || published.elapsed() >= PUBLISH_AT_LEAST_EVERY
+                if (dirty && published.elapsed() >= publish_gap)
+                    || published.elapsed() >= PUBLISH_AT_LEAST_EVERY.max(publish_gap)
                 {
+                    let building = Instant::now();
                     let _ = snapshots.send(mixer.snapshot(&sim, &status));
+                    publish_gap = building.elapsed().div_f64(PUBLISH_SHARE).max(PUBLISH_EVERY);
                     published = Instant::now();
                     dirty = false;
                 }
