@@ -639,3 +639,41 @@ fn scenarios_and_inspect_describe_the_plugins() {
         "{text}"
     );
 }
+
+#[test]
+fn cleanup_on_finish_can_be_turned_off_from_the_command_line() {
+    let gateway = pushgateway();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = spawn_promemu(
+        &[
+            "--config",
+            "single_host_load",
+            "--pushgateway-url",
+            &gateway.url,
+            "--push-interval",
+            "0.5",
+            "--default-job-name",
+            "e2e_kept",
+            "--cleanup-on-finish=false",
+            "--debug",
+            "--duration",
+            "3s",
+            "--no-listen",
+        ],
+        log.path(),
+    );
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        !pushgateway_series(&gateway, "e2e_kept").is_empty(),
+        "the group stays after exit: {text}"
+    );
+    assert!(
+        !text.contains("Cleaned up job <e2e_kept> in the Pushgateway on finish"),
+        "{text}"
+    );
+    assert!(
+        text.contains("DEBUG/"),
+        "--debug alone turns debug lines on: {text}"
+    );
+}

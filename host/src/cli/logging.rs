@@ -8,13 +8,11 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Installs the logger: `PME_LOG` (an env-filter) wins, else info, or debug with `debug`.
+/// Installs the logger: `PME_LOG` (an env-filter) wins, else info, or with `debug`
+/// the emulator's own debug lines (libraries stay at info: their connection chatter
+/// would drown it; `PME_LOG=debug` shows everything).
 pub fn init(debug: bool) {
-    let default = if debug {
-        "debug,cranelift=info,wasmtime=info"
-    } else {
-        "info"
-    };
+    let default = if debug { "info,promemu=debug" } else { "info" };
     let filter = EnvFilter::try_from_env("PME_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     use std::io::IsTerminal;
     tracing_subscriber::fmt()

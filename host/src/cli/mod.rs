@@ -70,12 +70,14 @@ pub struct RunArgs {
     #[arg(long, env = "PME_PUSH_INTERVAL", value_parser = parse_positive_seconds_arg)]
     pub push_interval: Option<f64>,
 
-    /// Delete this run's job groups from the Pushgateway before the first push.
-    #[arg(long, env = "PME_PUSHGATEWAY_CLEANUP_ON_START", default_value = "true", value_parser = BoolishValueParser::new())]
+    /// Delete this run's job groups from the Pushgateway before the first push
+    /// (`--cleanup-on-start=false` to keep them).
+    #[arg(long, env = "PME_PUSHGATEWAY_CLEANUP_ON_START", default_value = "true", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub cleanup_on_start: bool,
 
-    /// Delete this run's job groups from the Pushgateway when stopping.
-    #[arg(long, env = "PME_PUSHGATEWAY_CLEANUP_ON_FINISH", default_value = "true", value_parser = BoolishValueParser::new())]
+    /// Delete this run's job groups from the Pushgateway when stopping
+    /// (`--cleanup-on-finish=false` to leave them for inspection).
+    #[arg(long, env = "PME_PUSHGATEWAY_CLEANUP_ON_FINISH", default_value = "true", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub cleanup_on_finish: bool,
 
     /// Seconds between status reports in the log; 0 for none.
@@ -83,11 +85,11 @@ pub struct RunArgs {
     pub status_interval: f64,
 
     /// Include every metric's value in status reports.
-    #[arg(long, env = "PME_SHOW_METRICS_STATUS", default_value = "false", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "PME_SHOW_METRICS_STATUS", default_value = "false", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub show_metrics_status: bool,
 
     /// Log debug details.
-    #[arg(long = "debug", env = "PME_DEBUG_MODE", default_value = "false", value_parser = BoolishValueParser::new())]
+    #[arg(long = "debug", env = "PME_DEBUG_MODE", default_value = "false", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub debug: bool,
 
     /// Seed for every random stream; the same seed gives the same values.

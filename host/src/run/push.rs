@@ -81,14 +81,25 @@ pub async fn push_loop(
         else {
             return outcome;
         };
+        let attempt = Instant::now();
         let result = if current.live_hosts == 0 {
             if deleted {
                 continue;
             }
-            gateway.delete(&job).await.inspect(|()| deleted = true)
+            gateway.delete(&job).await.inspect(|()| {
+                deleted = true;
+                tracing::debug!("Deleted job <{job}>: no live hosts left");
+            })
         } else {
             deleted = false;
-            gateway.push(&job, current.text).await
+            let bytes = current.text.len();
+            gateway.push(&job, current.text).await.inspect(|()| {
+                tracing::debug!(
+                    "Pushed job <{job}>: {} hosts, {bytes} bytes in {:?}",
+                    current.live_hosts,
+                    attempt.elapsed()
+                );
+            })
         };
         outcome.may_own_group |= !matches!(&result, Err(err) if err.never_arrived());
         match result {
@@ -135,7 +146,7 @@ fn log_failure(job: &str, err: &PushError, failures: u32, backoff: Duration, ann
             "Push of job <{job}> failed ({failures} in a row; retrying in {backoff:?}{kind}): {err}"
         );
     } else {
-        tracing::debug!("Push of job <{job}> failed again ({failures} in a row): {err}");
+        tracing::debug!("Push of job <{job}> failed ({failures} in a row): {err}");
     }
 }
 

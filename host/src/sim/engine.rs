@@ -333,6 +333,13 @@ impl Simulation {
         let mut delivered = 0;
         while let Some(event) = queue.pop_front() {
             self.stats.events += 1;
+            tracing::debug!(
+                "Event <{}> from <{}> at {}: {} listeners",
+                event.name,
+                event.source,
+                self.now,
+                self.listeners.get(&event.name).map_or(0, Vec::len)
+            );
             // Indexed, not cloned: stepping a listener never changes the listeners.
             let mut next = 0;
             while let Some(&id) = self
