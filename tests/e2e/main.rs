@@ -677,3 +677,29 @@ fn cleanup_on_finish_can_be_turned_off_from_the_command_line() {
         "--debug alone turns debug lines on: {text}"
     );
 }
+
+#[test]
+fn check_validates_a_config_without_running_it() {
+    let check = |args: &[&str]| {
+        std::process::Command::new(services::promemu())
+            .arg("--check")
+            .args(args)
+            .env("PME_CACHE_DIR", "off")
+            .output()
+            .unwrap()
+    };
+    let output = check(&["--config-args", "hosts_count=3", "--seed", "5"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    for part in [
+        "Config <hosts_load_with_peaks> is valid (seed 5): 4 hosts, 16 series",
+        ": 4 hosts\n",
+        "scenarios: feature_toggle x1, load_peak_cpu x9, random_in_range x6",
+        "listened events (series): load_peak_end x9, load_peak_start x9",
+    ] {
+        assert!(text.contains(part), "'{part}' in:\n{text}");
+    }
+    let refused = check(&["--config-args", "hosts_count=0"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+}

@@ -9,7 +9,7 @@ use anyhow::Context;
 use super::{BadInput, RunArgs};
 use crate::configs::{ConfigCatalog, ConfigRequest, default_configs_dir};
 use crate::mixer::{Mixer, StatusOptions};
-use crate::model::{LimitOverrides, validate};
+use crate::model::{LimitOverrides, MixerConfig, validate};
 use crate::plugin::{Limits, Plugin, PluginRuntime};
 use crate::run::{PushOptions, RunOptions, run as run_emulation};
 use crate::sim::Simulation;
@@ -115,6 +115,10 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
         ))
         .into());
     }
+    if args.check {
+        super::print(&check_summary(&config, &mixer, seed, push_interval))?;
+        return Ok(0);
+    }
     let push = (!args.no_push).then(|| PushOptions {
         url: args.pushgateway_url.clone(),
         cleanup_on_start: args.cleanup_on_start,
@@ -159,6 +163,55 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
     // second signal exits at once from inside `run` with 128 + its number.
     tokio.block_on(run_emulation(simulation, mixer, options))?;
     Ok(0)
+}
+
+/// What `--check` prints about a config that would run.
+fn check_summary(config: &MixerConfig, mixer: &Mixer, seed: u64, push_interval: f64) -> String {
+    let series: usize = config.hosts.iter().map(|host| host.metrics.len()).sum();
+    let mut scenarios: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut listened: BTreeMap<&str, usize> = BTreeMap::new();
+    for host in &config.hosts {
+        for metric in &host.metrics {
+            *scenarios.entry(&metric.scenario).or_default() += 1;
+            for event in metric.listen_events.iter().chain(&host.listen_events) {
+                *listened.entry(event).or_default() += 1;
+            }
+        }
+    }
+    let counted = |counts: BTreeMap<&str, usize>| {
+        counts
+            .iter()
+            .map(|(name, count)| format!("{name} x{count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = format!(
+        "Config <{}> is valid (seed {seed}): {} hosts, {series} series, push every {push_interval}s
+",
+        config.name,
+        config.hosts.len()
+    );
+    for job in mixer.jobs() {
+        out.push_str(&format!(
+            "  job {}: {} hosts
+",
+            job.name,
+            job.hosts.len()
+        ));
+    }
+    out.push_str(&format!(
+        "  scenarios: {}
+",
+        counted(scenarios)
+    ));
+    if !listened.is_empty() {
+        out.push_str(&format!(
+            "  listened events (series): {}
+",
+            counted(listened)
+        ));
+    }
+    out
 }
 
 /// Applies a config's `plugin_limits` to the plugins they name (by file name, path

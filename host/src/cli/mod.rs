@@ -38,6 +38,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub list_configs: bool,
 
+    /// Load and check the config and plugins as a run would (every scenario
+    /// created with its parameters), print a summary and exit: 0 if it would
+    /// run, 2 if not. Nothing is pushed or served.
+    #[arg(long)]
+    pub check: bool,
+
     /// A config name (see --list-configs), or a path to a .toml file or a builder .wasm.
     #[arg(long, env = "PME_CONFIG", default_value = "hosts_load_with_peaks")]
     pub config: String,
