@@ -22,8 +22,21 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    # The tests start these services themselves on loopback ports; keep the
+    # packages' own init scripts from starting them (and from failing the install
+    # when a default port is taken).
+    policy=/usr/sbin/policy-rc.d
+    added_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee "$policy" >/dev/null
+        $sudo_cmd chmod +x "$policy"
+        added_policy=yes
+    fi
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$added_policy" ]; then
+        $sudo_cmd rm -f "$policy"
+    fi
 fi
 
 step "formatting"
