@@ -373,7 +373,6 @@ impl Simulation {
     /// it emitted. A fault keeps the last value and is logged once per burst.
     fn step_series(&mut self, id: usize, event: Option<&Event>) -> Vec<Event> {
         let series = &self.series[id];
-        let host = &self.hosts[series.host].config;
         let links: Vec<LinkedValue> = series
             .links
             .iter()
@@ -390,7 +389,7 @@ impl Simulation {
             links: &links,
         };
         let result = self.instances[series.plugin].step(series.plugin_series, input);
-        let host_name = host.name.clone();
+        let host_name = self.hosts[series.host].config.name.as_str();
         self.stats.steps += 1;
         let series = &mut self.series[id];
         series.steps += 1;
@@ -401,11 +400,13 @@ impl Simulation {
                         "series recovered after {} faulty steps", series.fault_streak);
                     series.fault_streak = 0;
                 }
-                crate::plugin::forward_plugin_logs(
-                    self.instances[series.plugin].plugin_name(),
-                    &format!("{host_name}/{}", series.config.name),
-                    &output.logs,
-                );
+                if !output.logs.is_empty() {
+                    crate::plugin::forward_plugin_logs(
+                        self.instances[series.plugin].plugin_name(),
+                        &format!("{host_name}/{}", series.config.name),
+                        &output.logs,
+                    );
+                }
                 if output.events_dropped > 0 || output.log_bytes_dropped > 0 {
                     self.stats.plugin_events_dropped += output.events_dropped as u64;
                     tracing::debug!(host = %host_name, metric = %series.config.name,
@@ -427,7 +428,7 @@ impl Simulation {
                 output
                     .events
                     .into_iter()
-                    .map(|emitted| into_bus_event(emitted, &host_name))
+                    .map(|emitted| into_bus_event(emitted, host_name))
                     .collect()
             }
             Err(err) => {
