@@ -702,4 +702,23 @@ fn check_validates_a_config_without_running_it() {
     let refused = check(&["--config-args", "hosts_count=0"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(refused.stdout.is_empty());
+
+    // A builder plugin offering several builders: --class picks one (the
+    // original's class names are accepted), and without it the run is refused.
+    let builders = configs_dir().join("builders.wasm");
+    let builders = builders.to_str().unwrap();
+    let picked = check(&["--config", builders, "--class", "SingleHostLoadConfig"]);
+    assert!(picked.status.success());
+    let text = String::from_utf8(picked.stdout).unwrap();
+    assert!(
+        text.starts_with("Config <single_host_load> is valid"),
+        "{text}"
+    );
+    let ambiguous = check(&["--config", builders]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    let stderr = String::from_utf8(ambiguous.stderr).unwrap();
+    assert!(
+        stderr.contains("offers several builders (hosts_load_with_peaks, single_host_load); choose one with --class"),
+        "{stderr}"
+    );
 }
