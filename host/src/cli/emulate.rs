@@ -75,6 +75,7 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
     tracing::info!("Seed: {seed} (pass --seed {seed} to repeat this run)");
     for host in &config.hosts {
         tracing::info!(
+            target: "promemu::sim",
             "Created host <{}>: {} / {}",
             host.name,
             host.host,
@@ -100,6 +101,7 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
         });
     let mixer = Mixer::new(&config, &default_job);
     tracing::info!(
+        target: "promemu::mixer",
         "Created MetricsMixer with {} hosts across {} job groups",
         config.hosts.len(),
         mixer.jobs().len()
@@ -153,6 +155,7 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
     }
     tracing::info!("Press Ctrl+C to stop");
     tracing::info!("------------------------------");
+    tracing::info!(target: "promemu::mixer", "Starting MetricsMixer...");
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
