@@ -611,6 +611,18 @@ fn scenarios_and_inspect_describe_the_plugins() {
         text,
         "--plugin before the subcommand works the same"
     );
+    let misplaced = std::process::Command::new(services::promemu())
+        .args(["--config", "single_host_load", "scenarios"])
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    assert_eq!(misplaced.status.code(), Some(2));
+    assert!(
+        String::from_utf8(misplaced.stderr)
+            .unwrap()
+            .contains("--config applies to an emulation run, not to the 'scenarios' command"),
+        "a run flag with a subcommand is refused, not ignored"
+    );
 
     let output = std::process::Command::new(services::promemu())
         .args([

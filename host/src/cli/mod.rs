@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::builder::BoolishValueParser;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::configs::ConfigError;
 use crate::plugin::PluginError;
@@ -214,7 +215,17 @@ fn parse_positive_seconds_arg(text: &str) -> Result<f64, String> {
 /// configs, plugins), 1 failure while running, 130 / 143 when a second SIGINT /
 /// SIGTERM cut the shutdown short.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    if let (Some(command), Some(flag)) = (matches.subcommand_name(), run_flag_given(&matches)) {
+        let mut command_line = Cli::command();
+        command_line
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--{flag} applies to an emulation run, not to the '{command}' command"),
+            )
+            .exit();
+    }
     logging::init(cli.run.debug);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -223,6 +234,17 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// A flag of the emulation run given on the command line (not from the
+/// environment), if any: with a subcommand it would be silently ignored.
+fn run_flag_given(matches: &ArgMatches) -> Option<String> {
+    matches
+        .ids()
+        .map(|id| id.as_str())
+        .filter(|id| *id != "plugins")
+        .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|id| id.replace('_', "-"))
 }
 
 /// The error and its causes on one line, leaving out a cause that the message
