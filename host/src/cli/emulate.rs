@@ -27,7 +27,7 @@ pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
     let catalog = ConfigCatalog::discover(&runtime, configs_dir, &plugins[1..])?;
 
     if args.list_configs {
-        let listed = catalog.list()?;
+        let listed = catalog.list();
         let width = listed
             .iter()
             .map(|entry| entry.name.len())

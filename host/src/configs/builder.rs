@@ -15,25 +15,33 @@ pub const BUILTIN_BUILDERS_WASM: &[u8] = include_bytes!("../../../configs/builde
 /// Builders are instantiated with a fixed seed: building must not depend on chance.
 const BUILD_SEED: u64 = 0;
 
-/// The builders `plugin` offers.
-pub fn list(plugin: &Plugin) -> Result<Vec<BuilderInfo>, ConfigError> {
-    plugin
-        .instantiate(BUILD_SEED)
-        .and_then(|mut instance| instance.list_builders())
-        .map_err(|source| ConfigError::Plugin {
-            config: plugin.name().into(),
-            source,
-        })
+/// A builder plugin and the builders it offers, listed once when it is loaded.
+#[derive(Debug, Clone)]
+pub struct BuilderPlugin {
+    pub plugin: Plugin,
+    pub builders: Vec<BuilderInfo>,
+}
+
+impl BuilderPlugin {
+    /// Asks `plugin` which builders it offers.
+    pub fn list(plugin: Plugin) -> Result<Self, ConfigError> {
+        let builders = plugin
+            .instantiate(BUILD_SEED)
+            .and_then(|mut instance| instance.list_builders())
+            .map_err(|source| ConfigError::Plugin {
+                config: plugin.name().into(),
+                source,
+            })?;
+        Ok(Self { plugin, builders })
+    }
 }
 
 /// Whether any of `plugins` offers a builder called `name`.
-pub fn offers(plugins: &[Plugin], name: &str) -> Result<bool, ConfigError> {
-    for plugin in plugins {
-        if list(plugin)?.iter().any(|info| info.name == name) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+pub fn offers(plugins: &[BuilderPlugin], name: &str) -> bool {
+    plugins
+        .iter()
+        .flat_map(|listed| &listed.builders)
+        .any(|info| info.name == name)
 }
 
 /// Whether `--class` text names `builder`: its exact name, or the original's class
@@ -52,16 +60,19 @@ pub fn class_matches(class: &str, builder: &str) -> bool {
 /// Runs the builder chosen by `request` among `plugins`: the one named by
 /// `--class`, else the one named like the config, else the only one.
 pub fn build_from(
-    plugins: &[Plugin],
+    plugins: &[BuilderPlugin],
     config: &str,
     request: &ConfigRequest,
 ) -> Result<MixerConfig, ConfigError> {
-    let mut candidates = Vec::new();
-    for plugin in plugins {
-        for info in list(plugin)? {
-            candidates.push((plugin, info.name));
-        }
-    }
+    let candidates: Vec<(&Plugin, &String)> = plugins
+        .iter()
+        .flat_map(|listed| {
+            listed
+                .builders
+                .iter()
+                .map(move |info| (&listed.plugin, &info.name))
+        })
+        .collect();
     let available = || {
         candidates
             .iter()
@@ -78,7 +89,7 @@ pub fn build_from(
                 class: class.clone(),
                 available: available(),
             })?,
-        None => match candidates.iter().find(|(_, name)| name == config) {
+        None => match candidates.iter().find(|(_, name)| *name == config) {
             Some(found) => found,
             None if candidates.len() == 1 => &candidates[0],
             None => {
@@ -89,7 +100,7 @@ pub fn build_from(
             }
         },
     };
-    let (plugin, name) = chosen;
+    let &(plugin, name) = chosen;
     let built = plugin
         .instantiate(BUILD_SEED)
         .and_then(|mut instance| instance.build(name, &request.args))

@@ -9,7 +9,7 @@ mod toml_file;
 
 use std::path::{Path, PathBuf};
 
-pub use builder::{BUILTIN_BUILDERS_NAME, BUILTIN_BUILDERS_WASM, class_matches};
+pub use builder::{BUILTIN_BUILDERS_NAME, BUILTIN_BUILDERS_WASM, BuilderPlugin, class_matches};
 pub use duration::parse_seconds;
 pub use error::ConfigError;
 pub use toml_file::{EMBEDDED_TOML, load_text as load_toml_text, parse_bytes, parse_toml};
@@ -34,7 +34,7 @@ pub struct ConfigCatalog {
     /// The folder of TOML files and builder plugins (`configs/` by default).
     pub dir: Option<PathBuf>,
     /// Builder plugins: the embedded one, those in `dir`, and `--plugin` files.
-    pub builders: Vec<Plugin>,
+    pub builders: Vec<BuilderPlugin>,
 }
 
 /// One entry of `--list-configs`.
@@ -83,18 +83,22 @@ impl ConfigCatalog {
                 .filter(|plugin| plugin.offers_builders())
                 .cloned(),
         );
+        let builders = builders
+            .into_iter()
+            .map(BuilderPlugin::list)
+            .collect::<Result<_, _>>()?;
         Ok(Self { dir, builders })
     }
 
     /// Every config: builders first (by plugin), then TOML files (embedded, then `dir`).
-    pub fn list(&self) -> Result<Vec<ListedConfig>, ConfigError> {
+    pub fn list(&self) -> Vec<ListedConfig> {
         let mut listed = Vec::new();
-        for plugin in &self.builders {
-            for info in builder::list(plugin)? {
+        for builders in &self.builders {
+            for info in &builders.builders {
                 listed.push(ListedConfig {
-                    name: info.name,
-                    origin: format!("builder in {}", plugin.name()),
-                    description: info.description,
+                    name: info.name.clone(),
+                    origin: format!("builder in {}", builders.plugin.name()),
+                    description: info.description.clone(),
                 });
             }
         }
@@ -125,7 +129,7 @@ impl ConfigCatalog {
                 }
             }
         }
-        Ok(listed)
+        listed
     }
 
     /// Loads the requested config into the model (not yet validated).
@@ -143,7 +147,7 @@ impl ConfigCatalog {
                     config: config.into(),
                     source,
                 })?;
-            return builder::build_from(&[plugin], config, request);
+            return builder::build_from(&[BuilderPlugin::list(plugin)?], config, request);
         }
         if config.ends_with(".toml") {
             if path.is_file() {
@@ -159,10 +163,10 @@ impl ConfigCatalog {
             }
             return Err(ConfigError::NotFound {
                 config: config.into(),
-                known: self.known_names()?,
+                known: self.known_names(),
             });
         }
-        if builder::offers(&self.builders, config)?
+        if builder::offers(&self.builders, config)
             || request.class.is_some() && !self.builders.is_empty()
         {
             return builder::build_from(&self.builders, config, request);
@@ -184,17 +188,16 @@ impl ConfigCatalog {
         }
         Err(ConfigError::NotFound {
             config: config.into(),
-            known: self.known_names()?,
+            known: self.known_names(),
         })
     }
 
-    fn known_names(&self) -> Result<String, ConfigError> {
-        Ok(self
-            .list()?
+    fn known_names(&self) -> String {
+        self.list()
             .into_iter()
             .map(|entry| entry.name)
             .collect::<Vec<_>>()
-            .join(", "))
+            .join(", ")
     }
 }
 
