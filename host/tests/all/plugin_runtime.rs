@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use promemu::plugin::{Limits, PluginError, StepInput};
+use promemu::plugin::{Limits, PluginError, PluginInstance, SeriesId, StepInput};
 
 use crate::harness::{Series, builtin, fixture, gauge, runtime, runtime_with, spec};
 
@@ -188,11 +188,15 @@ fn an_infinite_loop_in_create_is_refused_and_the_instance_survives() {
     assert_eq!(instance.step(steady, input(4.0)).unwrap().value, Some(4.0));
 }
 
-#[test]
-fn events_and_logs_per_call_are_capped() {
+/// An instance of the hostile fixture with these per-call limits, and its `storm`
+/// (10 000 events per step) and `chatty` (1 MiB of log per step) series.
+fn storm_and_chatty(
+    events_per_call: usize,
+    log_bytes_per_call: usize,
+) -> (PluginInstance, SeriesId, SeriesId) {
     let plugin = hostile_with(Limits {
-        events_per_call: 1000,
-        log_bytes_per_call: 128 << 10,
+        events_per_call,
+        log_bytes_per_call,
         ..Limits::default()
     });
     let mut instance = plugin.instantiate(0).unwrap();
@@ -202,6 +206,12 @@ fn events_and_logs_per_call_are_capped() {
     let chatty = instance
         .create_series(spec("chatty", "", gauge(0.0, 1.0, 0.0)))
         .unwrap();
+    (instance, storm, chatty)
+}
+
+#[test]
+fn events_and_logs_per_call_are_capped() {
+    let (mut instance, storm, chatty) = storm_and_chatty(1000, 128 << 10);
     let output = instance.step(storm, input(0.0)).unwrap();
     assert_eq!((output.events.len(), output.events_dropped), (1000, 9_000));
     let output = instance.step(chatty, input(0.0)).unwrap();
@@ -211,18 +221,7 @@ fn events_and_logs_per_call_are_capped() {
 
 #[test]
 fn a_call_that_floods_events_or_logs_is_stopped() {
-    let plugin = hostile_with(Limits {
-        events_per_call: 10,
-        log_bytes_per_call: 4096,
-        ..Limits::default()
-    });
-    let mut instance = plugin.instantiate(0).unwrap();
-    let storm = instance
-        .create_series(spec("storm", "", gauge(0.0, 1.0, 0.0)))
-        .unwrap();
-    let chatty = instance
-        .create_series(spec("chatty", "", gauge(0.0, 1.0, 0.0)))
-        .unwrap();
+    let (mut instance, storm, chatty) = storm_and_chatty(10, 4096);
     let err = instance.step(storm, input(0.0)).unwrap_err();
     assert!(
         err.to_string()
