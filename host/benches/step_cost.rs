@@ -74,7 +74,7 @@ fn main() {
                 elapsed: time,
                 value,
                 event: None,
-                links: &[],
+                links: Vec::new(),
             };
             value = instance
                 .step(id, input)

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use super::bindings::types::{
-    BuilderInfo, Context, Event, LinkedValue, MetricInfo, MixerConfig, ScenarioInfo,
-};
+use super::bindings::types::{BuilderInfo, Context, MetricInfo, MixerConfig, ScenarioInfo};
 use super::bindings::{config_builder, scenarios};
 use super::engine::PluginInner;
 use super::error::PluginError;
@@ -38,15 +36,9 @@ pub struct SeriesSpec {
     pub stream_key: String,
 }
 
-/// The inputs of one step.
-#[derive(Debug, Clone, Copy)]
-pub struct StepInput<'a> {
-    pub time: f64,
-    pub elapsed: f64,
-    pub value: f64,
-    pub event: Option<&'a Event>,
-    pub links: &'a [LinkedValue],
-}
+/// The inputs of one step: the contract's `context` record itself, so a step
+/// hands it to the plugin without copying its event and links again.
+pub type StepInput = Context;
 
 /// What one step produced.
 #[derive(Debug, Default)]
@@ -216,18 +208,11 @@ impl PluginInstance {
 
     /// Advances the series once. On a trap the instance is rebuilt before this
     /// returns, so the next call works again; the error says what trapped.
-    pub fn step(&mut self, id: SeriesId, input: StepInput<'_>) -> Result<StepOutput, PluginError> {
+    pub fn step(&mut self, id: SeriesId, input: StepInput) -> Result<StepOutput, PluginError> {
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
-        let context = Context {
-            time: input.time,
-            elapsed: input.elapsed,
-            value: input.value,
-            event: input.event.cloned(),
-            links: input.links.to_vec(),
-        };
         let (result, capture) = self.call_plugin("step", Some(id), |store| {
-            guest.scenario().call_step(store, handle, &context)
+            guest.scenario().call_step(store, handle, &input)
         });
         let value = result?;
         if let Some(fault) = capture.nested_fault {

@@ -21,7 +21,7 @@ use super::bindings::host;
 use super::bindings::types::{Context, MetricInfo};
 use super::engine::{Plugin, PluginInner};
 use super::error::PluginError;
-use super::instance::{PluginInstance, SeriesId, SeriesSpec, StepInput};
+use super::instance::{PluginInstance, SeriesId, SeriesSpec};
 use super::state::StoreState;
 
 /// Longest chain of nested scenarios (one nesting one that nests one ...), so a
@@ -177,17 +177,10 @@ impl host::HostNestedScenario for StoreState {
         ctx: Context,
     ) -> wasmtime::Result<Option<f64>> {
         let (plugin, series) = self.nesting.series_of(&handle)?;
-        let input = StepInput {
-            time: ctx.time,
-            elapsed: ctx.elapsed,
-            value: ctx.value,
-            event: ctx.event.as_ref(),
-            links: &ctx.links,
-        };
         let output = match self
             .nesting
             .instance(plugin)
-            .and_then(|instance| instance.step(series, input))
+            .and_then(|instance| instance.step(series, ctx))
         {
             Ok(output) => output,
             Err(err) => {

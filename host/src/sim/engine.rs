@@ -373,20 +373,19 @@ impl Simulation {
     /// it emitted. A fault keeps the last value and is logged once per burst.
     fn step_series(&mut self, id: usize, event: Option<&Event>) -> Vec<Event> {
         let series = &self.series[id];
-        let links: Vec<LinkedValue> = series
-            .links
-            .iter()
-            .map(|(name, target)| LinkedValue {
-                name: name.clone(),
-                value: self.series[*target].linked_value(),
-            })
-            .collect();
         let input = StepInput {
             time: self.now.as_secs(),
             elapsed: self.now.as_secs() - series.activated_at.as_secs(),
             value: series.value,
-            event,
-            links: &links,
+            event: event.cloned(),
+            links: series
+                .links
+                .iter()
+                .map(|(name, target)| LinkedValue {
+                    name: name.clone(),
+                    value: self.series[*target].linked_value(),
+                })
+                .collect(),
         };
         let result = self.instances[series.plugin].step(series.plugin_series, input);
         let host_name = self.hosts[series.host].config.name.as_str();

@@ -416,13 +416,13 @@ fn each_series_draws_from_its_own_stream() {
         elapsed: 0.0,
         value: 0.0,
         event: None,
-        links: &[],
+        links: Vec::new(),
     };
     let a: Vec<f64> = (0..5)
-        .map(|_| instance.step(ids[0], input).unwrap().value.unwrap())
+        .map(|_| instance.step(ids[0], input.clone()).unwrap().value.unwrap())
         .collect();
     let b: Vec<f64> = (0..5)
-        .map(|_| instance.step(ids[1], input).unwrap().value.unwrap())
+        .map(|_| instance.step(ids[1], input.clone()).unwrap().value.unwrap())
         .collect();
     assert_ne!(a, b);
     // Interleaving does not change a stream: a fresh instance stepping only "a" agrees.
@@ -431,7 +431,7 @@ fn each_series_draws_from_its_own_stream() {
     spec.stream_key = "job/a/cpu".into();
     let id = alone.create_series(spec).unwrap();
     let a_alone: Vec<f64> = (0..5)
-        .map(|_| alone.step(id, input).unwrap().value.unwrap())
+        .map(|_| alone.step(id, input.clone()).unwrap().value.unwrap())
         .collect();
     assert_eq!(a, a_alone);
 }

@@ -120,8 +120,8 @@ impl Series {
             time,
             elapsed: time,
             value: self.value,
-            event,
-            links,
+            event: event.cloned(),
+            links: links.to_vec(),
         };
         let output = self.instance.step(self.id, input).expect("step succeeds");
         if let Some(value) = output.value {

@@ -7,13 +7,13 @@ use promemu::plugin::{Limits, PluginError, PluginInstance, SeriesId, StepInput};
 
 use crate::harness::{Series, builtin, fixture, gauge, runtime, runtime_with, spec};
 
-fn input(time: f64) -> StepInput<'static> {
+fn input(time: f64) -> StepInput {
     StepInput {
         time,
         elapsed: time,
         value: 0.0,
         event: None,
-        links: &[],
+        links: Vec::new(),
     }
 }
 
