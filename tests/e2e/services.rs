@@ -194,19 +194,41 @@ pub fn prometheus(target: &str) -> Service {
     start("prometheus", &args, format!("http://127.0.0.1:{port}"), dir)
 }
 
-/// Path of the `promemu` binary under test.
+/// Path of the `promemu` binary under test: `$PROMEMU_BIN`, else the one built
+/// beside this test (`target/<profile>/promemu`, which `cargo test --workspace`
+/// builds).
 pub fn promemu() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_promemu"))
+    if let Some(path) = std::env::var_os("PROMEMU_BIN") {
+        return PathBuf::from(path);
+    }
+    let test = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/promemu
+    let binary = test
+        .parent()
+        .and_then(Path::parent)
+        .map(|profile| profile.join("promemu"))
+        .expect("the test lives in target/<profile>/deps");
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it with `cargo build -p promemu` (or set PROMEMU_BIN)",
+        binary.display()
+    );
+    binary
+}
+
+/// The repository's root folder.
+fn repository() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// The repository's `configs/` folder.
 pub fn configs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs")
+    repository().join("configs")
 }
 
 /// The repository's `tests/fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    repository().join("tests/fixtures")
 }
 
 /// Resident memory of a process in KiB, from /proc.

@@ -27,10 +27,9 @@ pub fn init(debug: bool) {
 fn component(target: &str) -> &str {
     let mut parts = target.split("::");
     match (parts.next(), parts.next()) {
-        (Some("promemu"), Some("cli" | "run")) => "main",
+        (Some("promemu"), Some("cli" | "session" | "run" | "sink")) => "main",
         (Some("promemu"), Some("sim")) => "EmulatedHost",
         (Some("promemu"), Some("mixer")) => "MetricsMixer",
-        (Some("promemu"), Some("sink")) => "Pushgateway",
         (Some("promemu"), Some("plugin")) => "Plugin",
         (Some("promemu"), Some("configs")) => "Loader",
         (Some(first), _) => first,

@@ -13,9 +13,8 @@ use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::configs::ConfigError;
 use crate::plugin::PluginError;
-use crate::sim::SimError;
+use crate::session::SessionError;
 
 /// Emulates fleets of hosts that emit realistic Prometheus metrics.
 #[derive(Debug, Parser)]
@@ -230,7 +229,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", error_report(&err));
+            // The error and its causes on one line, each said once.
+            eprintln!("error: {err:#}");
             ExitCode::from(exit_code(&err))
         }
     }
@@ -245,23 +245,6 @@ fn run_flag_given(matches: &ArgMatches) -> Option<String> {
         .filter(|id| *id != "plugins")
         .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
         .map(|id| id.replace('_', "-"))
-}
-
-/// The error and its causes on one line, leaving out a cause that the message
-/// before it already quotes (typed errors include their cause in their text).
-fn error_report(err: &anyhow::Error) -> String {
-    let mut report = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if report.contains(&text) {
-            continue;
-        }
-        if !report.is_empty() {
-            report.push_str(": ");
-        }
-        report.push_str(&text);
-    }
-    report
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -281,18 +264,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn exit_code(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|cause| {
         cause
-            .downcast_ref::<PluginError>()
-            .is_some_and(PluginError::is_bad_input)
-            || cause.downcast_ref::<BadInput>().is_some()
+            .downcast_ref::<SessionError>()
+            .is_some_and(SessionError::is_bad_input)
             || cause
-                .downcast_ref::<ConfigError>()
-                .is_some_and(|err| match err {
-                    ConfigError::Plugin { source, .. } => source.is_bad_input(),
-                    _ => true,
-                })
-            // Building the simulation creates every series before anything runs: a
-            // scenario that refuses or faults there is a bad config or a bad plugin.
-            || cause.downcast_ref::<SimError>().is_some()
+                .downcast_ref::<PluginError>()
+                .is_some_and(PluginError::is_bad_input)
     });
     if bad_input { 2 } else { 1 }
 }
@@ -310,8 +286,3 @@ fn print(text: &str) -> anyhow::Result<()> {
         _ => Ok(()),
     }
 }
-
-/// Marks an error as the user's input being wrong (exit status 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);

@@ -8,7 +8,7 @@ pub enum ConfigError {
     #[error("no config named '{config}'; available: {known}")]
     NotFound { config: String, known: String },
 
-    #[error("cannot read {file}: {source}")]
+    #[error("cannot read {file}")]
     Read {
         file: String,
         source: std::io::Error,
@@ -28,7 +28,7 @@ pub enum ConfigError {
     #[error("{config}: --config-args: {problem}")]
     Args { config: String, problem: String },
 
-    #[error("config {config}: {source}")]
+    #[error("config {config}")]
     Plugin { config: String, source: PluginError },
 
     #[error("config {config}: --class {class} matches no builder; available: {available}")]
@@ -42,4 +42,15 @@ pub enum ConfigError {
         "config {config}: the plugin offers several builders ({available}); choose one with --class"
     )]
     AmbiguousClass { config: String, available: String },
+}
+
+impl ConfigError {
+    /// Whether the user's input is wrong (always, but for a plugin that failed
+    /// while running).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ConfigError::Plugin { source, .. } => source.is_bad_input(),
+            _ => true,
+        }
+    }
 }

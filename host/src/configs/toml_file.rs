@@ -48,6 +48,7 @@ pub const EMBEDDED_TOML: [(&str, &str); 2] = [
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
+    /// Read by [`read_head`]; declared so that it is a known field.
     #[serde(default)]
     #[allow(dead_code)]
     description: String,
@@ -131,7 +132,7 @@ struct FileHost {
 struct FileMetric {
     name: String,
     #[serde(default, alias = "type", alias = "metric_type")]
-    kind: Option<FileKind>,
+    kind: Option<MetricKind>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -152,37 +153,29 @@ struct FileMetric {
     buckets: Vec<f64>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum FileKind {
-    Gauge,
-    Counter,
-    Histogram,
+/// What can be read of a templated config before its `${name}` placeholders are
+/// substituted: its description and its `[args]` with their defaults.
+#[derive(Debug, Default, Deserialize)]
+struct Head {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    args: toml::Table,
 }
 
-impl From<FileKind> for MetricKind {
-    fn from(kind: FileKind) -> Self {
-        match kind {
-            FileKind::Gauge => MetricKind::Gauge,
-            FileKind::Counter => MetricKind::Counter,
-            FileKind::Histogram => MetricKind::Histogram,
-        }
-    }
+/// Parses the head of `text`, each placeholder read as `0` (valid wherever a
+/// value may stand, and inside strings).
+fn read_head(file: &str, text: &str) -> Result<Head, ConfigError> {
+    let neutral = replace_placeholders(file, text, |_| Ok("0".into()))?;
+    toml::from_str(&neutral).map_err(|err| ConfigError::Toml {
+        file: file.into(),
+        message: err.to_string().trim_end().into(),
+    })
 }
 
 /// The `description` of a TOML config, for listings ("" when unreadable).
 pub fn description(text: &str) -> String {
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(default)]
-        description: String,
-    }
-    let head_only: String = text
-        .lines()
-        .take_while(|line| !line.trim_start().starts_with('['))
-        .collect::<Vec<_>>()
-        .join("\n");
-    toml::from_str::<Head>(&head_only)
+    read_head("", text)
         .map(|head| head.description)
         .unwrap_or_default()
 }
@@ -280,45 +273,42 @@ fn substitute_args(
         }
         values.insert(key.clone(), value.clone());
     }
+    replace_placeholders(file, text, |key| {
+        values
+            .get(key)
+            .cloned()
+            .ok_or_else(|| args_error(format!("${{{key}}} is used but not declared in [args]")))
+    })
+}
+
+/// Replaces every `${key}` in `text` with `value(key)`.
+fn replace_placeholders(
+    file: &str,
+    text: &str,
+    mut value: impl FnMut(&str) -> Result<String, ConfigError>,
+) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            return Err(args_error("an unterminated ${ in the file".into()));
+            return Err(ConfigError::Args {
+                config: file.into(),
+                problem: "an unterminated ${ in the file".into(),
+            });
         };
-        let key = after[..end].trim();
-        let value = values
-            .get(key)
-            .ok_or_else(|| args_error(format!("${{{key}}} is used but not declared in [args]")))?;
-        out.push_str(value);
+        out.push_str(&value(after[..end].trim())?);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
 }
 
-/// The `[args]` table's defaults as text, read before substitution.
+/// The `[args]` table's defaults as text.
 fn declared_args(file: &str, text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
-    let Some(start) = text.lines().position(|line| line.trim() == "[args]") else {
-        return Ok(BTreeMap::new());
-    };
-    let section: Vec<&str> = text
-        .lines()
-        .skip(start + 1)
-        .take_while(|line| !line.trim_start().starts_with('['))
-        .collect();
-    let table: toml::Table =
-        toml::from_str(&section.join("\n")).map_err(|err| ConfigError::Toml {
-            file: file.into(),
-            message: format!(
-                "in [args] (starting at line {}): {}",
-                start + 1,
-                err.to_string().trim_end()
-            ),
-        })?;
-    Ok(table
+    Ok(read_head(file, text)?
+        .args
         .into_iter()
         .map(|(key, value)| {
             let text = match value {
@@ -429,7 +419,7 @@ fn metric_from_file(metric: &FileMetric) -> MetricConfig {
         serde_json::to_string(&metric.scenario_data).unwrap_or_default()
     };
     MetricConfig {
-        kind: metric.kind.map_or(defaults.kind, MetricKind::from),
+        kind: metric.kind.unwrap_or(defaults.kind),
         description: metric.description.clone(),
         units: metric.units.clone(),
         min,

@@ -27,13 +27,13 @@ pub fn merged_families(sim: &Simulation, jobs: &[Job]) -> Vec<MetricFamily> {
 }
 
 fn add_job(sim: &Simulation, job: &Job, job_label: bool, families: &mut Vec<MetricFamily>) {
-    for &host_index in &job.hosts {
-        let host = &sim.hosts()[host_index];
-        for series in &sim.series()[host.series.clone()] {
-            let Some(sample) = &series.reported else {
+    for &host_id in &job.hosts {
+        let host = sim.host(host_id);
+        for series in host.series() {
+            let Some(sample) = series.reported() else {
                 continue;
             };
-            let config = &series.config;
+            let config = series.metric();
             let family = match families
                 .iter()
                 .position(|family| family.name() == config.name)
@@ -56,7 +56,7 @@ fn add_job(sim: &Simulation, job: &Job, job_label: bool, families: &mut Vec<Metr
                     families.last_mut().expect("just pushed")
                 }
             };
-            let mut labels = host.config.series_labels(config);
+            let mut labels = host.config().series_labels(config);
             if job_label {
                 labels.insert("job".into(), job.name.clone());
             }

@@ -8,17 +8,16 @@ mod status;
 use std::sync::Arc;
 
 use crate::model::MixerConfig;
-use crate::sim::{Simulation, VirtualTime};
+use crate::sim::{HostId, Simulation, VirtualTime};
 
 pub use families::{encode_text, job_families, merged_families};
-pub use status::{StatusOptions, status};
+pub use status::{HostStatus, JobStatus, StatusOptions, StatusReport};
 
 /// One Pushgateway job: a name and the hosts pushed under it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub name: String,
-    /// Indices into the simulation's hosts.
-    pub hosts: Vec<usize>,
+    pub hosts: Vec<HostId>,
 }
 
 /// Hosts grouped into jobs, in order of first appearance.
@@ -27,15 +26,16 @@ pub struct Mixer {
     jobs: Vec<Job>,
 }
 
-/// What the sinks serve: each job's exposition text and the merged scrape text.
+/// What the sinks serve: each job's exposition text, the merged scrape text and
+/// the status report, as of one virtual instant.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub time: VirtualTime,
-    /// (job, live hosts, text exposition of the job's reported series)
     pub jobs: Vec<JobSnapshot>,
     /// Every job's series with a `job` label, for the local `/metrics` endpoint.
     pub scrape_text: String,
-    pub status: serde_json::Value,
+    pub status: StatusReport,
+    /// Every host has reached its TTL: nothing will change any more.
     pub finished: bool,
 }
 
@@ -52,12 +52,13 @@ impl Mixer {
     pub fn new(config: &MixerConfig, default_job: &str) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
         for (index, host) in config.hosts.iter().enumerate() {
+            let id = HostId::new(index);
             let name = host.job_name.as_deref().unwrap_or(default_job);
             match jobs.iter_mut().find(|job| job.name == name) {
-                Some(job) => job.hosts.push(index),
+                Some(job) => job.hosts.push(id),
                 None => jobs.push(Job {
                     name: name.to_string(),
-                    hosts: vec![index],
+                    hosts: vec![id],
                 }),
             }
         }
@@ -81,7 +82,7 @@ impl Mixer {
                 live_hosts: job
                     .hosts
                     .iter()
-                    .filter(|host| sim.hosts()[**host].alive)
+                    .filter(|host| sim.host(**host).is_alive())
                     .count(),
                 text: encode_text(&job_families(sim, job, false)),
             })
@@ -90,7 +91,7 @@ impl Mixer {
             time: sim.now(),
             jobs,
             scrape_text: encode_text(&merged_families(sim, &self.jobs)),
-            status: status(sim, &self.jobs, options),
+            status: StatusReport::new(sim, &self.jobs, options),
             finished: sim.is_finished(),
         })
     }

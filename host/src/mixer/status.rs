@@ -1,9 +1,12 @@
-//! The periodic status report, in the original's JSON shape.
+//! The status report, in the original's JSON shape: a typed record that
+//! serialises to it (fields in alphabetical order, as the original's keys were).
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use super::Job;
-use crate::sim::{Simulation, VirtualTime};
+use crate::sim::{HostView, Simulation, VirtualTime};
 
 /// What the report shows besides the hosts.
 #[derive(Debug, Clone, Default)]
@@ -14,72 +17,96 @@ pub struct StatusOptions {
     pub show_metrics: bool,
 }
 
-fn seconds(time: VirtualTime) -> String {
-    format!("{:.1}s", time.as_secs())
+/// The status of the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatusReport {
+    pub active_hosts: usize,
+    pub is_running: bool,
+    pub jobs: BTreeMap<String, JobStatus>,
+    pub push_interval: f64,
+    pub pushgateway_url: Option<String>,
+    pub total_hosts: usize,
+    pub total_jobs: usize,
+    pub total_metrics: usize,
+    /// e.g. `"90.0s"`
+    pub virtual_time: String,
 }
 
-/// The status of every job and host.
-pub fn status(sim: &Simulation, jobs: &[Job], options: &StatusOptions) -> Value {
-    let now = sim.now();
-    let mut job_entries = Map::new();
-    let mut total_metrics = 0;
-    for job in jobs {
-        let mut hosts = Vec::new();
-        let mut metrics_count = 0;
-        for &index in &job.hosts {
-            let host = &sim.hosts()[index];
-            let series = &sim.series()[host.series.clone()];
-            metrics_count += series.len();
-            let labels: Map<String, Value> = host
-                .config
-                .host_labels()
-                .into_iter()
-                .map(|(key, value)| (key, Value::String(value)))
-                .collect();
-            let ttl_remaining = match host.expires_at {
-                Some(expiry) if host.alive => seconds(VirtualTime(expiry.0.saturating_sub(now.0))),
-                Some(_) => "0.0s".into(),
-                None => "inf".into(),
-            };
-            let mut entry = json!({
-                "name": host.config.name,
-                "labels": labels,
-                "is_running": host.alive,
-                "start_time": seconds(host.started_at),
-                "uptime": seconds(VirtualTime(host.expires_at.map_or(now, |expiry| expiry.min(now)).0 - host.started_at.0)),
-                "ttl_remaining": ttl_remaining,
-                "metrics_count": series.len(),
-            });
-            if options.show_metrics {
-                let values: Map<String, Value> = series
-                    .iter()
-                    .map(|series| (series.config.name.clone(), json!(series.linked_value())))
-                    .collect();
-                entry["metrics"] = Value::Object(values);
-            }
-            hosts.push(entry);
-        }
-        total_metrics += metrics_count;
-        let host_names: Vec<&str> = job
-            .hosts
+/// The status of one job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobStatus {
+    pub host_names: Vec<String>,
+    pub hosts: Vec<HostStatus>,
+    pub hosts_count: usize,
+    pub metrics_count: usize,
+}
+
+/// The status of one host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostStatus {
+    pub is_running: bool,
+    pub labels: BTreeMap<String, String>,
+    /// Every metric's current value, with `show_metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, f64>>,
+    pub metrics_count: usize,
+    pub name: String,
+    pub start_time: String,
+    /// Seconds left, `"0.0s"` once expired, or `"inf"`.
+    pub ttl_remaining: String,
+    pub uptime: String,
+}
+
+impl StatusReport {
+    /// The status of every job and host of `sim`.
+    pub fn new(sim: &Simulation, jobs: &[Job], options: &StatusOptions) -> Self {
+        let jobs: BTreeMap<String, JobStatus> = jobs
             .iter()
-            .map(|index| sim.hosts()[*index].config.name.as_str())
+            .map(|job| (job.name.clone(), job_status(sim, job, options)))
             .collect();
-        job_entries.insert(
-            job.name.clone(),
-            json!({ "hosts_count": job.hosts.len(), "metrics_count": metrics_count, "host_names": host_names, "hosts": hosts }),
-        );
+        StatusReport {
+            active_hosts: sim.hosts().filter(HostView::is_alive).count(),
+            is_running: !sim.is_finished(),
+            total_jobs: jobs.len(),
+            total_metrics: jobs.values().map(|job| job.metrics_count).sum(),
+            jobs,
+            push_interval: options.push_interval,
+            pushgateway_url: options.pushgateway_url.clone(),
+            total_hosts: sim.hosts().len(),
+            virtual_time: sim.now().to_string(),
+        }
     }
-    let active = sim.hosts().iter().filter(|host| host.alive).count();
-    json!({
-        "is_running": !sim.is_finished(),
-        "pushgateway_url": options.pushgateway_url,
-        "push_interval": options.push_interval,
-        "virtual_time": seconds(now),
-        "total_jobs": jobs.len(),
-        "total_hosts": sim.hosts().len(),
-        "active_hosts": active,
-        "total_metrics": total_metrics,
-        "jobs": job_entries,
-    })
+}
+
+fn job_status(sim: &Simulation, job: &Job, options: &StatusOptions) -> JobStatus {
+    let hosts: Vec<HostStatus> = job
+        .hosts
+        .iter()
+        .map(|id| host_status(sim.host(*id), options))
+        .collect();
+    JobStatus {
+        host_names: hosts.iter().map(|host| host.name.clone()).collect(),
+        hosts_count: hosts.len(),
+        metrics_count: hosts.iter().map(|host| host.metrics_count).sum(),
+        hosts,
+    }
+}
+
+fn host_status(host: HostView<'_>, options: &StatusOptions) -> HostStatus {
+    HostStatus {
+        is_running: host.is_alive(),
+        labels: host.config().host_labels(),
+        metrics: options.show_metrics.then(|| {
+            host.series()
+                .map(|series| (series.metric().name.clone(), series.linked_value()))
+                .collect()
+        }),
+        metrics_count: host.series().len(),
+        name: host.name().to_string(),
+        start_time: VirtualTime::ZERO.to_string(),
+        ttl_remaining: host
+            .ttl_remaining()
+            .map_or_else(|| "inf".into(), |left| left.to_string()),
+        uptime: host.uptime().to_string(),
+    }
 }

@@ -3,7 +3,6 @@
 //! TOML files and config-builder plugins both produce this model; `validate`
 //! checks it before anything runs. It holds no behaviour and does no I/O.
 
-mod convert;
 mod naming;
 mod validate;
 
@@ -22,7 +21,7 @@ pub use validate::{ModelError, validate};
 ///   created again (host restart). `value` in a step context is the last increment.
 /// - `Histogram`: each step's value is one observation, counted into the buckets
 ///   with `_sum` and `_count`. `value` in a step context is the last observation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
     Gauge,

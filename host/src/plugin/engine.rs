@@ -31,7 +31,6 @@ struct RuntimeInner {
     /// Links `host` and deny-all WASI, for components that import WASI.
     wasi_linker: Linker<StoreState>,
     limits: Limits,
-    cache_dir: Option<PathBuf>,
 }
 
 impl PluginRuntime {
@@ -51,6 +50,7 @@ impl PluginRuntime {
         config.concurrency_support(false);
         config.epoch_interruption(true);
         config.max_wasm_stack(1 << 20);
+        config.cache(cache_dir.as_deref().and_then(cache::open));
         let engine = Engine::new(&config).map_err(runtime_error)?;
         spawn_epoch_ticker(&engine);
 
@@ -74,7 +74,6 @@ impl PluginRuntime {
                 plain_linker,
                 wasi_linker,
                 limits,
-                cache_dir,
             }),
         })
     }
@@ -109,11 +108,10 @@ impl PluginRuntime {
         let plugin = name.to_string();
         check_is_component(&plugin, bytes)?;
         let component =
-            cache::load_component(&self.inner.engine, bytes, self.inner.cache_dir.as_deref())
-                .map_err(|err| PluginError::Compile {
-                    plugin: plugin.clone(),
-                    reason: format!("{err:#}"),
-                })?;
+            Component::new(&self.inner.engine, bytes).map_err(|err| PluginError::Compile {
+                plugin: plugin.clone(),
+                reason: format!("{err:#}"),
+            })?;
         let uses_wasi = check_imports(&plugin, &self.inner.engine, &component)?;
         let linker = if uses_wasi {
             &self.inner.wasi_linker

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// What went wrong loading, instantiating or calling a plugin.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
-    #[error("cannot read plugin {path}: {source}")]
+    #[error("cannot read plugin {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -53,11 +53,11 @@ pub enum PluginError {
         interface: &'static str,
     },
 
-    #[error("plugin {plugin} trapped in {call}: {trap}")]
+    #[error("plugin {plugin} trapped in {call}: {fault}")]
     Trap {
         plugin: String,
         call: String,
-        trap: String,
+        fault: Fault,
     },
 
     /// A scenario nested through the host failed; the caller's own instance is
@@ -86,5 +86,35 @@ impl PluginError {
                 | PluginError::NestedFault { .. }
                 | PluginError::Runtime { .. }
         )
+    }
+}
+
+/// What stopped a call into a plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// A WebAssembly trap, by kind: `Interrupt` for a missed call deadline,
+    /// `StackOverflow`, `UnreachableCodeReached` for a Rust guest's panic, ...
+    Trap(wasmtime::Trap),
+    /// Any other failure: the memory cap reached, the host stopping a flood of
+    /// events or log lines, a failed import.
+    Other(String),
+}
+
+impl Fault {
+    /// The fault behind a failed call.
+    pub fn of(err: &wasmtime::Error) -> Self {
+        match err.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => Fault::Trap(*trap),
+            None => Fault::Other(err.root_cause().to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Trap(trap) => write!(out, "{trap}"),
+            Fault::Other(message) => out.write_str(message),
+        }
     }
 }

@@ -11,7 +11,7 @@ use wasmtime::component::ResourceAny;
 use super::bindings::types::{BuilderInfo, Context, MetricInfo, MixerConfig, ScenarioInfo};
 use super::bindings::{config_builder, scenarios};
 use super::engine::PluginInner;
-use super::error::PluginError;
+use super::error::{Fault, PluginError};
 use super::nested::{Nesting, ScenarioDirectory};
 use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
 use super::wasi::WasiState;
@@ -22,8 +22,21 @@ use super::wasi::WasiState;
 /// cap grows with the series a run actually creates.
 const HANDLE_HEADROOM: usize = 100_000;
 
-/// Index of a series in its instance.
-pub type SeriesId = usize;
+/// A series' slot in its plugin instance (its scenario handle and random stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlotId(usize);
+
+impl SlotId {
+    #[cfg(test)]
+    pub(crate) const fn new(index: usize) -> Self {
+        Self(index)
+    }
+
+    /// The slot's position in its instance.
+    pub const fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// What a series is: which scenario, with which parameters, for which metric.
 #[derive(Debug, Clone)]
@@ -71,7 +84,7 @@ pub struct PluginInstance {
     series: Vec<SeriesSlot>,
     /// Slots of removed series, reused by the next creations (nested scenarios
     /// come and go with events; their slots must not pile up).
-    free: Vec<SeriesId>,
+    free: Vec<SlotId>,
     restarts: u64,
 }
 
@@ -87,7 +100,7 @@ impl PluginInstance {
             instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
                 plugin: plugin.name.clone(),
                 call: "instantiation".into(),
-                trap: describe(&err),
+                fault: Fault::of(&err),
             })?;
         Ok(Self {
             plugin,
@@ -159,7 +172,7 @@ impl PluginInstance {
 
     /// Creates a series; a scenario's refusal (bad parameters, unknown name) comes
     /// back as [`PluginError::Rejected`] with the plugin's own message.
-    pub fn create_series(&mut self, spec: SeriesSpec) -> Result<SeriesId, PluginError> {
+    pub fn create_series(&mut self, spec: SeriesSpec) -> Result<SlotId, PluginError> {
         let stream = stream_for(self.seed, &spec.stream_key);
         let slot = SeriesSlot {
             spec,
@@ -168,24 +181,24 @@ impl PluginInstance {
         };
         let id = match self.free.pop() {
             Some(id) => {
-                self.series[id] = slot;
-                self.store.data_mut().streams[id] = stream;
+                self.series[id.0] = slot;
+                self.store.data_mut().streams[id.0] = stream;
                 id
             }
             None => {
                 self.series.push(slot);
                 self.store.data_mut().streams.push(stream);
                 self.allow_handles();
-                self.series.len() - 1
+                SlotId(self.series.len() - 1)
             }
         };
         match self.create_handle(id) {
             Ok(handle) => {
-                self.series[id].handle = Some(handle);
+                self.series[id.0].handle = Some(handle);
                 Ok(id)
             }
             Err(err) => {
-                self.series[id].removed = true;
+                self.series[id.0].removed = true;
                 self.free.push(id);
                 // Rebuild without the series that trapped, so it is not tried again.
                 if matches!(err, PluginError::Trap { .. }) {
@@ -197,7 +210,7 @@ impl PluginInstance {
     }
 
     /// Names of the metrics the series reads.
-    pub fn links(&mut self, id: SeriesId) -> Result<Vec<String>, PluginError> {
+    pub fn links(&mut self, id: SlotId) -> Result<Vec<String>, PluginError> {
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
         let (result, _) = self.call_plugin("links", Some(id), |store| {
@@ -208,7 +221,7 @@ impl PluginInstance {
 
     /// Advances the series once. On a trap the instance is rebuilt before this
     /// returns, so the next call works again; the error says what trapped.
-    pub fn step(&mut self, id: SeriesId, input: StepInput) -> Result<StepOutput, PluginError> {
+    pub fn step(&mut self, id: SlotId, input: StepInput) -> Result<StepOutput, PluginError> {
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
         let (result, capture) = self.call_plugin("step", Some(id), |store| {
@@ -218,7 +231,7 @@ impl PluginInstance {
         if let Some(fault) = capture.nested_fault {
             return Err(PluginError::NestedFault {
                 plugin: self.plugin.name.clone(),
-                call: format!("step of {}", self.series[id].spec.stream_key),
+                call: format!("step of {}", self.series[id.0].spec.stream_key),
                 fault,
             });
         }
@@ -232,8 +245,8 @@ impl PluginInstance {
     }
 
     /// Drops the series' state in the plugin; a later creation may reuse its id.
-    pub fn remove_series(&mut self, id: SeriesId) {
-        let Some(slot) = self.series.get_mut(id) else {
+    pub fn remove_series(&mut self, id: SlotId) {
+        let Some(slot) = self.series.get_mut(id.0) else {
             return;
         };
         if slot.removed {
@@ -247,14 +260,15 @@ impl PluginInstance {
         }
     }
 
-    fn handle(&self, id: SeriesId) -> Result<ResourceAny, PluginError> {
+    fn handle(&self, id: SlotId) -> Result<ResourceAny, PluginError> {
         self.series
-            .get(id)
+            .get(id.0)
             .and_then(|slot| slot.handle)
             .ok_or_else(|| PluginError::Runtime {
                 plugin: self.plugin.name.clone(),
                 message: format!(
-                    "series {id} is not available (removed, or its creation failed after a restart)"
+                    "series {} is not available (removed, or its creation failed after a restart)",
+                    id.0
                 ),
             })
     }
@@ -277,9 +291,9 @@ impl PluginInstance {
             })
     }
 
-    fn create_handle(&mut self, id: SeriesId) -> Result<ResourceAny, PluginError> {
+    fn create_handle(&mut self, id: SlotId) -> Result<ResourceAny, PluginError> {
         let guest = self.scenarios_guest()?.clone();
-        let spec = self.series[id].spec.clone();
+        let spec = self.series[id.0].spec.clone();
         let (result, capture) = self.sandboxed("create", Some(id), |store| {
             guest
                 .scenario()
@@ -302,7 +316,7 @@ impl PluginInstance {
     fn call_plugin<R>(
         &mut self,
         call: &str,
-        series: Option<SeriesId>,
+        series: Option<SlotId>,
         run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallCapture) {
         let (result, capture) = self.sandboxed(call, series, run);
@@ -317,25 +331,25 @@ impl PluginInstance {
     fn sandboxed<R>(
         &mut self,
         call: &str,
-        series: Option<SeriesId>,
+        series: Option<SlotId>,
         run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallCapture) {
         let ticks = self.plugin.limits.deadline_ticks();
         self.store.set_epoch_deadline(ticks);
-        self.store.data_mut().begin_call(series);
+        self.store.data_mut().begin_call(series.map(|id| id.0));
         let result = run(&mut self.store);
         let capture = self.store.data_mut().end_call();
         match result {
             Ok(value) => (Ok(value), capture),
             Err(err) => {
                 let what = match series {
-                    Some(id) => format!("{call} of {}", self.series[id].spec.stream_key),
+                    Some(id) => format!("{call} of {}", self.series[id.0].spec.stream_key),
                     None => call.to_string(),
                 };
                 let error = PluginError::Trap {
                     plugin: self.plugin.name.clone(),
                     call: what,
-                    trap: describe(&err),
+                    fault: Fault::of(&err),
                 };
                 (Err(error), capture)
             }
@@ -347,7 +361,7 @@ impl PluginInstance {
     /// once more without it) so the rest can run.
     fn restart(&mut self) {
         self.restarts += 1;
-        let mut skipped: Vec<SeriesId> = Vec::new();
+        let mut skipped: Vec<SlotId> = Vec::new();
         'rebuild: loop {
             let streams = std::mem::take(&mut self.store.data_mut().streams);
             let mut store = new_store(&self.plugin, self.seed, &self.directory, self.depth);
@@ -361,20 +375,20 @@ impl PluginInstance {
                 }
                 Err(err) => {
                     self.store.data_mut().streams = store.into_data().streams;
-                    tracing::error!(plugin = %self.plugin.name, "cannot re-instantiate plugin: {}", describe(&err));
+                    tracing::error!(plugin = %self.plugin.name, "cannot re-instantiate plugin: {}", Fault::of(&err));
                     self.series.iter_mut().for_each(|slot| slot.handle = None);
                     return;
                 }
             }
-            for id in 0..self.series.len() {
-                self.series[id].handle = None;
-                if self.series[id].removed || skipped.contains(&id) {
+            for id in (0..self.series.len()).map(SlotId) {
+                self.series[id.0].handle = None;
+                if self.series[id.0].removed || skipped.contains(&id) {
                     continue;
                 }
                 match self.create_handle(id) {
-                    Ok(handle) => self.series[id].handle = Some(handle),
+                    Ok(handle) => self.series[id.0].handle = Some(handle),
                     Err(err) => {
-                        tracing::warn!(plugin = %self.plugin.name, series = %self.series[id].spec.stream_key,
+                        tracing::warn!(plugin = %self.plugin.name, series = %self.series[id.0].spec.stream_key,
                             "series not re-created after restart: {err}");
                         if matches!(err, PluginError::Trap { .. }) {
                             skipped.push(id);
@@ -428,15 +442,6 @@ fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime:
         .map(|indices| indices.load(&mut *store, &instance))
         .transpose()?;
     Ok((scenarios, builders))
-}
-
-/// A one-line description of a guest failure: the trap code when there is one,
-/// plus the innermost message.
-fn describe(err: &wasmtime::Error) -> String {
-    match err.downcast_ref::<wasmtime::Trap>() {
-        Some(trap) => format!("{trap}"),
-        None => format!("{}", err.root_cause()),
-    }
 }
 
 /// Sends a plugin's log lines to the emulator's log, attributed to it.

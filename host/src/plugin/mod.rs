@@ -9,6 +9,7 @@
 mod bindings;
 mod builtin;
 mod cache;
+mod convert;
 mod engine;
 mod error;
 mod inspect;
@@ -24,12 +25,12 @@ pub use bindings::types::{
 };
 pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 pub use engine::{Plugin, PluginRuntime};
-pub use error::PluginError;
+pub use error::{Fault, PluginError};
 pub use inspect::{ComponentSummary, componentize, inspect};
 pub use instance::{
-    PluginInstance, SeriesId, SeriesSpec, StepInput, StepOutput,
-    forward_logs as forward_plugin_logs,
+    PluginInstance, SeriesSpec, SlotId, StepInput, StepOutput, forward_logs as forward_plugin_logs,
 };
 pub use limits::Limits;
 pub use nested::{MAX_NESTING_DEPTH, ScenarioDirectory};
 pub use state::{EmittedEvent, PluginLogLine};
+pub use wasmtime::Trap;

@@ -21,7 +21,7 @@ use super::bindings::host;
 use super::bindings::types::{Context, MetricInfo};
 use super::engine::{Plugin, PluginInner};
 use super::error::PluginError;
-use super::instance::{PluginInstance, SeriesId, SeriesSpec};
+use super::instance::{PluginInstance, SeriesSpec, SlotId};
 use super::state::StoreState;
 
 /// Longest chain of nested scenarios (one nesting one that nests one ...), so a
@@ -29,25 +29,39 @@ use super::state::StoreState;
 pub const MAX_NESTING_DEPTH: usize = 4;
 
 /// Which loaded plugin offers which scenarios, in load order; where several offer
-/// a name, the one loaded last wins (as for a metric's own scenario).
+/// a name, the one loaded last wins. The one place that decides which plugin runs
+/// a scenario, for a metric's own scenario and for nested ones alike.
 #[derive(Default)]
 pub struct ScenarioDirectory {
     entries: Vec<(Arc<PluginInner>, Vec<String>)>,
 }
 
 impl ScenarioDirectory {
-    /// Adds `plugin`, which offers the scenarios `names`.
+    /// Adds `plugin`, which offers the scenarios `names`; its names shadow those
+    /// of plugins added before.
     pub fn add(&mut self, plugin: &Plugin, names: Vec<String>) {
+        for name in &names {
+            if let Some(previous) = self.owner(name) {
+                tracing::info!(
+                    "scenario {name} of {} shadows the one of {}",
+                    plugin.name(),
+                    self.entries[previous].0.name
+                );
+            }
+        }
         self.entries.push((plugin.inner().clone(), names));
     }
 
-    fn owner(&self, scenario: &str) -> Option<usize> {
+    /// The position (in the order plugins were added) of the plugin that runs
+    /// `scenario`: the last one added that offers it.
+    pub fn owner(&self, scenario: &str) -> Option<usize> {
         self.entries
             .iter()
             .rposition(|(_, names)| names.iter().any(|name| name == scenario))
     }
 
-    fn offered(&self) -> String {
+    /// Every scenario name offered, sorted, for messages.
+    pub fn offered(&self) -> String {
         let mut names: Vec<&str> = self
             .entries
             .iter()
@@ -67,7 +81,7 @@ impl ScenarioDirectory {
 pub struct NestedSeries {
     /// Index of the offering plugin in the directory.
     plugin: usize,
-    series: SeriesId,
+    series: SlotId,
 }
 
 /// The nesting state of one store.
@@ -117,10 +131,7 @@ impl Nesting {
             })
     }
 
-    fn series_of(
-        &mut self,
-        handle: &Resource<NestedSeries>,
-    ) -> wasmtime::Result<(usize, SeriesId)> {
+    fn series_of(&mut self, handle: &Resource<NestedSeries>) -> wasmtime::Result<(usize, SlotId)> {
         let nested = self.table.get(handle)?;
         Ok((nested.plugin, nested.series))
     }

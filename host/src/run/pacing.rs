@@ -38,7 +38,7 @@ pub fn spawn(
             let mut publish_gap = PUBLISH_EVERY;
             let mut dirty = true;
             while !stop.load(Ordering::SeqCst) {
-                let target = VirtualTime(started.elapsed().as_millis() as u64);
+                let target = VirtualTime::from_duration(started.elapsed());
                 let before = sim.stats().tasks;
                 sim.advance_to(target);
                 dirty |= sim.stats().tasks != before;
@@ -56,7 +56,7 @@ pub fn spawn(
                     dirty = false;
                 }
                 let until_due = sim.next_due().map_or(LONGEST_SLEEP, |due| {
-                    Duration::from_millis(due.0.saturating_sub(sim.now().0))
+                    due.saturating_sub(sim.now()).as_duration()
                 });
                 std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
             }

@@ -1,7 +1,8 @@
 //! The simulation proper: builds hosts and series from the model, runs the
 //! schedule up to a virtual time and carries events between series.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::model::{FaultPolicy, HostConfig, MixerConfig};
@@ -12,8 +13,10 @@ use crate::plugin::{
 
 use super::clock::VirtualTime;
 use super::error::SimError;
+use super::ids::{HostId, PluginId, SeriesId};
 use super::schedule::{Schedule, Task};
 use super::series::{SeriesState, ValueIssue};
+use super::view::{HostView, SeriesView};
 
 /// Longest fault backoff, in update intervals.
 pub const MAX_BACKOFF_INTERVALS: u64 = 64;
@@ -22,15 +25,14 @@ pub const MAX_BACKOFF_INTERVALS: u64 = 64;
 /// re-emit what they hear would otherwise never end).
 pub const MAX_DELIVERIES_PER_INSTANT: usize = 1_000;
 
-/// One emulated host.
+/// One emulated host; readers see it through [`HostView`].
 #[derive(Debug, Clone)]
-pub struct HostState {
-    pub config: HostConfig,
-    pub alive: bool,
-    pub started_at: VirtualTime,
-    pub expires_at: Option<VirtualTime>,
-    /// Indices of the host's series in [`Simulation::series`].
-    pub series: std::ops::Range<usize>,
+pub(super) struct HostState {
+    pub(super) config: HostConfig,
+    pub(super) alive: bool,
+    pub(super) expires_at: Option<VirtualTime>,
+    /// Indices of the host's series in the simulation's series table.
+    pub(super) series: Range<usize>,
 }
 
 /// Counters of what happened, for status reports and tests.
@@ -52,9 +54,11 @@ pub struct Simulation {
     schedule: Schedule,
     hosts: Vec<HostState>,
     series: Vec<SeriesState>,
+    /// One instance per scenario plugin, in the order of `directory`.
     instances: Vec<PluginInstance>,
+    directory: Arc<ScenarioDirectory>,
     /// Event name -> listening series, in series order.
-    listeners: HashMap<String, Vec<usize>>,
+    listeners: HashMap<String, Vec<SeriesId>>,
     stats: SimStats,
     fault_policy: FaultPolicy,
 }
@@ -66,7 +70,6 @@ impl Simulation {
     /// parameters are errors here, before anything runs.
     pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
         let mut instances = Vec::new();
-        let mut scenario_owner: BTreeMap<String, usize> = BTreeMap::new();
         let mut directory = ScenarioDirectory::default();
         for plugin in plugins.iter().filter(|plugin| plugin.offers_scenarios()) {
             let mut instance = plugin
@@ -75,21 +78,7 @@ impl Simulation {
             let offered = instance
                 .list_scenarios()
                 .map_err(|err| SimError::Instantiate(Box::new(err)))?;
-            directory.add(
-                plugin,
-                offered.iter().map(|info| info.name.clone()).collect(),
-            );
-            for info in offered {
-                if let Some(previous) = scenario_owner.insert(info.name.clone(), instances.len()) {
-                    let previous: &PluginInstance = &instances[previous];
-                    tracing::info!(
-                        "scenario {} of {} shadows the one of {}",
-                        info.name,
-                        plugin.name(),
-                        previous.plugin_name()
-                    );
-                }
-            }
+            directory.add(plugin, offered.into_iter().map(|info| info.name).collect());
             instances.push(instance);
         }
         let directory = Arc::new(directory);
@@ -103,36 +92,42 @@ impl Simulation {
             hosts: Vec::new(),
             series: Vec::new(),
             instances,
+            directory,
             listeners: HashMap::new(),
             stats: SimStats::default(),
             fault_policy: FaultPolicy::default(),
         };
         for host in &config.hosts {
-            simulation.add_host(host, &scenario_owner)?;
+            simulation.add_host(host)?;
         }
         Ok(simulation)
     }
 
-    fn add_host(
-        &mut self,
-        host: &HostConfig,
-        scenario_owner: &BTreeMap<String, usize>,
-    ) -> Result<(), SimError> {
-        let index = self.hosts.len();
+    fn add_host(&mut self, host: &HostConfig) -> Result<(), SimError> {
+        let id = HostId::new(self.hosts.len());
         let first = self.series.len();
         for metric in &host.metrics {
-            let Some(&plugin) = scenario_owner.get(&metric.scenario) else {
+            let plugin_error = |err| match err {
+                PluginError::Rejected { message, .. } => SimError::BadScenario {
+                    host: host.name.clone(),
+                    metric: metric.name.clone(),
+                    message,
+                },
+                other => SimError::Plugin {
+                    host: host.name.clone(),
+                    metric: metric.name.clone(),
+                    source: Box::new(other),
+                },
+            };
+            let Some(owner) = self.directory.owner(&metric.scenario) else {
                 return Err(SimError::UnknownScenario {
                     host: host.name.clone(),
                     metric: metric.name.clone(),
                     scenario: metric.scenario.clone(),
-                    available: scenario_owner
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    available: self.directory.offered(),
                 });
             };
+            let plugin = PluginId::new(owner);
             let spec = SeriesSpec {
                 scenario: metric.scenario.clone(),
                 params: metric.scenario_params.clone(),
@@ -147,52 +142,39 @@ impl Simulation {
                 },
                 stream_key: format!("{}/{}", host.name, metric.name),
             };
-            let plugin_series =
-                self.instances[plugin]
-                    .create_series(spec)
-                    .map_err(|err| match err {
-                        PluginError::Rejected { message, .. } => SimError::BadScenario {
-                            host: host.name.clone(),
-                            metric: metric.name.clone(),
-                            message,
-                        },
-                        other => SimError::Plugin {
-                            host: host.name.clone(),
-                            metric: metric.name.clone(),
-                            source: Box::new(other),
-                        },
-                    })?;
-            self.series.push(SeriesState::new(
-                index,
-                metric.clone(),
-                plugin,
-                plugin_series,
-            ));
+            let slot = self.instances[plugin.index()]
+                .create_series(spec)
+                .map_err(plugin_error)?;
+            self.series
+                .push(SeriesState::new(id, metric.clone(), plugin, slot));
         }
         let range = first..self.series.len();
-        for id in range.clone() {
-            let (plugin, plugin_series) = (self.series[id].plugin, self.series[id].plugin_series);
-            let names = self.instances[plugin]
-                .links(plugin_series)
+        for index in range.clone() {
+            let (plugin, slot) = (self.series[index].plugin, self.series[index].slot);
+            let metric = &self.series[index].config.name;
+            let names = self.instances[plugin.index()]
+                .links(slot)
                 .map_err(|source| SimError::Plugin {
                     host: host.name.clone(),
-                    metric: self.series[id].config.name.clone(),
+                    metric: metric.clone(),
                     source: Box::new(source),
                 })?;
+            let mut links = Vec::with_capacity(names.len());
             for link in names {
                 let target = range
                     .clone()
                     .find(|other| self.series[*other].config.name == link)
                     .ok_or_else(|| SimError::UnknownLink {
                         host: host.name.clone(),
-                        metric: self.series[id].config.name.clone(),
+                        metric: metric.clone(),
                         link: link.clone(),
                     })?;
-                self.series[id].links.push((link, target));
+                links.push((link, SeriesId::new(target)));
             }
+            self.series[index].links = links;
         }
-        for id in range.clone() {
-            let metric = &self.series[id].config;
+        for index in range.clone() {
+            let metric = &self.series[index].config;
             let mut events: Vec<&String> = metric
                 .listen_events
                 .iter()
@@ -201,21 +183,24 @@ impl Simulation {
             events.sort();
             events.dedup();
             for event in events {
-                self.listeners.entry(event.clone()).or_default().push(id);
+                self.listeners
+                    .entry(event.clone())
+                    .or_default()
+                    .push(SeriesId::new(index));
             }
             if let Some(start) = VirtualTime::from_secs(metric.start_time) {
-                self.schedule.at(start, Task::Activate(id));
+                self.schedule
+                    .at(start, Task::Activate(SeriesId::new(index)));
             }
         }
         let expires_at = VirtualTime::from_secs(host.ttl);
         if let Some(expiry) = expires_at {
-            self.schedule.at(expiry, Task::ExpireHost(index));
+            self.schedule.at(expiry, Task::ExpireHost(id));
         }
-        self.schedule.at(VirtualTime::ZERO, Task::Report(index));
+        self.schedule.at(VirtualTime::ZERO, Task::Report(id));
         self.hosts.push(HostState {
             config: host.clone(),
             alive: true,
-            started_at: VirtualTime::ZERO,
             expires_at,
             series: range,
         });
@@ -243,12 +228,30 @@ impl Simulation {
         self.hosts.iter().all(|host| !host.alive)
     }
 
-    pub fn hosts(&self) -> &[HostState] {
-        &self.hosts
+    /// Every host, in config order.
+    pub fn hosts(&self) -> impl ExactSizeIterator<Item = HostView<'_>> {
+        self.hosts
+            .iter()
+            .enumerate()
+            .map(|(index, state)| HostView::new(self, HostId::new(index), state))
     }
 
-    pub fn series(&self) -> &[SeriesState] {
-        &self.series
+    pub fn host(&self, id: HostId) -> HostView<'_> {
+        HostView::new(self, id, &self.hosts[id.index()])
+    }
+
+    /// The host named `name`, if there is one.
+    pub fn host_named(&self, name: &str) -> Option<HostView<'_>> {
+        self.hosts().find(|host| host.name() == name)
+    }
+
+    /// Every series, in config order.
+    pub fn series(&self) -> impl ExactSizeIterator<Item = SeriesView<'_>> {
+        (0..self.series.len()).map(|index| self.series_view(SeriesId::new(index)))
+    }
+
+    pub(super) fn series_view(&self, id: SeriesId) -> SeriesView<'_> {
+        SeriesView::new(id, &self.series[id.index()])
     }
 
     pub fn stats(&self) -> &SimStats {
@@ -264,16 +267,20 @@ impl Simulation {
         self.now = self.now.max(until);
     }
 
+    fn is_alive(&self, host: HostId) -> bool {
+        self.hosts[host.index()].alive
+    }
+
     fn run(&mut self, task: Task) {
         self.stats.tasks += 1;
         match task {
             Task::ExpireHost(host) => self.expire(host),
             Task::Activate(id) => {
-                if !self.hosts[self.series[id].host].alive {
+                if !self.is_alive(self.series[id.index()].host) {
                     return;
                 }
                 let now = self.now;
-                let series = &mut self.series[id];
+                let series = &mut self.series[id.index()];
                 series.activate(now);
                 if let Some(duration) = series.config.duration.and_then(VirtualTime::from_secs) {
                     self.schedule
@@ -281,10 +288,10 @@ impl Simulation {
                 }
                 self.schedule.at(now, Task::Step(id));
             }
-            Task::Deactivate(id) => self.series[id].active = false,
+            Task::Deactivate(id) => self.series[id.index()].active = false,
             Task::Step(id) => {
-                let series = &self.series[id];
-                if !series.active || series.dropped || !self.hosts[series.host].alive {
+                let series = &self.series[id.index()];
+                if !series.active || series.dropped || !self.is_alive(series.host) {
                     return;
                 }
                 let next = self.now.saturating_add(series.interval);
@@ -297,33 +304,33 @@ impl Simulation {
                 self.schedule.at(next, Task::Step(id));
             }
             Task::Report(host) => {
-                if !self.hosts[host].alive {
+                if !self.is_alive(host) {
                     return;
                 }
-                for id in self.hosts[host].series.clone() {
-                    let series = &mut self.series[id];
+                for index in self.hosts[host.index()].series.clone() {
+                    let series = &mut self.series[index];
                     series.reported = series.active.then(|| series.sample());
                 }
-                let interval = VirtualTime::interval(self.hosts[host].config.interval);
+                let interval = VirtualTime::interval(self.hosts[host.index()].config.interval);
                 self.schedule
                     .at(self.now.saturating_add(interval), Task::Report(host));
             }
         }
     }
 
-    fn expire(&mut self, host: usize) {
-        let state = &mut self.hosts[host];
+    fn expire(&mut self, host: HostId) {
+        let state = &mut self.hosts[host.index()];
         state.alive = false;
         tracing::info!(
             "Host <{}> reached its TTL after {}",
             state.config.name,
             self.now
         );
-        for id in state.series.clone() {
-            let series = &mut self.series[id];
+        for index in state.series.clone() {
+            let series = &mut self.series[index];
             series.active = false;
             series.reported = None;
-            self.instances[series.plugin].remove_series(series.plugin_series);
+            self.instances[series.plugin.index()].remove_series(series.slot);
         }
     }
 
@@ -348,8 +355,8 @@ impl Simulation {
                 .and_then(|ids| ids.get(next))
             {
                 next += 1;
-                let series = &self.series[id];
-                if !series.can_step(self.now) || !self.hosts[series.host].alive {
+                let series = &self.series[id.index()];
+                if !series.can_step(self.now) || !self.is_alive(series.host) {
                     continue;
                 }
                 if delivered >= MAX_DELIVERIES_PER_INSTANT {
@@ -371,8 +378,8 @@ impl Simulation {
 
     /// Steps one series (for its schedule or for an event) and returns the events
     /// it emitted. A fault keeps the last value and is logged once per burst.
-    fn step_series(&mut self, id: usize, event: Option<&Event>) -> Vec<Event> {
-        let series = &self.series[id];
+    fn step_series(&mut self, id: SeriesId, event: Option<&Event>) -> Vec<Event> {
+        let series = &self.series[id.index()];
         let input = StepInput {
             time: self.now.as_secs(),
             elapsed: self.now.as_secs() - series.activated_at.as_secs(),
@@ -383,14 +390,15 @@ impl Simulation {
                 .iter()
                 .map(|(name, target)| LinkedValue {
                     name: name.clone(),
-                    value: self.series[*target].linked_value(),
+                    value: self.series[target.index()].linked_value(),
                 })
                 .collect(),
         };
-        let result = self.instances[series.plugin].step(series.plugin_series, input);
-        let host_name = self.hosts[series.host].config.name.as_str();
+        let instance = &mut self.instances[series.plugin.index()];
+        let result = instance.step(series.slot, input);
+        let host_name = self.hosts[series.host.index()].config.name.as_str();
         self.stats.steps += 1;
-        let series = &mut self.series[id];
+        let series = &mut self.series[id.index()];
         series.steps += 1;
         match result {
             Ok(output) => {
@@ -401,7 +409,7 @@ impl Simulation {
                 }
                 if !output.logs.is_empty() {
                     crate::plugin::forward_plugin_logs(
-                        self.instances[series.plugin].plugin_name(),
+                        instance.plugin_name(),
                         &format!("{host_name}/{}", series.config.name),
                         &output.logs,
                     );
@@ -438,19 +446,15 @@ impl Simulation {
                     FaultPolicy::Backoff => {
                         let intervals = 1u64
                             << (series.fault_streak - 1).min(MAX_BACKOFF_INTERVALS.ilog2() as u64);
-                        series.retry_at = self.now.saturating_add(VirtualTime(
-                            series.interval.0.saturating_mul(intervals),
-                        ));
-                        format!(
-                            "keeping the last value, retrying in {}",
-                            VirtualTime(series.interval.0 * intervals)
-                        )
+                        let wait = series.interval.saturating_mul(intervals);
+                        series.retry_at = self.now.saturating_add(wait);
+                        format!("keeping the last value, retrying in {wait}")
                     }
                     FaultPolicy::Hold => "keeping the last value".to_string(),
                     FaultPolicy::Drop => {
                         series.dropped = true;
                         series.active = false;
-                        self.instances[series.plugin].remove_series(series.plugin_series);
+                        instance.remove_series(series.slot);
                         "dropping the series".to_string()
                     }
                 };

@@ -31,7 +31,7 @@ pub enum SimError {
         link: String,
     },
 
-    #[error("host '{host}', metric '{metric}': {source}")]
+    #[error("host '{host}', metric '{metric}'")]
     Plugin {
         host: String,
         metric: String,

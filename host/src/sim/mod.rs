@@ -2,19 +2,21 @@
 //! host and metric, and the event bus between them.
 //!
 //! Deterministic and free of I/O: it never reads the wall clock and never touches
-//! the network or files. The async shell paces it in real time or lets it run ahead
-//! (tests, fast-forward). Scenario steps run through `plugin`; what the hosts
-//! report is read by `mixer`.
+//! the network or files. The async shell (`run`) paces it in real time. Scenario
+//! steps run through `plugin`; readers (`mixer`, tests) see hosts and series only
+//! through the read-only views of `view`.
 
 mod clock;
 mod engine;
 mod error;
+mod ids;
 mod schedule;
 mod series;
+mod view;
 
 pub use clock::VirtualTime;
-pub use engine::{
-    HostState, MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, SimStats, Simulation,
-};
+pub use engine::{MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, SimStats, Simulation};
 pub use error::SimError;
-pub use series::{Sample, SeriesState};
+pub use ids::{HostId, PluginId, SeriesId};
+pub use series::Sample;
+pub use view::{HostView, SeriesView};

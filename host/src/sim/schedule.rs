@@ -5,17 +5,18 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::clock::VirtualTime;
+use super::ids::{HostId, SeriesId};
 
 /// What to do at an instant. The order of the variants is the order in which
 /// tasks at the same instant run: a host that expires does not step or report at
 /// that instant; a metric reports the value it stepped to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Task {
-    ExpireHost(usize),
-    Deactivate(usize),
-    Activate(usize),
-    Step(usize),
-    Report(usize),
+    ExpireHost(HostId),
+    Deactivate(SeriesId),
+    Activate(SeriesId),
+    Step(SeriesId),
+    Report(HostId),
 }
 
 #[derive(Debug, Default)]
@@ -57,24 +58,25 @@ mod tests {
 
     #[test]
     fn tasks_run_by_time_then_kind_then_insertion() {
+        let ms = VirtualTime::from_millis;
         let mut schedule = Schedule::default();
-        schedule.at(VirtualTime(10), Task::Report(0));
-        schedule.at(VirtualTime(10), Task::Step(2));
-        schedule.at(VirtualTime(5), Task::Step(9));
-        schedule.at(VirtualTime(10), Task::Step(1));
-        schedule.at(VirtualTime(10), Task::ExpireHost(3));
+        schedule.at(ms(10), Task::Report(HostId::new(0)));
+        schedule.at(ms(10), Task::Step(SeriesId::new(2)));
+        schedule.at(ms(5), Task::Step(SeriesId::new(9)));
+        schedule.at(ms(10), Task::Step(SeriesId::new(1)));
+        schedule.at(ms(10), Task::ExpireHost(HostId::new(3)));
         let mut order = Vec::new();
-        while let Some((time, task)) = schedule.pop_due(VirtualTime(10)) {
-            order.push((time.0, task));
+        while let Some((time, task)) = schedule.pop_due(ms(10)) {
+            order.push((time.as_millis(), task));
         }
         assert_eq!(
             order,
             [
-                (5, Task::Step(9)),
-                (10, Task::ExpireHost(3)),
-                (10, Task::Step(1)),
-                (10, Task::Step(2)),
-                (10, Task::Report(0))
+                (5, Task::Step(SeriesId::new(9))),
+                (10, Task::ExpireHost(HostId::new(3))),
+                (10, Task::Step(SeriesId::new(1))),
+                (10, Task::Step(SeriesId::new(2))),
+                (10, Task::Report(HostId::new(0)))
             ]
         );
         assert!(schedule.is_empty());

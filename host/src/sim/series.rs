@@ -2,9 +2,10 @@
 //! window and what its host last reported.
 
 use crate::model::{DEFAULT_BUCKETS, MetricConfig, MetricKind};
-use crate::plugin::SeriesId;
+use crate::plugin::SlotId;
 
 use super::clock::VirtualTime;
+use super::ids::{HostId, PluginId};
 
 /// A reported value, ready for exposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,38 +29,39 @@ pub enum ValueIssue {
     OutOfRange,
 }
 
-/// The state of one metric of one host.
+/// The state of one metric of one host. Only the simulation changes it; readers
+/// see it through [`super::SeriesView`].
 #[derive(Debug, Clone)]
-pub struct SeriesState {
-    pub host: usize,
-    pub config: MetricConfig,
-    pub plugin: usize,
-    pub plugin_series: SeriesId,
+pub(super) struct SeriesState {
+    pub(super) host: HostId,
+    pub(super) config: MetricConfig,
+    pub(super) plugin: PluginId,
+    pub(super) slot: SlotId,
     /// Other series of the same host this one reads, by metric name.
-    pub links: Vec<(String, usize)>,
-    pub interval: VirtualTime,
-    pub active: bool,
-    pub activated_at: VirtualTime,
+    pub(super) links: Vec<(String, super::SeriesId)>,
+    pub(super) interval: VirtualTime,
+    pub(super) active: bool,
+    pub(super) activated_at: VirtualTime,
     /// Gauge value, counter increment or histogram observation of the last step.
-    pub value: f64,
-    pub counter_total: f64,
-    pub bucket_counts: Vec<u64>,
-    pub histogram_sum: f64,
-    pub histogram_count: u64,
+    pub(super) value: f64,
+    pub(super) counter_total: f64,
+    pub(super) bucket_counts: Vec<u64>,
+    pub(super) histogram_sum: f64,
+    pub(super) histogram_count: u64,
     /// What the host last reported for this series (`None` when not exposed).
-    pub reported: Option<Sample>,
-    pub steps: u64,
-    pub faults: u64,
+    pub(super) reported: Option<Sample>,
+    pub(super) steps: u64,
+    pub(super) faults: u64,
     /// Consecutive faulty steps, for logging once per burst.
-    pub fault_streak: u64,
+    pub(super) fault_streak: u64,
     /// No steps or event deliveries before this time (fault backoff).
-    pub retry_at: VirtualTime,
+    pub(super) retry_at: VirtualTime,
     /// Removed for good after a fault (fault policy `drop`).
-    pub dropped: bool,
+    pub(super) dropped: bool,
 }
 
 impl SeriesState {
-    pub fn new(host: usize, config: MetricConfig, plugin: usize, plugin_series: SeriesId) -> Self {
+    pub(super) fn new(host: HostId, config: MetricConfig, plugin: PluginId, slot: SlotId) -> Self {
         let buckets = if config.buckets.is_empty() {
             DEFAULT_BUCKETS.len()
         } else {
@@ -70,7 +72,7 @@ impl SeriesState {
             interval: VirtualTime::interval(config.update_interval),
             value: config.default_value,
             plugin,
-            plugin_series,
+            slot,
             links: Vec::new(),
             active: false,
             activated_at: VirtualTime::ZERO,
@@ -89,7 +91,7 @@ impl SeriesState {
     }
 
     /// Starts the activity window: back to the default value, totals at zero.
-    pub fn activate(&mut self, now: VirtualTime) {
+    pub(super) fn activate(&mut self, now: VirtualTime) {
         self.active = true;
         self.activated_at = now;
         self.value = self.config.default_value;
@@ -100,12 +102,12 @@ impl SeriesState {
     }
 
     /// Whether the series may step at `now` (active, not dropped, not backing off).
-    pub fn can_step(&self, now: VirtualTime) -> bool {
+    pub(super) fn can_step(&self, now: VirtualTime) -> bool {
         self.active && !self.dropped && now >= self.retry_at
     }
 
     /// Takes a step's value by the kind's rules; says what was wrong with it, if anything.
-    pub fn apply(&mut self, raw: f64) -> Option<ValueIssue> {
+    pub(super) fn apply(&mut self, raw: f64) -> Option<ValueIssue> {
         if !raw.is_finite() {
             return Some(ValueIssue::NotFinite);
         }
@@ -141,7 +143,7 @@ impl SeriesState {
 
     /// The value other series see through links: gauge value, counter total, or
     /// the last histogram observation.
-    pub fn linked_value(&self) -> f64 {
+    pub(super) fn linked_value(&self) -> f64 {
         match self.config.kind {
             MetricKind::Counter => self.counter_total,
             MetricKind::Gauge | MetricKind::Histogram => self.value,
@@ -149,7 +151,7 @@ impl SeriesState {
     }
 
     /// The series' current sample.
-    pub fn sample(&self) -> Sample {
+    pub(super) fn sample(&self) -> Sample {
         match self.config.kind {
             MetricKind::Gauge => Sample::Gauge(self.value),
             MetricKind::Counter => Sample::Counter(self.counter_total),
@@ -171,7 +173,7 @@ mod tests {
         let mut config = MetricConfig::new("m");
         config.kind = kind;
         config.buckets = vec![1.0, 5.0, 10.0];
-        SeriesState::new(0, config, 0, 0)
+        SeriesState::new(HostId::new(0), config, PluginId::new(0), SlotId::new(0))
     }
 
     #[test]

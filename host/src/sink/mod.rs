@@ -1,8 +1,79 @@
-//! Sinks: where snapshots go. The Pushgateway (PUT of each job's group) and the
-//! local scrape endpoint. All network I/O of the emulator lives here.
+//! Sinks: where snapshots go. Each sink reads the same snapshots and the run's
+//! stop signal, owns its own retry policy, and runs on its own tasks, so a slow
+//! sink never slows the simulation or another sink. All network I/O of the
+//! emulator lives here.
+//!
+//! Adding a sink is a new file here with a type implementing [`Sink`], plus one
+//! line in [`open`].
 
+mod feed;
+mod push;
 mod pushgateway;
 mod scrape;
+mod status_log;
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use feed::{Snapshots, StopSignal, stop_signal};
+pub use push::{CLEANUP_TIME_LIMIT, PushOptions, PushgatewaySink};
 pub use pushgateway::{PushError, Pushgateway, group_path};
-pub use scrape::serve;
+pub use scrape::ScrapeEndpoint;
+pub use status_log::StatusLog;
+
+/// What a running sink has to do until the run stops.
+pub type SinkTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A consumer of snapshots. Setting it up (binding a port, a first cleanup)
+/// happens when it is opened, before the simulation starts; `run` then follows
+/// the snapshots until the stop signal, and finishes what stopping asks of it
+/// (such as deleting the groups it pushed).
+pub trait Sink: Send {
+    /// Its name in logs.
+    fn name(&self) -> &'static str;
+
+    /// Follows `snapshots` until `stop` fires, then winds down.
+    fn run(self: Box<Self>, snapshots: Snapshots, stop: StopSignal) -> SinkTask;
+}
+
+/// Which sinks a run feeds.
+#[derive(Debug, Clone, Default)]
+pub struct SinkOptions {
+    /// Push every job to a Pushgateway.
+    pub push: Option<PushOptions>,
+    /// Serve `/metrics` and `/status` on this address.
+    pub listen: Option<SocketAddr>,
+    /// Log the status report this often.
+    pub status_interval: Option<Duration>,
+}
+
+/// Why a sink could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error(
+        "cannot serve metrics on {address} (choose another address with --listen, or --no-listen)"
+    )]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up the Pushgateway client")]
+    Push(#[source] PushError),
+}
+
+/// Opens every sink `options` ask for; `jobs` are the run's job names.
+pub async fn open(options: &SinkOptions, jobs: &[String]) -> Result<Vec<Box<dyn Sink>>, SinkError> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some(push) = &options.push {
+        sinks.push(Box::new(PushgatewaySink::open(push, jobs).await?));
+    }
+    if let Some(address) = options.listen {
+        sinks.push(Box::new(ScrapeEndpoint::bind(address).await?));
+    }
+    if let Some(interval) = options.status_interval {
+        sinks.push(Box::new(StatusLog::new(interval)));
+    }
+    Ok(sinks)
+}

@@ -133,10 +133,6 @@ impl Pushgateway {
         })
     }
 
-    pub fn url(&self) -> &str {
-        &self.base
-    }
-
     /// Replaces the job's group with `body` (text exposition format).
     pub async fn push(&self, job: &str, body: String) -> Result<(), PushError> {
         let url = format!("{}{}", self.base, group_path(job));

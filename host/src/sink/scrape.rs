@@ -2,41 +2,55 @@
 //! a run is useful with nothing else installed; `/status` serves the status report.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tokio::sync::watch;
+use tokio::net::TcpListener;
 
-use crate::mixer::Snapshot;
+use super::feed::{Snapshots, StopSignal};
+use super::{Sink, SinkError, SinkTask};
 
-type Snapshots = watch::Receiver<Arc<Snapshot>>;
+/// The HTTP endpoint, bound and ready to serve.
+#[derive(Debug)]
+pub struct ScrapeEndpoint {
+    listener: TcpListener,
+}
 
-/// Binds `address` and serves snapshots until `shutdown` resolves.
-pub async fn serve(
-    address: SocketAddr,
-    snapshots: Snapshots,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    let bound = listener.local_addr()?;
-    let app = Router::new()
-        .route("/", get(index))
-        .route("/metrics", get(metrics))
-        .route("/status", get(status))
-        .with_state(snapshots);
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("metrics endpoint stopped: {err}");
-        }
-    });
-    Ok((bound, task))
+impl ScrapeEndpoint {
+    /// Binds `address` (port 0 for any free port).
+    pub async fn bind(address: SocketAddr) -> Result<Self, SinkError> {
+        let bind_error = |source| SinkError::Bind { address, source };
+        let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        tracing::info!("Serving metrics at http://{bound}/metrics");
+        Ok(Self { listener })
+    }
+}
+
+impl Sink for ScrapeEndpoint {
+    fn name(&self) -> &'static str {
+        "scrape endpoint"
+    }
+
+    fn run(self: Box<Self>, snapshots: Snapshots, mut stop: StopSignal) -> SinkTask {
+        let app = Router::new()
+            .route("/", get(index))
+            .route("/metrics", get(metrics))
+            .route("/status", get(status))
+            .with_state(snapshots);
+        Box::pin(async move {
+            let shutdown = async move { stop.stopped().await };
+            if let Err(err) = axum::serve(self.listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!("metrics endpoint stopped: {err}");
+            }
+        })
+    }
 }
 
 async fn index() -> impl IntoResponse {

@@ -9,7 +9,7 @@ use promemu::sim::VirtualTime;
 
 use promemu::plugin::{
     Event, Limits, LinkedValue, MetricInfo, MetricKind, Plugin, PluginInstance, PluginRuntime,
-    SeriesId, SeriesSpec, StepInput, StepOutput,
+    SeriesSpec, SlotId, StepInput, StepOutput,
 };
 
 /// Path of a committed test fixture component.
@@ -87,7 +87,7 @@ pub fn event(name: &str) -> Event {
 /// One series and its current value, stepped at chosen virtual times.
 pub struct Series {
     pub instance: PluginInstance,
-    pub id: SeriesId,
+    pub id: SlotId,
     pub value: f64,
 }
 

@@ -26,21 +26,19 @@ fn with_fixture(toml: &str, fixture_name: &str, seed: u64) -> Result<Simulation,
 fn value(sim: &Simulation, metric: &str) -> f64 {
     let series = sim
         .series()
-        .iter()
-        .find(|series| series.config.name == metric)
+        .find(|series| series.metric().name == metric)
         .expect("metric");
-    match series.reported {
-        Some(Sample::Gauge(value)) => value,
-        ref other => panic!("{metric}: {other:?}"),
+    match series.reported() {
+        Some(Sample::Gauge(value)) => *value,
+        other => panic!("{metric}: {other:?}"),
     }
 }
 
 fn faults(sim: &Simulation, metric: &str) -> u64 {
     sim.series()
-        .iter()
-        .find(|series| series.config.name == metric)
+        .find(|series| series.metric().name == metric)
         .expect("metric")
-        .faults
+        .faults()
 }
 
 /// A toggle that emits `go` at 10 s, and a worker whose metrics react to it with

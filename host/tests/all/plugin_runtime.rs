@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use promemu::plugin::{Limits, PluginError, PluginInstance, SeriesId, StepInput};
+use promemu::plugin::Trap;
+use promemu::plugin::{Fault, Limits, PluginError, PluginInstance, SlotId, StepInput};
 
 use crate::harness::{Series, builtin, fixture, gauge, runtime, runtime_with, spec};
 
@@ -98,7 +99,7 @@ fn hostile_with(limits: Limits) -> promemu::plugin::Plugin {
 
 /// Steps a hostile series beside a steady one; the hostile one must trap at
 /// `after` seconds, the steady one must keep its schedule throughout.
-fn assert_trap_is_contained(scenario: &str, trap_contains: &str) {
+fn assert_trap_is_contained(scenario: &str, expected: impl Fn(&Fault) -> bool) {
     let plugin = hostile_with(Limits {
         call_deadline: Duration::from_millis(50),
         memory_bytes: 16 << 20,
@@ -121,14 +122,15 @@ fn assert_trap_is_contained(scenario: &str, trap_contains: &str) {
                 "{scenario} stepped fine at {second}: {:?}",
                 output.value
             ),
-            Err(PluginError::Trap { plugin, call, trap }) => {
+            Err(PluginError::Trap {
+                plugin,
+                call,
+                fault,
+            }) => {
                 assert!(second >= 3);
                 assert!(plugin.ends_with("hostile.wasm"), "{plugin}");
                 assert_eq!(call, format!("step of job/host-1/{scenario}"));
-                assert!(
-                    trap.to_lowercase().contains(trap_contains),
-                    "{scenario}: {trap}"
-                );
+                assert!(expected(&fault), "{scenario}: {fault:?}");
                 traps += 1;
             }
             Err(other) => panic!("{scenario}: unexpected {other}"),
@@ -150,22 +152,29 @@ fn assert_trap_is_contained(scenario: &str, trap_contains: &str) {
 
 #[test]
 fn an_infinite_loop_is_interrupted_at_the_deadline() {
-    assert_trap_is_contained("spin", "interrupt");
+    assert_trap_is_contained("spin", |fault| *fault == Fault::Trap(Trap::Interrupt));
 }
 
 #[test]
 fn a_panic_traps_and_the_instance_is_rebuilt() {
-    assert_trap_is_contained("panic", "unreachable");
+    assert_trap_is_contained("panic", |fault| {
+        *fault == Fault::Trap(Trap::UnreachableCodeReached)
+    });
 }
 
 #[test]
 fn unbounded_allocation_hits_the_memory_cap() {
-    assert_trap_is_contained("hog", "growing memory");
+    assert_trap_is_contained(
+        "hog",
+        |fault| matches!(fault, Fault::Other(message) if message.contains("growing memory")),
+    );
 }
 
 #[test]
 fn a_stack_overflow_traps() {
-    assert_trap_is_contained("recurse", "stack");
+    assert_trap_is_contained("recurse", |fault| {
+        *fault == Fault::Trap(Trap::StackOverflow)
+    });
 }
 
 #[test]
@@ -193,7 +202,7 @@ fn an_infinite_loop_in_create_is_refused_and_the_instance_survives() {
 fn storm_and_chatty(
     events_per_call: usize,
     log_bytes_per_call: usize,
-) -> (PluginInstance, SeriesId, SeriesId) {
+) -> (PluginInstance, SlotId, SlotId) {
     let plugin = hostile_with(Limits {
         events_per_call,
         log_bytes_per_call,
@@ -315,6 +324,17 @@ fn an_unknown_import_is_refused_with_what_the_host_provides() {
     assert!(err.to_string().contains("acme:db/query@1.0.0"), "{err}");
 }
 
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() { files_under(&path) } else { 1 }
+        })
+        .sum()
+}
+
 #[test]
 fn compiled_components_are_cached_on_disk() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,8 +342,10 @@ fn compiled_components_are_cached_on_disk() {
         promemu::plugin::PluginRuntime::with_cache_dir(Limits::default(), Some(dir.path().into()))
             .unwrap();
     runtime.builtin().unwrap();
-    let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(cached.len(), 1);
+    assert!(
+        files_under(dir.path()) >= 1,
+        "the compiled pack is in the cache"
+    );
     let started = Instant::now();
     let mut series = Series::new(
         &runtime.builtin().unwrap(),
@@ -334,17 +356,6 @@ fn compiled_components_are_cached_on_disk() {
     );
     println!("cached load + instantiate: {:?}", started.elapsed());
     assert_eq!(series.step(0.0), 50.0);
-}
-
-#[test]
-fn the_embedded_pack_matches_the_committed_file() {
-    let committed = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../plugins/prebuilt/builtin.wasm"
-    ))
-    .unwrap();
-    assert_eq!(committed, promemu::plugin::BUILTIN_PACK_WASM);
-    assert!(builtin().offers_scenarios());
 }
 
 #[test]
@@ -400,13 +411,15 @@ fn one_instance_holds_more_series_than_wasmtimes_default_handle_cap() {
     // series is one, so a large fleet on one plugin must raise the cap.
     let mut instance = builtin().instantiate(1).unwrap();
     let count = 120_000;
-    let mut last = 0;
-    for index in 0..count {
-        let mut series = spec("do_nothing", "", gauge(0.0, 1.0, 0.5));
-        series.stream_key = format!("fleet/{index}");
-        last = instance.create_series(series).expect("series is created");
-    }
-    assert_eq!(last, count - 1);
+    let slots: Vec<SlotId> = (0..count)
+        .map(|index| {
+            let mut series = spec("do_nothing", "", gauge(0.0, 1.0, 0.5));
+            series.stream_key = format!("fleet/{index}");
+            instance.create_series(series).expect("series is created")
+        })
+        .collect();
+    let last = slots[count - 1];
+    assert_eq!(last.index(), count - 1);
     let output = instance
         .step(last, input(1.0))
         .expect("the last series steps");
@@ -415,5 +428,5 @@ fn one_instance_holds_more_series_than_wasmtimes_default_handle_cap() {
         Some(0.0),
         "do_nothing keeps the current value"
     );
-    assert_eq!(instance.links(0).unwrap(), Vec::<String>::new());
+    assert_eq!(instance.links(slots[0]).unwrap(), Vec::<String>::new());
 }

@@ -4,7 +4,7 @@
 use promemu::configs::{ConfigCatalog, ConfigRequest};
 use promemu::mixer::{Mixer, StatusOptions};
 use promemu::model::{FaultPolicy, MixerConfig, validate};
-use promemu::sim::{Sample, SimError, Simulation};
+use promemu::sim::{Sample, SeriesView, SimError, Simulation};
 
 use crate::harness::{at, builtin, config, fixture, runtime};
 
@@ -12,23 +12,18 @@ fn simulation(toml: &str, seed: u64) -> Simulation {
     Simulation::new(&config(toml), &[builtin()], seed).expect("simulation builds")
 }
 
-fn series<'a>(sim: &'a Simulation, host: &str, metric: &str) -> &'a promemu::sim::SeriesState {
-    let host = sim
-        .hosts()
-        .iter()
-        .position(|state| state.config.name == host)
-        .expect("host");
-    sim.series()
-        .iter()
-        .find(|series| series.host == host && series.config.name == metric)
+fn series<'a>(sim: &'a Simulation, host: &str, metric: &str) -> SeriesView<'a> {
+    sim.host_named(host)
+        .expect("host")
+        .metric(metric)
         .expect("metric")
 }
 
 fn gauge(sim: &Simulation, host: &str, metric: &str) -> Option<f64> {
-    match series(sim, host, metric).reported {
-        Some(Sample::Gauge(value)) => Some(value),
+    match series(sim, host, metric).reported() {
+        Some(Sample::Gauge(value)) => Some(*value),
         None => None,
-        ref other => panic!("not a gauge: {other:?}"),
+        other => panic!("not a gauge: {other:?}"),
     }
 }
 
@@ -61,14 +56,15 @@ fn a_host_disappears_at_its_ttl() {
     sim.advance_to(at(9.5));
     assert_eq!(gauge(&sim, "short", "up"), Some(9.0));
     sim.advance_to(at(10.0));
-    assert!(!sim.hosts()[0].alive && sim.hosts()[1].alive);
+    let alive: Vec<bool> = sim.hosts().map(|host| host.is_alive()).collect();
+    assert_eq!(alive, [false, true]);
     assert_eq!(
         gauge(&sim, "short", "up"),
         None,
         "expired hosts expose nothing"
     );
     assert_eq!(
-        series(&sim, "short", "up").steps,
+        series(&sim, "short", "up").steps(),
         10,
         "steps at 0..=9, none at its death"
     );
@@ -98,13 +94,13 @@ fn metrics_are_active_only_in_their_start_and_duration_window() {
     );
     sim.advance_to(at(4.9));
     assert_eq!(gauge(&sim, "h", "windowed"), None);
-    assert_eq!(series(&sim, "h", "windowed").steps, 0);
+    assert_eq!(series(&sim, "h", "windowed").steps(), 0);
     sim.advance_to(at(5.0));
     assert_eq!(gauge(&sim, "h", "windowed"), Some(0.0));
     sim.advance_to(at(14.0));
     assert_eq!(gauge(&sim, "h", "windowed"), Some(9.0));
     sim.advance_to(at(40.0));
-    assert_eq!(series(&sim, "h", "windowed").steps, 10);
+    assert_eq!(series(&sim, "h", "windowed").steps(), 10);
     assert_eq!(gauge(&sim, "h", "windowed"), None);
 }
 
@@ -124,7 +120,7 @@ fn reports_follow_the_host_interval() {
         1,
     );
     sim.advance_to(at(7.0));
-    assert_eq!(series(&sim, "h", "up").steps, 8);
+    assert_eq!(series(&sim, "h", "up").steps(), 8);
     assert_eq!(
         gauge(&sim, "h", "up"),
         Some(5.0),
@@ -184,7 +180,7 @@ fn events_reach_every_listener_at_the_same_instant() {
             "{host} heard peak_on at 10 s"
         );
         // One scheduled step at 0 plus one delivery.
-        assert_eq!(series(&sim, host, "heard_at").steps, 2, "{host}");
+        assert_eq!(series(&sim, host, "heard_at").steps(), 2, "{host}");
     }
     sim.advance_to(at(15.0));
     for host in ["worker-1", "worker-2", "worker-3"] {
@@ -297,7 +293,7 @@ fn peaks_default_to_ten_hosts_and_workers_follow_the_balancer() {
     let mut sim = Simulation::new(&config, &[builtin()], 5).unwrap();
     let cpu = |sim: &Simulation| -> Vec<f64> {
         (1..=9)
-            .map(|index| series(sim, &format!("worker-{index:02}"), "cpu_usage_percent").value)
+            .map(|index| series(sim, &format!("worker-{index:02}"), "cpu_usage_percent").value())
             .collect()
     };
     sim.advance_to(at(55.0));
@@ -307,7 +303,7 @@ fn peaks_default_to_ten_hosts_and_workers_follow_the_balancer() {
         cpu(&sim)
     );
     sim.advance_to(at(60.0));
-    assert_eq!(series(&sim, "balancer-1", "load_peak_active").value, 1.0);
+    assert_eq!(series(&sim, "balancer-1", "load_peak_active").value(), 1.0);
     sim.advance_to(at(90.0));
     assert!(
         cpu(&sim).iter().all(|value| *value > 75.0),
@@ -334,7 +330,7 @@ fn a_counter_and_a_histogram_are_exposed_with_their_semantics() {
     );
     assert!(text.contains("# TYPE http_response_time_seconds histogram"));
     assert!(text.contains("http_response_time_seconds_bucket{") && text.contains("le=\"+Inf\""));
-    match &series(&sim, "worker-01", "http_requests_total").reported {
+    match &series(&sim, "worker-01", "http_requests_total").reported() {
         Some(Sample::Counter(total)) => {
             assert!((5.0 * 13.0..=20.0 * 13.0).contains(total), "{total}")
         }
@@ -398,8 +394,8 @@ fn hostile_beside_healthy(scenario: &str, listen: &str, policy: FaultPolicy) -> 
 fn assert_healthy_on_schedule(sim: &Simulation, steps: u64) {
     for index in 1..=100 {
         let good = series(sim, &format!("good-{index:03}"), "wave");
-        assert_eq!((good.steps, good.faults), (steps, 0), "good-{index:03}");
-        assert!(good.reported.is_some());
+        assert_eq!((good.steps(), good.faults()), (steps, 0), "good-{index:03}");
+        assert!(good.reported().is_some());
     }
 }
 
@@ -409,10 +405,10 @@ fn a_hostile_series_does_not_disturb_a_hundred_healthy_ones() {
         let mut sim = hostile_beside_healthy(scenario, "", FaultPolicy::Hold);
         sim.advance_to(at(20.0));
         let bad = series(&sim, "bad", "hostile");
-        assert_eq!(bad.steps, 21, "{scenario}");
-        assert_eq!(bad.faults, 18, "{scenario}: faulty from 3 s on");
-        assert_eq!(bad.value, 2.0, "{scenario}: holds the last good value");
-        assert_eq!(bad.reported, Some(Sample::Gauge(2.0)));
+        assert_eq!(bad.steps(), 21, "{scenario}");
+        assert_eq!(bad.faults(), 18, "{scenario}: faulty from 3 s on");
+        assert_eq!(bad.value(), 2.0, "{scenario}: holds the last good value");
+        assert_eq!(bad.reported(), Some(&Sample::Gauge(2.0)));
         assert_healthy_on_schedule(&sim, 11);
     }
 }
@@ -423,8 +419,8 @@ fn the_backoff_policy_retries_less_and_less_often() {
     sim.advance_to(at(60.0));
     let bad = series(&sim, "bad", "hostile");
     // Faults at 3, then retries after 1, 2, 4, 8, 16 intervals: 4, 6, 10, 18, 34.
-    assert_eq!(bad.faults, 6);
-    assert_eq!(bad.steps, 3 + 6);
+    assert_eq!(bad.faults(), 6);
+    assert_eq!(bad.steps(), 3 + 6);
     assert_healthy_on_schedule(&sim, 31);
 }
 
@@ -433,9 +429,9 @@ fn the_drop_policy_removes_the_series() {
     let mut sim = hostile_beside_healthy("panic", "", FaultPolicy::Drop);
     sim.advance_to(at(20.0));
     let bad = series(&sim, "bad", "hostile");
-    assert!(bad.dropped);
-    assert_eq!((bad.steps, bad.faults), (4, 1));
-    assert_eq!(bad.reported, None, "no longer exposed");
+    assert!(bad.is_dropped());
+    assert_eq!((bad.steps(), bad.faults()), (4, 1));
+    assert_eq!(bad.reported(), None, "no longer exposed");
     assert_healthy_on_schedule(&sim, 11);
 }
 
@@ -445,7 +441,7 @@ fn nan_infinity_and_huge_values_are_held_or_clamped() {
         let mut sim = hostile_beside_healthy(scenario, "", FaultPolicy::Backoff);
         sim.advance_to(at(10.0));
         let bad = series(&sim, "bad", "hostile");
-        assert_eq!((bad.value, bad.faults), (expected, 0), "{scenario}");
+        assert_eq!((bad.value(), bad.faults()), (expected, 0), "{scenario}");
         assert_healthy_on_schedule(&sim, 6);
     }
 }
@@ -457,7 +453,7 @@ fn an_event_storm_is_cut_off_and_the_rest_keeps_its_schedule() {
     let mut sim = hostile_beside_healthy("storm", "\"storm\"", FaultPolicy::Hold);
     sim.advance_to(at(10.0));
     assert_eq!(
-        series(&sim, "bad", "hostile").faults,
+        series(&sim, "bad", "hostile").faults(),
         8,
         "every step from 3 s on floods"
     );
@@ -511,13 +507,13 @@ fn listeners_that_re_emit_are_cut_off_per_instant() {
         "{stats:?}"
     );
     assert_eq!(stats.deliveries_dropped, 1, "{stats:?}");
-    assert_eq!(series(&sim, "bystander", "up").steps, 11);
+    assert_eq!(series(&sim, "bystander", "up").steps(), 11);
 }
 
 #[test]
 fn chatty_plugins_are_stopped_when_they_flood_the_log() {
     let mut sim = hostile_beside_healthy("chatty", "", FaultPolicy::Hold);
     sim.advance_to(at(10.0));
-    assert_eq!(series(&sim, "bad", "hostile").faults, 8);
+    assert_eq!(series(&sim, "bad", "hostile").faults(), 8);
     assert_healthy_on_schedule(&sim, 6);
 }

@@ -1,20 +1,110 @@
-//! Pushing one job's group every push interval, with backoff after failures and
-//! one log line per burst of failures.
+//! The Pushgateway sink: one push loop per job, each pushing its group every push
+//! interval with doubling backoff after failures and one log line per burst of
+//! failures; the groups of this run are deleted on start and on finish.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-
-use crate::mixer::Snapshot;
-use crate::sink::{PushError, Pushgateway};
+use super::feed::{Snapshots, StopSignal};
+use super::pushgateway::{PushError, Pushgateway};
+use super::{Sink, SinkError, SinkTask};
 
 /// Longest wait between attempts after repeated failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Longest time the cleanup on finish may take before the emulator exits anyway.
+pub const CLEANUP_TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// Longest time one request may take.
+const MAX_REQUEST_TIME: Duration = Duration::from_secs(10);
+
+/// Where and how to push.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    pub url: String,
+    pub interval: Duration,
+    pub cleanup_on_start: bool,
+    pub cleanup_on_finish: bool,
+}
+
+/// Pushes every job of the run to one Pushgateway.
+#[derive(Debug)]
+pub struct PushgatewaySink {
+    gateway: Pushgateway,
+    options: PushOptions,
+    jobs: Vec<String>,
+    reachability: Reachability,
+}
+
+impl PushgatewaySink {
+    /// A sink for `jobs`; deletes their groups first when asked to.
+    pub async fn open(options: &PushOptions, jobs: &[String]) -> Result<Self, SinkError> {
+        let timeout = options.interval.min(MAX_REQUEST_TIME);
+        let gateway = Pushgateway::new(&options.url, timeout).map_err(SinkError::Push)?;
+        let reachability = if options.cleanup_on_start {
+            delete_groups(&gateway, jobs, "on start").await
+        } else {
+            Reachability::Reachable
+        };
+        Ok(Self {
+            gateway,
+            options: options.clone(),
+            jobs: jobs.to_vec(),
+            reachability,
+        })
+    }
+}
+
+impl Sink for PushgatewaySink {
+    fn name(&self) -> &'static str {
+        "Pushgateway"
+    }
+
+    fn run(self: Box<Self>, snapshots: Snapshots, stop: StopSignal) -> SinkTask {
+        Box::pin(async move {
+            let loops: Vec<_> = self
+                .jobs
+                .iter()
+                .map(|job| {
+                    tokio::spawn(push_loop(
+                        self.gateway.clone(),
+                        job.clone(),
+                        snapshots.clone(),
+                        self.options.interval,
+                        self.reachability,
+                        stop.clone(),
+                    ))
+                })
+                .collect();
+            let mut pushed_jobs = Vec::new();
+            for (job, pusher) in self.jobs.iter().zip(loops) {
+                match pusher.await {
+                    Ok(outcome) if !outcome.may_own_group => {
+                        tracing::info!(
+                            "No push of job <{job}> reached the Pushgateway: nothing to clean up"
+                        );
+                    }
+                    _ => pushed_jobs.push(job.clone()),
+                }
+            }
+            if self.options.cleanup_on_finish
+                && tokio::time::timeout(
+                    CLEANUP_TIME_LIMIT,
+                    delete_groups(&self.gateway, &pushed_jobs, "on finish"),
+                )
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "Cleanup on finish took longer than {CLEANUP_TIME_LIMIT:?}; some groups may remain"
+                );
+            }
+        })
+    }
+}
+
 /// Whether the Pushgateway answered when its groups were last cleaned up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reachability {
+enum Reachability {
     Reachable,
     /// Not reachable, and already reported: a pusher that starts then stays quiet
     /// about its first failed attempt.
@@ -23,7 +113,7 @@ pub enum Reachability {
 
 /// Deletes the groups of `jobs`; failures are warnings. A Pushgateway that cannot
 /// be reached is reported once, not once per job.
-pub async fn delete_groups(gateway: &Pushgateway, jobs: &[String], when: &str) -> Reachability {
+async fn delete_groups(gateway: &Pushgateway, jobs: &[String], when: &str) -> Reachability {
     for job in jobs {
         match gateway.delete(job).await {
             Ok(()) => tracing::info!("Cleaned up job <{job}> in the Pushgateway {when}"),
@@ -41,20 +131,20 @@ pub async fn delete_groups(gateway: &Pushgateway, jobs: &[String], when: &str) -
 
 /// What a push loop leaves behind when it stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PushOutcome {
+struct PushOutcome {
     /// Whether any request may have reached the Pushgateway, so that a group of
     /// this run may be there to clean up.
-    pub may_own_group: bool,
+    may_own_group: bool,
 }
 
-/// Pushes `job` every `interval` until `stopping`.
-pub async fn push_loop(
+/// Pushes `job` every `interval` until `stop`.
+async fn push_loop(
     gateway: Pushgateway,
     job: String,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
+    snapshots: Snapshots,
     interval: Duration,
     reachability: Reachability,
-    mut stopping: watch::Receiver<bool>,
+    mut stop: StopSignal,
 ) -> PushOutcome {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -67,7 +157,7 @@ pub async fn push_loop(
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = stopping.wait_for(|stopping| *stopping) => return outcome,
+            () = stop.stopped() => return outcome,
         }
         if Instant::now() < retry_at {
             continue;

@@ -1,9 +1,11 @@
-//! Conversion from the records a config-builder plugin returns to the model.
+//! Conversions between the contract's records and the config model, at the
+//! plugin boundary: what a config builder returns becomes a [`MixerConfig`], and
+//! a metric's kind crosses in both directions.
 
 use std::collections::BTreeMap;
 
-use super::{HostConfig, MetricConfig, MetricKind, MixerConfig};
-use crate::plugin;
+use super::bindings::types as plugin;
+use crate::model::{HostConfig, MetricConfig, MetricKind, MixerConfig};
 
 impl From<plugin::MetricKind> for MetricKind {
     fn from(kind: plugin::MetricKind) -> Self {

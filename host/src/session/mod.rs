@@ -1,0 +1,254 @@
+//! A session: turns the emulation's settings into a prepared run (plugins loaded,
+//! the config found, validated and built into a simulation) and runs it. The
+//! policy between the command line and the engine lives here: which limits apply
+//! to which plugin, the seed, the default job name, the push interval.
+//!
+//! It knows nothing of flags or exit statuses (that is `cli`) and does no I/O of
+//! its own beyond what `configs`, `plugin` and `sink` do for it.
+
+mod error;
+mod limits;
+mod summary;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::SessionError;
+pub use summary::CheckSummary;
+
+use crate::configs::{ConfigCatalog, ConfigRequest, ListedConfig, default_configs_dir};
+use crate::mixer::{Mixer, StatusOptions};
+use crate::model::{FaultPolicy, MixerConfig, validate};
+use crate::plugin::{Limits, Plugin, PluginRuntime};
+use crate::run::{RunOptions, RunOutcome};
+use crate::sim::Simulation;
+use crate::sink::{PushOptions, SinkOptions};
+
+/// Push interval when neither the command line nor the config sets one.
+pub const DEFAULT_PUSH_INTERVAL: f64 = 15.0;
+
+/// Where to push, when pushing.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub url: String,
+    pub cleanup_on_start: bool,
+    pub cleanup_on_finish: bool,
+}
+
+/// Everything a run is told from outside (the command line and `PME_*`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub config: ConfigRequest,
+    /// Seed of every random stream; `None` for one from the clock.
+    pub seed: Option<u64>,
+    /// Wins over the config's.
+    pub fault_policy: Option<FaultPolicy>,
+    /// Wins over the config's; else `<config>_<start time>`.
+    pub default_job_name: Option<String>,
+    /// Seconds; wins over the config's; else [`DEFAULT_PUSH_INTERVAL`].
+    pub push_interval: Option<f64>,
+    pub push: Option<PushTarget>,
+    pub listen: Option<SocketAddr>,
+    pub status_interval: Option<Duration>,
+    pub show_metrics_status: bool,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+}
+
+/// The plugins and configs a session can use.
+pub struct Session {
+    runtime: PluginRuntime,
+    /// The built-in pack first, then the `--plugin` files in order.
+    plugins: Vec<Plugin>,
+    catalog: ConfigCatalog,
+}
+
+impl Session {
+    /// Loads the built-in pack and `plugin_files` under `limits`, and finds the
+    /// configs (`configs_dir`, else `./configs` or `$PME_CONFIGS_DIR`).
+    pub fn open(
+        plugin_files: &[PathBuf],
+        configs_dir: Option<PathBuf>,
+        limits: Limits,
+    ) -> Result<Self, SessionError> {
+        let runtime = PluginRuntime::new(limits)?;
+        let mut plugins = vec![runtime.builtin()?];
+        for file in plugin_files {
+            plugins.push(runtime.load_file(file)?);
+        }
+        let configs_dir = configs_dir.or_else(default_configs_dir);
+        let catalog = ConfigCatalog::discover(&runtime, configs_dir, &plugins[1..])?;
+        Ok(Self {
+            runtime,
+            plugins,
+            catalog,
+        })
+    }
+
+    /// Every config the session can run (`--list-configs`).
+    pub fn list_configs(&self) -> Vec<ListedConfig> {
+        self.catalog.list()
+    }
+
+    /// Loads, validates and builds the requested config: every series is created
+    /// with its parameters, so a run that is prepared will start.
+    pub fn prepare(mut self, settings: Settings) -> Result<PreparedRun, SessionError> {
+        let request = &settings.config;
+        tracing::info!("Loading configuration: <{}>", request.config);
+        if !request.args.is_empty() {
+            tracing::info!("Config arguments: {}", format_args_map(&request.args));
+        }
+        let mut config = self.catalog.load(&self.runtime, request)?;
+        let seed = settings.seed.unwrap_or_else(random_seed);
+        for host in &mut config.hosts {
+            host.fill_identity(seed);
+        }
+        let problems = validate(&config);
+        if !problems.is_empty() {
+            return Err(SessionError::Invalid {
+                config: config.name.clone(),
+                problems,
+            });
+        }
+        limits::apply(&mut self.plugins, &config.plugin_limits)?;
+        tracing::info!("Seed: {seed} (pass --seed {seed} to repeat this run)");
+        for host in &config.hosts {
+            tracing::info!(
+                target: "promemu::sim",
+                "Created host <{}>: {} / {}",
+                host.name,
+                host.host,
+                host.address
+            );
+        }
+        let fault_policy = settings
+            .fault_policy
+            .or(config.fault_policy)
+            .unwrap_or_default();
+        let simulation =
+            Simulation::new(&config, &self.plugins, seed)?.with_fault_policy(fault_policy);
+        let default_job = settings
+            .default_job_name
+            .clone()
+            .or(config.default_job_name.clone())
+            .unwrap_or_else(|| timestamped_job_name(&config.name));
+        let mixer = Mixer::new(&config, &default_job);
+        tracing::info!(
+            target: "promemu::mixer",
+            "Created MetricsMixer with {} hosts across {} job groups",
+            config.hosts.len(),
+            mixer.jobs().len()
+        );
+        let push_interval = settings
+            .push_interval
+            .or(config.push_interval)
+            .unwrap_or(DEFAULT_PUSH_INTERVAL);
+        Ok(PreparedRun {
+            summary: CheckSummary::new(&config, &mixer, seed, push_interval),
+            options: run_options(&settings, push_interval),
+            config,
+            settings,
+            simulation,
+            mixer,
+        })
+    }
+}
+
+/// A run ready to start.
+pub struct PreparedRun {
+    config: MixerConfig,
+    settings: Settings,
+    simulation: Simulation,
+    mixer: Mixer,
+    summary: CheckSummary,
+    options: RunOptions,
+}
+
+impl PreparedRun {
+    /// What would run, in figures (`--check`).
+    pub fn summary(&self) -> &CheckSummary {
+        &self.summary
+    }
+
+    /// Runs the emulation on its own async runtime until it ends.
+    pub fn run(self) -> Result<RunOutcome, SessionError> {
+        self.log_banner();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(SessionError::AsyncRuntime)?;
+        let outcome = runtime.block_on(crate::run::run(self.simulation, self.mixer, self.options));
+        // A run cut short by a second signal leaves work behind on purpose: never
+        // wait for it.
+        runtime.shutdown_background();
+        Ok(outcome?)
+    }
+
+    fn log_banner(&self) {
+        let args = &self.settings.config.args;
+        tracing::info!("------------------------------");
+        tracing::info!(
+            "Starting metrics emulation with <{}> hosts",
+            self.config.hosts.len()
+        );
+        tracing::info!("Configuration: <{}>", self.config.name);
+        if !args.is_empty() {
+            tracing::info!("Config arguments: {}", format_args_map(args));
+        }
+        match &self.settings.push {
+            Some(push) => tracing::info!("Pushgateway URL: <{}>", push.url),
+            None => tracing::info!("Pushgateway: off"),
+        }
+        tracing::info!("Press Ctrl+C to stop");
+        tracing::info!("------------------------------");
+        tracing::info!(target: "promemu::mixer", "Starting MetricsMixer...");
+    }
+}
+
+fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
+    RunOptions {
+        sinks: SinkOptions {
+            push: settings.push.as_ref().map(|push| PushOptions {
+                url: push.url.clone(),
+                interval: Duration::from_secs_f64(push_interval),
+                cleanup_on_start: push.cleanup_on_start,
+                cleanup_on_finish: push.cleanup_on_finish,
+            }),
+            listen: settings.listen,
+            status_interval: settings.status_interval,
+        },
+        stop_after: settings.duration,
+        status: StatusOptions {
+            pushgateway_url: settings.push.as_ref().map(|push| push.url.clone()),
+            push_interval,
+            show_metrics: settings.show_metrics_status,
+        },
+    }
+}
+
+/// The original's default job name: `<config>_<local start time>`.
+fn timestamped_job_name(config: &str) -> String {
+    format!(
+        "{config}_{}",
+        chrono::Local::now().format("%Y-%m-%dT%H-%M-%S%.6f")
+    )
+}
+
+/// `--config-args` the way the original logged them: `{'key': value, ...}`.
+fn format_args_map(args: &[(String, String)]) -> String {
+    let pairs: Vec<String> = args
+        .iter()
+        .map(|(key, value)| format!("'{key}': {value}"))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// A seed from the wall clock, for runs without `--seed`.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}

@@ -1,0 +1,82 @@
+//! What `--check` says about a config that would run.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::mixer::Mixer;
+use crate::model::MixerConfig;
+
+/// A prepared run in figures: hosts, series, jobs, scenarios and listened events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckSummary {
+    pub config: String,
+    pub seed: u64,
+    pub hosts: usize,
+    pub series: usize,
+    pub push_interval: f64,
+    /// (job, hosts), in order of first appearance.
+    pub jobs: Vec<(String, usize)>,
+    /// Series per scenario.
+    pub scenarios: BTreeMap<String, usize>,
+    /// Series listening to each event.
+    pub listened: BTreeMap<String, usize>,
+}
+
+impl CheckSummary {
+    pub fn new(config: &MixerConfig, mixer: &Mixer, seed: u64, push_interval: f64) -> Self {
+        let mut scenarios: BTreeMap<String, usize> = BTreeMap::new();
+        let mut listened: BTreeMap<String, usize> = BTreeMap::new();
+        for host in &config.hosts {
+            for metric in &host.metrics {
+                *scenarios.entry(metric.scenario.clone()).or_default() += 1;
+                for event in metric.listen_events.iter().chain(&host.listen_events) {
+                    *listened.entry(event.clone()).or_default() += 1;
+                }
+            }
+        }
+        Self {
+            config: config.name.clone(),
+            seed,
+            hosts: config.hosts.len(),
+            series: config.hosts.iter().map(|host| host.metrics.len()).sum(),
+            push_interval,
+            jobs: mixer
+                .jobs()
+                .iter()
+                .map(|job| (job.name.clone(), job.hosts.len()))
+                .collect(),
+            scenarios,
+            listened,
+        }
+    }
+}
+
+fn counted(counts: &BTreeMap<String, usize>) -> String {
+    counts
+        .iter()
+        .map(|(name, count)| format!("{name} x{count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Display for CheckSummary {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            out,
+            "Config <{}> is valid (seed {}): {} hosts, {} series, push every {}s",
+            self.config, self.seed, self.hosts, self.series, self.push_interval
+        )?;
+        for (job, hosts) in &self.jobs {
+            writeln!(out, "  job {job}: {hosts} hosts")?;
+        }
+        writeln!(out, "  scenarios: {}", counted(&self.scenarios))?;
+        if !self.listened.is_empty() {
+            writeln!(
+                out,
+                "  listened events (series): {}",
+                counted(&self.listened)
+            )?;
+        }
+        Ok(())
+    }
+}
