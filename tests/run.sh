@@ -44,7 +44,7 @@ cargo fmt --all -- --check
 cargo fmt --all --manifest-path plugins/Cargo.toml -- --check
 
 step "lints"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-unknown-unknown \
     --manifest-path plugins/Cargo.toml --workspace --exclude wasi-escape-plugin -- -D warnings
 CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-wasip2 \

@@ -45,7 +45,8 @@ pub struct SeriesSpec {
     /// JSON object text; "" for defaults.
     pub params: String,
     pub info: MetricInfo,
-    /// Names the series' random stream, e.g. "job/host/metric".
+    /// Names the series' random stream: "host/metric" for a series the
+    /// simulation drives, "nested/<hex>" for a nested one.
     pub stream_key: String,
 }
 
