@@ -64,7 +64,7 @@ fn main() {
 
     let started = Instant::now();
     let mut sim = Simulation::new(&config, &[pack], 1).expect("simulation");
-    let mixer = Mixer::new(&config, "fleet");
+    let mixer = Mixer::new(&sim, "fleet");
     let build = started.elapsed();
     let after_build = resident_kib();
     println!(

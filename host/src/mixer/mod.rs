@@ -1,29 +1,33 @@
 //! The mixer: groups hosts into Pushgateway jobs (by `job_name`, else the default
-//! job), merges each job's series into metric families, and reports status in the
-//! original's shape. Reads the simulation; does no I/O.
+//! job), renders each job's series into the text exposition format, and reports
+//! status in the original's shape. Reads the simulation; does no I/O.
 
-mod families;
+mod exposition;
 mod status;
 
 use std::sync::Arc;
 
-use crate::model::MixerConfig;
 use crate::sim::{HostId, Simulation, VirtualTime};
 
-pub use families::{encode_text, job_families, merged_families};
+pub use exposition::Exposition;
 pub use status::{HostStatus, JobStatus, StatusOptions, StatusReport};
 
 /// One Pushgateway job: a name and the hosts pushed under it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Job {
     pub name: String,
     pub hosts: Vec<HostId>,
+    /// The job's series as pushed (no `job` label: the Pushgateway adds it).
+    exposition: Exposition,
 }
 
-/// Hosts grouped into jobs, in order of first appearance.
-#[derive(Debug, Clone)]
+/// Hosts grouped into jobs, in order of first appearance, with their series'
+/// labels rendered once.
+#[derive(Debug)]
 pub struct Mixer {
     jobs: Vec<Job>,
+    /// Every job's series with a `job` label, for the scrape endpoint.
+    scrape: Exposition,
 }
 
 /// What the sinks serve: each job's exposition text, the merged scrape text and
@@ -48,24 +52,32 @@ pub struct JobSnapshot {
 }
 
 impl Mixer {
-    /// Groups the hosts of `config`; hosts without `job_name` go to `default_job`.
-    pub fn new(config: &MixerConfig, default_job: &str) -> Self {
+    /// Groups the hosts of `sim`; hosts without `job_name` go to `default_job`.
+    pub fn new(sim: &Simulation, default_job: &str) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
-        for (index, host) in config.hosts.iter().enumerate() {
-            let id = HostId::new(index);
-            let name = host.job_name.as_deref().unwrap_or(default_job);
-            match jobs.iter_mut().find(|job| job.name == name) {
-                Some(job) => job.hosts.push(id),
-                None => jobs.push(Job {
-                    name: name.to_string(),
-                    hosts: vec![id],
-                }),
-            }
+        let mut scrape = Exposition::default();
+        for host in sim.hosts() {
+            let name = host.config().job_name.as_deref().unwrap_or(default_job);
+            let index = match jobs.iter().position(|job| job.name == name) {
+                Some(index) => index,
+                None => {
+                    jobs.push(Job {
+                        name: name.to_string(),
+                        hosts: Vec::new(),
+                        exposition: Exposition::default(),
+                    });
+                    jobs.len() - 1
+                }
+            };
+            let job = &mut jobs[index];
+            job.hosts.push(host.id());
+            job.exposition.add_host(host, None);
+            scrape.add_host(host, Some(("job", name)));
         }
         for job in &jobs {
             tracing::info!("Job <{}>: {} hosts", job.name, job.hosts.len());
         }
-        Self { jobs }
+        Self { jobs, scrape }
     }
 
     pub fn jobs(&self) -> &[Job] {
@@ -77,20 +89,26 @@ impl Mixer {
         let jobs = self
             .jobs
             .iter()
-            .map(|job| JobSnapshot {
-                name: job.name.clone(),
-                live_hosts: job
-                    .hosts
-                    .iter()
-                    .filter(|host| sim.host(**host).is_alive())
-                    .count(),
-                text: encode_text(&job_families(sim, job, false)),
+            .map(|job| {
+                let mut text = String::new();
+                job.exposition.write(sim, &mut text);
+                JobSnapshot {
+                    name: job.name.clone(),
+                    live_hosts: job
+                        .hosts
+                        .iter()
+                        .filter(|host| sim.host(**host).is_alive())
+                        .count(),
+                    text,
+                }
             })
             .collect();
+        let mut scrape_text = String::new();
+        self.scrape.write(sim, &mut scrape_text);
         Arc::new(Snapshot {
             time: sim.now(),
             jobs,
-            scrape_text: encode_text(&merged_families(sim, &self.jobs)),
+            scrape_text,
             status: StatusReport::new(sim, &self.jobs, options),
             finished: sim.is_finished(),
         })

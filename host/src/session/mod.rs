@@ -133,7 +133,7 @@ impl Session {
             .clone()
             .or(config.default_job_name.clone())
             .unwrap_or_else(|| timestamped_job_name(&config.name));
-        let mixer = Mixer::new(&config, &default_job);
+        let mixer = Mixer::new(&simulation, &default_job);
         tracing::info!(
             target: "promemu::mixer",
             "Created MetricsMixer with {} hosts across {} job groups",

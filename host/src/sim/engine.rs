@@ -250,7 +250,7 @@ impl Simulation {
         (0..self.series.len()).map(|index| self.series_view(SeriesId::new(index)))
     }
 
-    pub(super) fn series_view(&self, id: SeriesId) -> SeriesView<'_> {
+    pub fn series_view(&self, id: SeriesId) -> SeriesView<'_> {
         SeriesView::new(id, &self.series[id.index()])
     }
 

@@ -1,0 +1,371 @@
+//! The Prometheus text exposition format, written directly: each series' labels
+//! are rendered once, when the mixer is built (shared by the series of a host
+//! that add no labels of their own), and a snapshot writes names, label blocks
+//! and values straight into one buffer. The output is the format
+//! `prometheus::TextEncoder` writes: `# HELP` and `# TYPE` per family, series in
+//! host order, histogram buckets with `le` last, values as Rust prints them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::model::{MetricConfig, MetricKind};
+use crate::sim::{HostView, Sample, SeriesId, Simulation};
+
+/// The series of one exposition (a job's push body, or every job's series for
+/// the scrape endpoint), grouped into metric families.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    families: Vec<Family>,
+    by_name: HashMap<String, usize>,
+}
+
+#[derive(Debug)]
+struct Family {
+    name: String,
+    /// `# HELP ...\n# TYPE ...\n`
+    header: String,
+    members: Vec<Member>,
+}
+
+#[derive(Debug)]
+struct Member {
+    series: SeriesId,
+    /// `a="x",b="y"`: the labels inside the braces, escaped.
+    labels: Arc<str>,
+}
+
+impl Exposition {
+    /// Adds every series of `host`, each labelled with the host's labels, the
+    /// metric's, and `extra` (such as the job) where given.
+    pub fn add_host(&mut self, host: HostView<'_>, extra: Option<(&str, &str)>) {
+        let with_extra = |mut labels: BTreeMap<String, String>| {
+            if let Some((name, value)) = extra {
+                labels.insert(name.into(), value.into());
+            }
+            render_labels(&labels)
+        };
+        let host_labels: Arc<str> = with_extra(host.config().host_labels()).into();
+        for series in host.series() {
+            let metric = series.metric();
+            let labels = if metric.labels.is_empty() {
+                host_labels.clone()
+            } else {
+                with_extra(host.config().series_labels(metric)).into()
+            };
+            let family = self.family(metric);
+            self.families[family].members.push(Member {
+                series: series.id(),
+                labels,
+            });
+        }
+    }
+
+    fn family(&mut self, metric: &MetricConfig) -> usize {
+        if let Some(&index) = self.by_name.get(&metric.name) {
+            return index;
+        }
+        let help = if metric.description.is_empty() {
+            &metric.name
+        } else {
+            &metric.description
+        };
+        let kind = match metric.kind {
+            MetricKind::Gauge => "gauge",
+            MetricKind::Counter => "counter",
+            MetricKind::Histogram => "histogram",
+        };
+        let header = format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n",
+            name = metric.name,
+            help = escape(help, false)
+        );
+        self.families.push(Family {
+            name: metric.name.clone(),
+            header,
+            members: Vec::new(),
+        });
+        self.by_name
+            .insert(metric.name.clone(), self.families.len() - 1);
+        self.families.len() - 1
+    }
+
+    /// Appends the text of every reported series of `sim` to `out`; families
+    /// without a reported series are left out.
+    pub fn write(&self, sim: &Simulation, out: &mut String) {
+        for family in &self.families {
+            let mut started = false;
+            for member in &family.members {
+                let Some(sample) = sim.series_view(member.series).reported() else {
+                    continue;
+                };
+                if !started {
+                    out.push_str(&family.header);
+                    started = true;
+                }
+                write_sample(out, &family.name, &member.labels, sample);
+            }
+        }
+    }
+}
+
+fn write_sample(out: &mut String, name: &str, labels: &str, sample: &Sample) {
+    match sample {
+        Sample::Gauge(value) | Sample::Counter(value) => {
+            write_line(out, name, "", labels, None, *value);
+        }
+        Sample::Histogram {
+            bounds,
+            cumulative,
+            sum,
+            count,
+        } => {
+            let mut bound_text = String::new();
+            for (bound, bucket) in bounds.iter().zip(cumulative) {
+                bound_text.clear();
+                push_value(&mut bound_text, *bound);
+                write_line(
+                    out,
+                    name,
+                    "_bucket",
+                    labels,
+                    Some(&bound_text),
+                    *bucket as f64,
+                );
+            }
+            if !bounds.last().is_some_and(|bound| *bound == f64::INFINITY) {
+                write_line(out, name, "_bucket", labels, Some("+Inf"), *count as f64);
+            }
+            write_line(out, name, "_sum", labels, None, *sum);
+            write_line(out, name, "_count", labels, None, *count as f64);
+        }
+    }
+}
+
+/// `name<suffix>{labels[,le="<le>"]} value\n`
+fn write_line(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &str,
+    le: Option<&str>,
+    value: f64,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    match (labels.is_empty(), le) {
+        (true, None) => {}
+        (false, None) => {
+            out.push('{');
+            out.push_str(labels);
+            out.push('}');
+        }
+        (empty, Some(le)) => {
+            out.push('{');
+            out.push_str(labels);
+            if !empty {
+                out.push(',');
+            }
+            out.push_str("le=\"");
+            out.push_str(le);
+            out.push_str("\"}");
+        }
+    }
+    out.push(' ');
+    push_value(out, value);
+    out.push('\n');
+}
+
+/// The value as Rust's `Display` writes it (`50`, `12.5`), whole numbers through
+/// a faster path.
+fn push_value(out: &mut String, value: f64) {
+    if value.fract() == 0.0 && value.abs() < 1e15 && !(value == 0.0 && value.is_sign_negative()) {
+        let _ = write!(out, "{}", value as i64);
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+/// `a="x",b="y"` with values escaped.
+fn render_labels(labels: &BTreeMap<String, String>) -> String {
+    let mut text = String::new();
+    for (name, value) in labels {
+        if !text.is_empty() {
+            text.push(',');
+        }
+        text.push_str(name);
+        text.push_str("=\"");
+        text.push_str(&escape(value, true));
+        text.push('"');
+    }
+    text
+}
+
+/// Escapes `\` and newlines (and `"` in label values), as the format asks.
+fn escape(text: &str, quotes: bool) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            '"' if quotes => escaped.push_str("\\\""),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_as_rust_displays_them() {
+        for value in [
+            0.0,
+            -0.0,
+            50.0,
+            12.5,
+            -3.0,
+            1e20,
+            1e-7,
+            0.1 + 0.2,
+            123456789.0,
+        ] {
+            let mut out = String::new();
+            push_value(&mut out, value);
+            assert_eq!(out, value.to_string(), "{value}");
+        }
+    }
+
+    #[test]
+    fn label_values_and_help_are_escaped() {
+        assert_eq!(escape("a\\b\n\"c\"", true), "a\\\\b\\n\\\"c\\\"");
+        assert_eq!(escape("say \"hi\"", false), "say \"hi\"");
+        let labels = BTreeMap::from([
+            ("b".to_string(), "2".to_string()),
+            ("a".into(), "x\"y".into()),
+        ]);
+        assert_eq!(render_labels(&labels), "a=\"x\\\"y\",b=\"2\"");
+    }
+
+    /// The same series through `prometheus::TextEncoder`, the reference.
+    fn reference(
+        name: &str,
+        help: &str,
+        labels: &BTreeMap<String, String>,
+        sample: &Sample,
+    ) -> String {
+        use prometheus::proto;
+        let mut family = proto::MetricFamily::default();
+        family.set_name(name.into());
+        family.set_help(help.into());
+        let mut metric = proto::Metric::default();
+        metric.set_label(
+            labels
+                .iter()
+                .map(|(name, value)| {
+                    let mut pair = proto::LabelPair::default();
+                    pair.set_name(name.clone());
+                    pair.set_value(value.clone());
+                    pair
+                })
+                .collect(),
+        );
+        match sample {
+            Sample::Gauge(value) => {
+                family.set_field_type(proto::MetricType::GAUGE);
+                let mut gauge = proto::Gauge::default();
+                gauge.set_value(*value);
+                metric.set_gauge(gauge);
+            }
+            Sample::Counter(value) => {
+                family.set_field_type(proto::MetricType::COUNTER);
+                let mut counter = proto::Counter::default();
+                counter.set_value(*value);
+                metric.set_counter(counter);
+            }
+            Sample::Histogram {
+                bounds,
+                cumulative,
+                sum,
+                count,
+            } => {
+                family.set_field_type(proto::MetricType::HISTOGRAM);
+                let mut histogram = proto::Histogram::default();
+                histogram.set_sample_sum(*sum);
+                histogram.set_sample_count(*count);
+                histogram.set_bucket(
+                    bounds
+                        .iter()
+                        .zip(cumulative)
+                        .map(|(bound, count)| {
+                            let mut bucket = proto::Bucket::default();
+                            bucket.set_upper_bound(*bound);
+                            bucket.set_cumulative_count(*count);
+                            bucket
+                        })
+                        .collect(),
+                );
+                metric.set_histogram(histogram);
+            }
+        }
+        family.mut_metric().push(metric);
+        prometheus::TextEncoder::new()
+            .encode_to_string(&[family])
+            .unwrap()
+    }
+
+    #[test]
+    fn the_output_is_what_the_prometheus_crate_writes() {
+        let labels = BTreeMap::from([
+            ("host".to_string(), "stress.a\\b.test".to_string()),
+            ("name".into(), "say \"hi\"\n".into()),
+        ]);
+        let samples = [
+            Sample::Gauge(42.125),
+            Sample::Gauge(-0.0),
+            Sample::Counter(1e21),
+            Sample::Histogram {
+                bounds: vec![0.005, 0.25, 10.0],
+                cumulative: vec![0, 2, 7],
+                sum: 13.5,
+                count: 9,
+            },
+        ];
+        for sample in &samples {
+            let kind = match sample {
+                Sample::Gauge(_) => MetricKind::Gauge,
+                Sample::Counter(_) => MetricKind::Counter,
+                Sample::Histogram { .. } => MetricKind::Histogram,
+            };
+            let mut metric = MetricConfig::new("m_total");
+            metric.kind = kind;
+            metric.description = "A \\ help\nline \"quoted\"".into();
+            let mut exposition = Exposition::default();
+            let family = exposition.family(&metric);
+            let mut ours = exposition.families[family].header.clone();
+            write_sample(&mut ours, "m_total", &render_labels(&labels), sample);
+            assert_eq!(
+                ours,
+                reference("m_total", &metric.description, &labels, sample)
+            );
+        }
+    }
+
+    #[test]
+    fn histograms_put_le_last_and_add_the_infinite_bucket() {
+        let mut out = String::new();
+        let sample = Sample::Histogram {
+            bounds: vec![0.5, 1.0],
+            cumulative: vec![1, 3],
+            sum: 2.25,
+            count: 4,
+        };
+        write_sample(&mut out, "h", "host=\"a\"", &sample);
+        assert_eq!(
+            out,
+            "h_bucket{host=\"a\",le=\"0.5\"} 1\nh_bucket{host=\"a\",le=\"1\"} 3\nh_bucket{host=\"a\",le=\"+Inf\"} 4\nh_sum{host=\"a\"} 2.25\nh_count{host=\"a\"} 4\n"
+        );
+    }
+}
