@@ -12,6 +12,9 @@ use crate::sim::{HostId, Simulation, VirtualTime};
 pub use exposition::Exposition;
 pub use status::{HostStatus, JobStatus, StatusOptions, StatusReport};
 
+/// Jobs listed one by one when the mixer is built; the rest are counted.
+const JOBS_LOGGED_ONE_BY_ONE: usize = 20;
+
 /// One Pushgateway job: a name and the hosts pushed under it.
 #[derive(Debug)]
 pub struct Job {
@@ -74,8 +77,11 @@ impl Mixer {
             job.exposition.add_host(host, None);
             scrape.add_host(host, Some(("job", name)));
         }
-        for job in &jobs {
+        for job in jobs.iter().take(JOBS_LOGGED_ONE_BY_ONE) {
             tracing::info!("Job <{}>: {} hosts", job.name, job.hosts.len());
+        }
+        if jobs.len() > JOBS_LOGGED_ONE_BY_ONE {
+            tracing::info!("... and {} more jobs", jobs.len() - JOBS_LOGGED_ONE_BY_ONE);
         }
         Self { jobs, scrape }
     }

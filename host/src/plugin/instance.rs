@@ -87,6 +87,8 @@ pub struct PluginInstance {
     /// come and go with events; their slots must not pile up).
     free: Vec<SlotId>,
     restarts: u64,
+    /// Linear memory the instance held before it had any series.
+    start_memory: usize,
 }
 
 impl PluginInstance {
@@ -103,7 +105,9 @@ impl PluginInstance {
                 call: "instantiation".into(),
                 fault: Fault::of(&err),
             })?;
+        let start_memory = store.data().memory.granted();
         Ok(Self {
+            start_memory,
             plugin,
             seed,
             directory,
@@ -130,6 +134,21 @@ impl PluginInstance {
             .nesting
             .set_directory(directory.clone());
         self.directory = directory;
+    }
+
+    /// Bytes of linear memory the instance holds (not counting the private
+    /// instances of scenarios it nests).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory.granted()
+    }
+
+    /// Whether its series have used half the memory the cap leaves beyond what
+    /// the instance held when it started: the moment to give new series to
+    /// another instance.
+    pub fn is_half_full(&self) -> bool {
+        let start = self.start_memory;
+        let grown = self.memory_bytes().saturating_sub(start);
+        grown > 0 && grown >= self.plugin.limits.memory_bytes.saturating_sub(start) / 2
     }
 
     /// How many times the instance was rebuilt after a trap.
@@ -422,7 +441,7 @@ fn new_store(
             Nesting::new(directory.clone(), depth, seed),
         ),
     );
-    store.limiter(|state| &mut state.store_limits);
+    store.limiter(|state| &mut state.memory);
     store.epoch_deadline_trap();
     store
 }

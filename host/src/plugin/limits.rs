@@ -36,3 +36,65 @@ impl Limits {
         u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
     }
 }
+
+/// The store's resource limiter: wasmtime's `StoreLimits`, plus a count of the
+/// linear memory the instance holds, so callers can spread series over several
+/// instances before one reaches its cap.
+pub struct MemoryMeter {
+    limits: wasmtime::StoreLimits,
+    /// Bytes of linear memory granted so far, over every memory of the store.
+    granted: usize,
+}
+
+impl MemoryMeter {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            limits: wasmtime::StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            granted: 0,
+        }
+    }
+
+    /// Bytes of linear memory the store holds.
+    pub fn granted(&self) -> usize {
+        self.granted
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryMeter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.granted += desired.saturating_sub(current);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}

@@ -4,10 +4,9 @@
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use sha2::{Digest, Sha256};
-use wasmtime::StoreLimits;
 
 use super::bindings::{host, types};
-use super::limits::Limits;
+use super::limits::{Limits, MemoryMeter};
 use super::nested::Nesting;
 use super::wasi::WasiState;
 
@@ -54,7 +53,7 @@ pub fn stream_for(seed: u64, key: &str) -> ChaCha8Rng {
 
 /// The data every store of a plugin instance carries.
 pub struct StoreState {
-    pub(super) store_limits: StoreLimits,
+    pub(super) memory: MemoryMeter,
     pub(super) limits: Limits,
     pub(super) wasi: Option<WasiState>,
     /// One random stream per series, indexed like the instance's series table.
@@ -76,12 +75,8 @@ impl StoreState {
         plugin: &str,
         nesting: Nesting,
     ) -> Self {
-        let store_limits = wasmtime::StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .build();
         Self {
-            store_limits,
+            memory: MemoryMeter::new(&limits),
             limits,
             wasi,
             streams: Vec::new(),

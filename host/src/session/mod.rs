@@ -22,7 +22,7 @@ use crate::mixer::{Mixer, StatusOptions};
 use crate::model::{FaultPolicy, MixerConfig, validate};
 use crate::plugin::{Limits, Plugin, PluginRuntime};
 use crate::run::{RunOptions, RunOutcome};
-use crate::sim::Simulation;
+use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation};
 use crate::sink::{PushOptions, SinkOptions};
 
 /// Push interval when neither the command line nor the config sets one.
@@ -113,15 +113,7 @@ impl Session {
         }
         limits::apply(&mut self.plugins, &config.plugin_limits)?;
         tracing::info!("Seed: {seed} (pass --seed {seed} to repeat this run)");
-        for host in &config.hosts {
-            tracing::info!(
-                target: "promemu::sim",
-                "Created host <{}>: {} / {}",
-                host.name,
-                host.host,
-                host.address
-            );
-        }
+        log_created_hosts(&config);
         let fault_policy = settings
             .fault_policy
             .or(config.fault_policy)
@@ -144,10 +136,10 @@ impl Session {
             .push_interval
             .or(config.push_interval)
             .unwrap_or(DEFAULT_PUSH_INTERVAL);
+        // The model is not kept: the simulation holds what it needs.
         Ok(PreparedRun {
             summary: CheckSummary::new(&config, &mixer, seed, push_interval),
             options: run_options(&settings, push_interval),
-            config,
             settings,
             simulation,
             mixer,
@@ -157,7 +149,6 @@ impl Session {
 
 /// A run ready to start.
 pub struct PreparedRun {
-    config: MixerConfig,
     settings: Settings,
     simulation: Simulation,
     mixer: Mixer,
@@ -191,9 +182,9 @@ impl PreparedRun {
         tracing::info!("------------------------------");
         tracing::info!(
             "Starting metrics emulation with <{}> hosts",
-            self.config.hosts.len()
+            self.summary.hosts
         );
-        tracing::info!("Configuration: <{}>", self.config.name);
+        tracing::info!("Configuration: <{}>", self.summary.config);
         if !args.is_empty() {
             tracing::info!("Config arguments: {}", format_args_map(args));
         }
@@ -218,6 +209,7 @@ fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
             }),
             listen: settings.listen,
             status_interval: settings.status_interval,
+            show_metrics_status: settings.show_metrics_status,
         },
         stop_after: settings.duration,
         status: StatusOptions {
@@ -226,6 +218,30 @@ fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
             show_metrics: settings.show_metrics_status,
         },
     }
+}
+
+/// The original's "Created host" line per host; past
+/// [`HOSTS_LOGGED_ONE_BY_ONE`] hosts a count and a few of them.
+fn log_created_hosts(config: &MixerConfig) {
+    let hosts = &config.hosts;
+    let line = |host: &crate::model::HostConfig| {
+        format!("<{}>: {} / {}", host.name, host.host, host.address)
+    };
+    if hosts.len() <= HOSTS_LOGGED_ONE_BY_ONE {
+        for host in hosts {
+            tracing::info!(target: "promemu::sim", "Created host {}", line(host));
+        }
+        return;
+    }
+    let examples: Vec<String> = hosts.iter().take(3).map(line).collect();
+    tracing::info!(
+        target: "promemu::sim",
+        "Created {} hosts with {} series, e.g. {}, ..., {}",
+        hosts.len(),
+        hosts.iter().map(|host| host.metrics.len()).sum::<usize>(),
+        examples.join(", "),
+        hosts.last().map(line).unwrap_or_default()
+    );
 }
 
 /// The original's default job name: `<config>_<local start time>`.

@@ -11,6 +11,7 @@ use crate::plugin::{
     ScenarioDirectory, SeriesSpec, StepInput,
 };
 
+use super::HOSTS_LOGGED_ONE_BY_ONE;
 use super::clock::VirtualTime;
 use super::error::SimError;
 use super::ids::{HostId, PluginId, SeriesId};
@@ -54,13 +55,21 @@ pub struct Simulation {
     schedule: Schedule,
     hosts: Vec<HostState>,
     series: Vec<SeriesState>,
-    /// One instance per scenario plugin, in the order of `directory`.
+    /// Instances of the scenario plugins; a plugin gets another instance when
+    /// its current one holds half its memory cap (see [`Self::instance_for`]).
     instances: Vec<PluginInstance>,
+    /// The scenario plugins, in the order of `directory`.
+    plugins: Vec<Plugin>,
+    /// Per plugin (in `directory` order), the instance new series go to.
+    filling: Vec<PluginId>,
     directory: Arc<ScenarioDirectory>,
+    seed: u64,
     /// Event name -> listening series, in series order.
     listeners: HashMap<String, Vec<SeriesId>>,
     stats: SimStats,
     fault_policy: FaultPolicy,
+    /// Hosts of a large fleet expired since the last summary line.
+    expired_unlogged: usize,
 }
 
 impl Simulation {
@@ -71,7 +80,12 @@ impl Simulation {
     pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
         let mut instances = Vec::new();
         let mut directory = ScenarioDirectory::default();
-        for plugin in plugins.iter().filter(|plugin| plugin.offers_scenarios()) {
+        let plugins: Vec<Plugin> = plugins
+            .iter()
+            .filter(|plugin| plugin.offers_scenarios())
+            .cloned()
+            .collect();
+        for plugin in &plugins {
             let mut instance = plugin
                 .instantiate(seed)
                 .map_err(|err| SimError::Instantiate(Box::new(err)))?;
@@ -91,11 +105,15 @@ impl Simulation {
             schedule: Schedule::default(),
             hosts: Vec::new(),
             series: Vec::new(),
+            filling: (0..instances.len()).map(PluginId::new).collect(),
             instances,
+            plugins,
             directory,
+            seed,
             listeners: HashMap::new(),
             stats: SimStats::default(),
             fault_policy: FaultPolicy::default(),
+            expired_unlogged: 0,
         };
         for host in &config.hosts {
             simulation.add_host(host)?;
@@ -127,7 +145,7 @@ impl Simulation {
                     available: self.directory.offered(),
                 });
             };
-            let plugin = PluginId::new(owner);
+            let plugin = self.instance_for(owner).map_err(plugin_error)?;
             let spec = SeriesSpec {
                 scenario: metric.scenario.clone(),
                 params: metric.scenario_params.clone(),
@@ -207,6 +225,28 @@ impl Simulation {
         Ok(())
     }
 
+    /// The instance of plugin `owner` (in directory order) that takes the next
+    /// series: the current one, or a new one once the current one holds half
+    /// its memory cap, so a large fleet never runs an instance out of memory.
+    fn instance_for(&mut self, owner: usize) -> Result<PluginId, PluginError> {
+        let current = self.filling[owner];
+        let instance = &self.instances[current.index()];
+        if !instance.is_half_full() {
+            return Ok(current);
+        }
+        let mut fresh = self.plugins[owner].instantiate(self.seed)?;
+        fresh.set_directory(self.directory.clone());
+        tracing::debug!(
+            "{} holds {} bytes: another instance takes the next series",
+            fresh.plugin_name(),
+            instance.memory_bytes()
+        );
+        self.instances.push(fresh);
+        let id = PluginId::new(self.instances.len() - 1);
+        self.filling[owner] = id;
+        Ok(id)
+    }
+
     /// The same simulation with another fault policy.
     pub fn with_fault_policy(mut self, policy: FaultPolicy) -> Self {
         self.fault_policy = policy;
@@ -254,6 +294,11 @@ impl Simulation {
         SeriesView::new(id, &self.series[id.index()])
     }
 
+    /// How many plugin instances run the series (a large fleet spreads over several).
+    pub fn plugin_instances(&self) -> usize {
+        self.instances.len()
+    }
+
     pub fn stats(&self) -> &SimStats {
         &self.stats
     }
@@ -265,6 +310,16 @@ impl Simulation {
             self.run(task);
         }
         self.now = self.now.max(until);
+        if self.expired_unlogged > 0 {
+            let alive = self.hosts.iter().filter(|host| host.alive).count();
+            tracing::info!(
+                "{} hosts reached their TTL by {}; {alive} of {} alive",
+                self.expired_unlogged,
+                self.now,
+                self.hosts.len()
+            );
+            self.expired_unlogged = 0;
+        }
     }
 
     fn is_alive(&self, host: HostId) -> bool {
@@ -319,13 +374,18 @@ impl Simulation {
     }
 
     fn expire(&mut self, host: HostId) {
+        let one_by_one = self.hosts.len() <= HOSTS_LOGGED_ONE_BY_ONE;
         let state = &mut self.hosts[host.index()];
         state.alive = false;
-        tracing::info!(
-            "Host <{}> reached its TTL after {}",
-            state.config.name,
-            self.now
-        );
+        if one_by_one {
+            tracing::info!(
+                "Host <{}> reached its TTL after {}",
+                state.config.name,
+                self.now
+            );
+        } else {
+            self.expired_unlogged += 1;
+        }
         for index in state.series.clone() {
             let series = &mut self.series[index];
             series.active = false;

@@ -29,6 +29,6 @@ index_type!(
     SeriesId
 );
 index_type!(
-    /// A scenario plugin instance the simulation drives, in load order.
+    /// An instance of a scenario plugin the simulation drives.
     PluginId
 );

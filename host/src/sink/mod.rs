@@ -47,6 +47,8 @@ pub struct SinkOptions {
     pub listen: Option<SocketAddr>,
     /// Log the status report this often.
     pub status_interval: Option<Duration>,
+    /// Log the whole status report, with every metric's value.
+    pub show_metrics_status: bool,
 }
 
 /// Why a sink could not be opened.
@@ -73,7 +75,10 @@ pub async fn open(options: &SinkOptions, jobs: &[String]) -> Result<Vec<Box<dyn 
         sinks.push(Box::new(ScrapeEndpoint::bind(address).await?));
     }
     if let Some(interval) = options.status_interval {
-        sinks.push(Box::new(StatusLog::new(interval)));
+        sinks.push(Box::new(StatusLog::new(
+            interval,
+            options.show_metrics_status,
+        )));
     }
     Ok(sinks)
 }

@@ -3,16 +3,22 @@
 use std::time::Duration;
 
 use super::{Sink, SinkTask, Snapshots, StopSignal};
+use crate::sim::HOSTS_LOGGED_ONE_BY_ONE;
 
 /// Logs the status report every interval.
 #[derive(Debug, Clone)]
 pub struct StatusLog {
     interval: Duration,
+    /// Log the whole report (with every metric's value) whatever the fleet's size.
+    show_metrics: bool,
 }
 
 impl StatusLog {
-    pub fn new(interval: Duration) -> Self {
-        Self { interval }
+    pub fn new(interval: Duration, show_metrics: bool) -> Self {
+        Self {
+            interval,
+            show_metrics,
+        }
     }
 }
 
@@ -46,10 +52,20 @@ impl Sink for StatusLog {
                     status.active_hosts,
                     status.total_hosts
                 );
-                tracing::info!(
-                    "Status: {}",
-                    serde_json::to_string_pretty(status).unwrap_or_default()
-                );
+                // The whole report grows with the fleet: for large fleets it is in
+                // the debug log and at /status, unless metrics were asked for.
+                let full = serde_json::to_string_pretty(status).unwrap_or_default();
+                if status.total_hosts <= HOSTS_LOGGED_ONE_BY_ONE || self.show_metrics {
+                    tracing::info!("Status: {full}");
+                } else {
+                    tracing::info!(
+                        "Status: {} jobs, {} series, virtual time {} (the whole report: /status, or --debug)",
+                        status.total_jobs,
+                        status.total_metrics,
+                        status.virtual_time
+                    );
+                    tracing::debug!("Status: {full}");
+                }
             }
         })
     }

@@ -6,7 +6,9 @@ use promemu::mixer::{Mixer, StatusOptions};
 use promemu::model::{FaultPolicy, MixerConfig, validate};
 use promemu::sim::{Sample, SeriesView, SimError, Simulation};
 
-use crate::harness::{at, builtin, config, fixture, runtime};
+use promemu::plugin::Limits;
+
+use crate::harness::{at, builtin, config, fixture, runtime, runtime_with};
 
 fn simulation(toml: &str, seed: u64) -> Simulation {
     Simulation::new(&config(toml), &[builtin()], seed).expect("simulation builds")
@@ -512,4 +514,69 @@ fn chatty_plugins_are_stopped_when_they_flood_the_log() {
     sim.advance_to(at(10.0));
     assert_eq!(series(&sim, "bad", "hostile").faults(), 8);
     assert_healthy_on_schedule(&sim, 6);
+}
+
+#[test]
+fn a_fleet_too_large_for_one_instance_spreads_over_several() {
+    // 4 MiB per instance: less than the pack needs for 30 000 series.
+    let small = runtime_with(Limits {
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    })
+    .builtin()
+    .unwrap();
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "node-{i:04}"
+        count = 3000
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "walk_a"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_b"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_c"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_d"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_e"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_f"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_g"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_h"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_i"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "walk_j"
+        scenario = "random_walk"
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[small], 7).expect("the fleet is built");
+    assert!(sim.plugin_instances() > 1, "{}", sim.plugin_instances());
+    sim.advance_to(at(30.0));
+    assert_eq!(sim.stats().faults, 0);
+    assert_eq!(sim.stats().steps, 30_000 * 4);
+    assert!(sim.series().all(|series| series.reported().is_some()));
+    // The same seed on one big instance gives the same values: where a series
+    // runs does not change what it draws.
+    let mut single = Simulation::new(&fleet, &[builtin()], 7).unwrap();
+    assert_eq!(single.plugin_instances(), 1);
+    single.advance_to(at(30.0));
+    assert!(
+        sim.series()
+            .zip(single.series())
+            .all(|(spread, one)| spread.value() == one.value())
+    );
 }
