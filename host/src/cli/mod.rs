@@ -45,7 +45,7 @@ pub struct RunArgs {
     pub check: bool,
 
     /// A config name (see --list-configs), or a path to a .toml file or a builder .wasm.
-    #[arg(long, env = "PME_CONFIG", default_value = "hosts_load_with_peaks")]
+    #[arg(long, env = "PME_CONFIG", default_value = crate::configs::DEFAULT_CONFIG)]
     pub config: String,
 
     /// The builder to use when a config plugin offers several (e.g. HostsLoadWithPeaksConfig).

@@ -17,6 +17,9 @@ pub use toml_file::{EMBEDDED_TOML, load_text as load_toml_text, parse_bytes, par
 use crate::model::MixerConfig;
 use crate::plugin::{Plugin, PluginRuntime};
 
+/// The config a run uses when none is named.
+pub const DEFAULT_CONFIG: &str = "hosts_load_with_peaks";
+
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigRequest {

@@ -6,8 +6,8 @@
 //! host order, histogram buckets with `le` last, values as Rust prints them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::{MetricConfig, MetricKind};
 use crate::sim::{HostView, Sample, SeriesId, Simulation};
@@ -18,6 +18,8 @@ use crate::sim::{HostView, Sample, SeriesId, Simulation};
 pub struct Exposition {
     families: Vec<Family>,
     by_name: HashMap<String, usize>,
+    /// Length of the last text written, to allocate the next one at once.
+    last_len: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -90,9 +92,16 @@ impl Exposition {
         self.families.len() - 1
     }
 
-    /// Appends the text of every reported series of `sim` to `out`; families
-    /// without a reported series are left out.
-    pub fn write(&self, sim: &Simulation, out: &mut String) {
+    /// The text of every reported series of `sim`; families without a reported
+    /// series are left out.
+    pub fn text(&self, sim: &Simulation) -> String {
+        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
+        self.write(sim, &mut out);
+        self.last_len.store(out.len(), Ordering::Relaxed);
+        out
+    }
+
+    fn write(&self, sim: &Simulation, out: &mut String) {
         for family in &self.families {
             let mut started = false;
             for member in &family.members {
@@ -176,13 +185,24 @@ fn write_line(
     out.push('\n');
 }
 
-/// The value as Rust's `Display` writes it (`50`, `12.5`), whole numbers through
-/// a faster path.
+/// The value in the shortest text that reads back as the same number: whole
+/// numbers without a fraction (`50`, as Rust and the `prometheus` crate print
+/// them), others as `ryu` writes them (`12.5`, `1.5e-7`), `+Inf`, `-Inf`, `NaN`.
 fn push_value(out: &mut String, value: f64) {
-    if value.fract() == 0.0 && value.abs() < 1e15 && !(value == 0.0 && value.is_sign_negative()) {
-        let _ = write!(out, "{}", value as i64);
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        if value == 0.0 && value.is_sign_negative() {
+            out.push_str("-0");
+        } else {
+            out.push_str(itoa::Buffer::new().format(value as i64));
+        }
+    } else if value.is_finite() {
+        out.push_str(ryu::Buffer::new().format_finite(value));
+    } else if value.is_nan() {
+        out.push_str("NaN");
+    } else if value > 0.0 {
+        out.push_str("+Inf");
     } else {
-        let _ = write!(out, "{value}");
+        out.push_str("-Inf");
     }
 }
 
@@ -220,7 +240,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_print_as_rust_displays_them() {
+    fn values_read_back_as_the_same_number() {
+        let text = |value: f64| {
+            let mut out = String::new();
+            push_value(&mut out, value);
+            out
+        };
         for value in [
             0.0,
             -0.0,
@@ -228,14 +253,19 @@ mod tests {
             12.5,
             -3.0,
             1e20,
-            1e-7,
+            1.5e-7,
             0.1 + 0.2,
             123456789.0,
         ] {
-            let mut out = String::new();
-            push_value(&mut out, value);
-            assert_eq!(out, value.to_string(), "{value}");
+            let written = text(value);
+            let read: f64 = written.parse().unwrap();
+            assert_eq!(read.to_bits(), value.to_bits(), "{value} as {written}");
         }
+        assert_eq!(text(50.0), "50");
+        assert_eq!(text(12.5), "12.5");
+        assert_eq!(text(f64::INFINITY), "+Inf");
+        assert_eq!(text(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(text(f64::NAN), "NaN");
     }
 
     #[test]
@@ -325,7 +355,7 @@ mod tests {
         let samples = [
             Sample::Gauge(42.125),
             Sample::Gauge(-0.0),
-            Sample::Counter(1e21),
+            Sample::Counter(123456.75),
             Sample::Histogram {
                 bounds: vec![0.005, 0.25, 10.0],
                 cumulative: vec![0, 2, 7],

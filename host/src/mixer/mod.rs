@@ -96,8 +96,7 @@ impl Mixer {
             .jobs
             .iter()
             .map(|job| {
-                let mut text = String::new();
-                job.exposition.write(sim, &mut text);
+                let text = job.exposition.text(sim);
                 JobSnapshot {
                     name: job.name.clone(),
                     live_hosts: job
@@ -109,12 +108,10 @@ impl Mixer {
                 }
             })
             .collect();
-        let mut scrape_text = String::new();
-        self.scrape.write(sim, &mut scrape_text);
         Arc::new(Snapshot {
             time: sim.now(),
             jobs,
-            scrape_text,
+            scrape_text: self.scrape.text(sim),
             status: StatusReport::new(sim, &self.jobs, options),
             finished: sim.is_finished(),
         })

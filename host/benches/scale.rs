@@ -1,0 +1,384 @@
+//! The scale figures of a large fleet, each beside its target, in one run.
+//! Prints numbers and ratios; asserts nothing (timed assertions flake on shared
+//! machines).
+//!
+//!     cargo bench -p promemu --bench scale                 # 1 000 000 series
+//!     cargo bench -p promemu --bench scale -- 100000       # another fleet size
+//!
+//! In process: update + render per series per cycle beside the Python original's
+//! engine (prometheus_client, installed here with pip when missing), a Wasm
+//! `sine_wave` step beside the same sine in Rust, and load times. Then the
+//! `promemu` binary runs the fleet (100 hosts per 1 000 series, 10 metrics each,
+//! 15 s intervals) with default flags: start-up to the first snapshot, resident
+//! memory, CPU per core over a minute, and full `/metrics` scrapes.
+
+use std::f64::consts::TAU;
+use std::hint::black_box;
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use promemu::configs::{ConfigRequest, DEFAULT_CONFIG, parse_toml};
+use promemu::mixer::{Mixer, StatusOptions, StatusReport};
+use promemu::plugin::{Limits, PluginRuntime};
+use promemu::session::{Session, Settings};
+use promemu::sim::{Simulation, VirtualTime};
+
+/// Scenarios the metrics cycle through, as in the issue's measurements.
+const SCENARIOS: [&str; 4] = [
+    "sine_wave",
+    "random_walk",
+    "random_in_range",
+    "update_by_trend",
+];
+const METRICS_PER_HOST: usize = 10;
+
+fn fleet_toml(hosts: usize, scenarios: &[&str]) -> String {
+    let mut toml = format!(
+        "[[hosts]]\nname = \"node-{{i:06}}\"\ncount = {hosts}\ninterval = \"15s\"\njob_name = \"fleet\"\n"
+    );
+    for metric in 0..METRICS_PER_HOST {
+        toml.push_str(&format!(
+            "[[hosts.metrics]]\nname = \"metric_{metric:03}\"\nvalue_range = [0, 100]\ndefault_value = 50\nupdate_interval = \"15s\"\nscenario = \"{}\"\n",
+            scenarios[metric % scenarios.len()]
+        ));
+    }
+    toml
+}
+
+fn row(what: &str, value: String, target: &str) {
+    println!("{what:<44} {value:>16}   {target}");
+}
+
+fn main() {
+    let series: usize = std::env::args()
+        .skip(1)
+        .find_map(|arg| arg.parse().ok())
+        .unwrap_or(1_000_000);
+    let hosts = series / METRICS_PER_HOST;
+    println!(
+        "scale: {hosts} hosts x {METRICS_PER_HOST} metrics = {} series; machine: {} cores, load {}",
+        hosts * METRICS_PER_HOST,
+        std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("{:<44} {:>16}   target", "figure", "measured");
+
+    let runtime = PluginRuntime::with_cache_dir(Limits::default(), None).expect("runtime");
+    let pack = runtime.builtin().expect("pack");
+    load_times(hosts);
+    update_and_render(&pack, 100_000.min(series));
+    wasm_against_native(&pack);
+    run_the_binary(hosts);
+}
+
+/// Target 6: a 100 000-host group loads in 0.5 s; the default config starts in 50 ms.
+fn load_times(hosts: usize) {
+    let toml = fleet_toml(hosts, &SCENARIOS);
+    let started = Instant::now();
+    let config = parse_toml("fleet.toml", "fleet", &toml).expect("fleet config");
+    row(
+        &format!("load a TOML group of {} hosts", config.hosts.len()),
+        format!("{:.3} s", started.elapsed().as_secs_f64()),
+        "<= 0.5 s (100 000 hosts)",
+    );
+    drop(config);
+    let started = Instant::now();
+    let session = Session::open(&[], None, Limits::default()).expect("session");
+    let prepared = session.prepare(Settings {
+        config: ConfigRequest {
+            config: DEFAULT_CONFIG.into(),
+            ..ConfigRequest::default()
+        },
+        seed: Some(1),
+        ..Settings::default()
+    });
+    let prepared = prepared.expect("the default config prepares");
+    row(
+        "prepare the default config (10 hosts)",
+        format!("{:.1} ms", started.elapsed().as_secs_f64() * 1e3),
+        "<= 50 ms",
+    );
+    drop(prepared);
+}
+
+/// Target 3: update + render per series per cycle, beside prometheus_client.
+fn update_and_render(pack: &promemu::plugin::Plugin, series: usize) {
+    let mut config = parse_toml("fleet.toml", "fleet", &fleet_toml(series / 10, &SCENARIOS))
+        .expect("fleet config");
+    for host in &mut config.hosts {
+        host.fill_identity(1);
+    }
+    let mut sim = Simulation::new(&config, std::slice::from_ref(pack), 1).expect("simulation");
+    let mixer = Mixer::new(&sim, "fleet");
+    sim.advance_to(VirtualTime::ZERO);
+    let cycles = 4;
+    let started = Instant::now();
+    for cycle in 1..=cycles {
+        sim.advance_to(VirtualTime::from_secs(15.0 * f64::from(cycle)).expect("time"));
+    }
+    let update = started.elapsed().as_nanos() as f64 / (series as f64 * f64::from(cycles));
+    let options = StatusOptions::default();
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..cycles {
+        bytes = black_box(mixer.snapshot(&sim, &options)).scrape_text.len();
+    }
+    let snapshot = started.elapsed().as_nanos() as f64 / (series as f64 * f64::from(cycles));
+    let started = Instant::now();
+    for _ in 0..cycles {
+        black_box(StatusReport::new(&sim, mixer.jobs(), &options));
+    }
+    let status = started.elapsed().as_nanos() as f64 / (series as f64 * f64::from(cycles));
+    let render = snapshot - status;
+    row(
+        &format!("update per series per cycle ({series} series)"),
+        format!("{update:.0} ns"),
+        "",
+    );
+    row(
+        "render per series (push body and /metrics)",
+        format!("{render:.0} ns"),
+        &format!("{:.1} MB /metrics", bytes as f64 / 1e6),
+    );
+    row("status report per series", format!("{status:.0} ns"), "");
+    row(
+        "update + render per series per cycle",
+        format!("{:.0} ns", update + render),
+        "<= 600 ns",
+    );
+    match python_engine(series) {
+        Some((python_update, python_render)) => {
+            row(
+                "the original's engine (prometheus_client)",
+                format!("{:.0} ns", python_update + python_render),
+                &format!("update {python_update:.0} ns + render {python_render:.0} ns"),
+            );
+            row(
+                "ratio promemu / original",
+                format!(
+                    "1/{:.1}",
+                    (python_update + python_render) / (update + render)
+                ),
+                "<= 1/20",
+            );
+        }
+        None => println!(
+            "(the original's engine not measured: python3 with prometheus_client is missing)"
+        ),
+    }
+}
+
+/// The Python engine's (update, render) ns per series, installing
+/// prometheus_client for the user when it is missing.
+fn python_engine(series: usize) -> Option<(f64, f64)> {
+    let has_client = || {
+        Command::new("python3")
+            .args(["-c", "import prometheus_client"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !has_client() {
+        let _ = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "prometheus_client"])
+            .status();
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/python_engine.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .args([series.to_string(), "3".into()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> Option<f64> {
+        text.split_whitespace()
+            .find_map(|pair| pair.strip_prefix(name))
+            .and_then(|value| value.parse().ok())
+    };
+    Some((field("update_ns=")?, field("render_ns=")?))
+}
+
+/// Target 4: a Wasm `sine_wave` step, amortised over a fleet, beside the same
+/// sine computed in Rust.
+fn wasm_against_native(pack: &promemu::plugin::Plugin) {
+    let series = 20_000;
+    let mut config = parse_toml(
+        "sines.toml",
+        "sines",
+        &fleet_toml(series / 10, &["sine_wave"]),
+    )
+    .expect("config");
+    for host in &mut config.hosts {
+        host.fill_identity(1);
+    }
+    let mut sim = Simulation::new(&config, std::slice::from_ref(pack), 1).expect("simulation");
+    sim.advance_to(VirtualTime::ZERO);
+    let before = sim.stats().steps;
+    let started = Instant::now();
+    sim.advance_to(VirtualTime::from_secs(15.0 * 10.0).expect("time"));
+    let wasm = started.elapsed().as_nanos() as f64 / (sim.stats().steps - before) as f64;
+
+    let steps = 2_000_000u32;
+    let started = Instant::now();
+    let mut sum = 0.0;
+    for step in 0..steps {
+        let elapsed = black_box(f64::from(step) * 15.0);
+        let value = 50.0 + 50.0 * (TAU * elapsed / 300.0 + 0.0).sin();
+        sum += value.clamp(0.0, 100.0);
+    }
+    black_box(sum);
+    let native = started.elapsed().as_nanos() as f64 / f64::from(steps);
+    row(
+        "sine_wave step through Wasm (amortised)",
+        format!("{wasm:.0} ns"),
+        "",
+    );
+    row("the same sine in Rust", format!("{native:.1} ns"), "");
+    row(
+        "ratio Wasm / native",
+        format!("{:.1}x", wasm / native),
+        "<= 2x",
+    );
+}
+
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// GET `path` from `address`: (body, time to read it whole).
+fn get(address: &str, path: &str) -> Option<(Vec<u8>, Duration)> {
+    use std::io::Write;
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")?;
+    Some((response[split + 4..].to_vec(), started.elapsed()))
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Targets 1 and 2 of the issue: the binary with default flags on the fleet.
+fn run_the_binary(hosts: usize) {
+    let dir = std::env::temp_dir().join(format!("promemu-scale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config: PathBuf = dir.join("fleet.toml");
+    std::fs::write(&config, fleet_toml(hosts, &SCENARIOS)).expect("config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port");
+    let address = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_promemu"))
+        .args(["--config", &config.display().to_string()])
+        .args(["--no-push", "--listen", &address, "--seed", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("promemu starts");
+    let running = Running(child);
+    let pid = running.0.id();
+    let first = loop {
+        if let Some((body, _)) = get(&address, "/metrics")
+            && !body.is_empty()
+        {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            println!("(no snapshot within 10 minutes)");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    row(
+        "start-up to the first full snapshot",
+        format!("{:.2} s", first.as_secs_f64()),
+        "<= 2 s",
+    );
+    // Let start-up work settle, then measure a steady minute.
+    std::thread::sleep(Duration::from_secs(15));
+    let cpu_before = cpu_seconds(pid);
+    let wall = Instant::now();
+    let mut scrapes = Vec::new();
+    let mut body_bytes = 0;
+    while wall.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_secs(10));
+        if let Some((body, took)) = get(&address, "/metrics") {
+            body_bytes = body.len();
+            scrapes.push(took.as_secs_f64());
+        }
+    }
+    let cores = (cpu_seconds(pid) - cpu_before) / wall.elapsed().as_secs_f64();
+    row(
+        "resident memory",
+        format!("{:.0} MiB", resident_kib(pid) as f64 / 1024.0),
+        "<= 1536 MiB (1M series)",
+    );
+    row(
+        "steady CPU (a minute, scrapes every 10 s)",
+        format!("{cores:.3} cores"),
+        "<= 0.1 core",
+    );
+    scrapes.sort_by(f64::total_cmp);
+    row(
+        &format!("full /metrics scrape ({:.0} MB)", body_bytes as f64 / 1e6),
+        format!(
+            "{:.3} s",
+            scrapes.get(scrapes.len() / 2).copied().unwrap_or(f64::NAN)
+        ),
+        "<= 0.3 s (median)",
+    );
+    if let Some((body, _)) = get(&address, "/status") {
+        let status: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let virtual_time = status["virtual_time"].as_str().unwrap_or("?").to_string();
+        row(
+            "virtual time at the end / wall time",
+            format!("{virtual_time} / {:.1}s", started.elapsed().as_secs_f64()),
+            "keeps up",
+        );
+    }
+    drop(running);
+    let _ = std::fs::remove_dir_all(dir);
+}
