@@ -24,13 +24,15 @@ fi
 
 # Cargo derives symbol hashes from a path package's location, and the linker's
 # output order follows them, so the guest crates are built from the same fixed
-# place on every machine: a copy of their sources in $stage.
+# place on every machine: a copy of their sources in $stage. The copy gets the
+# current time (tar -m), so cargo never takes an older build in $stage for fresh
+# when the checkout's files are older than it.
 stage=${PROMEMU_PLUGIN_STAGE:-/tmp/promemu-plugin-build}
 mkdir -p "$stage"
 rm -rf "$stage/wit" "$stage/plugins/sdk" "$stage/plugins/builtin" "$stage/configs" "$stage/tests"
 tar -C "$root" -cf - --exclude=target --exclude='*.wasm' \
     wit plugins/Cargo.toml plugins/Cargo.lock plugins/sdk plugins/builtin configs/builders tests/fixtures |
-    tar -C "$stage" -xf -
+    tar -C "$stage" -xmf -
 
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # Target-specific flags, so the host build (which shares nothing with this one but

@@ -1,7 +1,9 @@
 //! Host-side bindings of the `promemu:plugin` contract, generated from `wit/`.
 //!
-//! The `plugin` world exports both interfaces; each component is bound per
-//! interface (`GuestIndices`), so a plugin may export either one or both.
+//! The `plugin` world exports every interface; each component is bound per
+//! interface (`GuestIndices`), so a plugin may export any of them. Contract
+//! versions match like WIT `0.y.z` semver: a component built for 0.1.0 binds to
+//! this host's 0.1.1 interfaces (wasmtime resolves the names semver-compatibly).
 
 wasmtime::component::bindgen!({
     world: "plugin",
@@ -19,6 +21,7 @@ wasmtime::component::bindgen!({
     },
 });
 
+pub use self::exports::promemu::plugin::batch;
 pub use self::exports::promemu::plugin::config_builder;
 pub use self::exports::promemu::plugin::scenarios;
 pub use self::promemu::plugin::host;
@@ -26,8 +29,9 @@ pub use self::promemu::plugin::types;
 
 /// Fully qualified names of the contract's interfaces, without version.
 pub const SCENARIOS_INTERFACE: &str = "promemu:plugin/scenarios";
+pub const BATCH_INTERFACE: &str = "promemu:plugin/batch";
 pub const BUILDER_INTERFACE: &str = "promemu:plugin/config-builder";
 pub const HOST_INTERFACE: &str = "promemu:plugin/host";
 pub const TYPES_INTERFACE: &str = "promemu:plugin/types";
 /// The contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.1.1";

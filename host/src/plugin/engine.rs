@@ -8,8 +8,8 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine};
 
 use super::bindings::{
-    self, BUILDER_INTERFACE, CONTRACT_VERSION, HOST_INTERFACE, SCENARIOS_INTERFACE,
-    TYPES_INTERFACE, config_builder, scenarios,
+    self, BATCH_INTERFACE, BUILDER_INTERFACE, CONTRACT_VERSION, HOST_INTERFACE,
+    SCENARIOS_INTERFACE, TYPES_INTERFACE, batch, config_builder, scenarios,
 };
 use super::builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 use super::cache;
@@ -133,6 +133,9 @@ impl PluginRuntime {
         let builders = bind_export(&plugin, &exports, BUILDER_INTERFACE, || {
             config_builder::GuestIndices::new(&pre)
         })?;
+        let batch = bind_export(&plugin, &exports, BATCH_INTERFACE, || {
+            batch::GuestIndices::new(&pre)
+        })?;
         if scenarios.is_none() && builders.is_none() {
             return Err(PluginError::NoContractExport {
                 plugin,
@@ -150,6 +153,7 @@ impl PluginRuntime {
                 pre,
                 scenarios,
                 builders,
+                batch,
                 uses_wasi,
                 limits: self.inner.limits,
             }),
@@ -169,6 +173,7 @@ pub(super) struct PluginInner {
     pub(super) pre: InstancePre<StoreState>,
     pub(super) scenarios: Option<scenarios::GuestIndices>,
     pub(super) builders: Option<config_builder::GuestIndices>,
+    pub(super) batch: Option<batch::GuestIndices>,
     pub(super) uses_wasi: bool,
     pub(super) limits: Limits,
 }
@@ -206,6 +211,11 @@ impl Plugin {
         self.inner.builders.is_some()
     }
 
+    /// Whether it exports the batch interface (groups of series in one call).
+    pub fn offers_batch(&self) -> bool {
+        self.inner.batch.is_some()
+    }
+
     /// Whether it imports WASI (and so runs with a deny-all WASI context).
     pub fn uses_wasi(&self) -> bool {
         self.inner.uses_wasi
@@ -226,6 +236,7 @@ impl Plugin {
                 pre: inner.pre.clone(),
                 scenarios: inner.scenarios.clone(),
                 builders: inner.builders.clone(),
+                batch: inner.batch.clone(),
                 uses_wasi: inner.uses_wasi,
                 limits,
             }),

@@ -39,7 +39,8 @@ pub enum PluginError {
     },
 
     #[error(
-        "plugin {plugin} uses {item}: it targets contract version {found}, this host implements 0.1.0 (compatible: 0.1.x)"
+        "plugin {plugin} uses {item}: it targets contract version {found}, this host implements {} (compatible: 0.1.x)",
+        super::bindings::CONTRACT_VERSION
     )]
     IncompatibleVersion {
         plugin: String,

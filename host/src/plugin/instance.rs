@@ -9,9 +9,10 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::bindings::types::{BuilderInfo, Context, MetricInfo, MixerConfig, ScenarioInfo};
-use super::bindings::{config_builder, scenarios};
+use super::bindings::{batch, config_builder, scenarios};
 use super::engine::PluginInner;
 use super::error::{Fault, PluginError};
+use super::group::GroupSlot;
 use super::nested::{Nesting, ScenarioDirectory};
 use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
 use super::wasi::WasiState;
@@ -74,15 +75,16 @@ struct SeriesSlot {
 
 /// A running instance of a plugin.
 pub struct PluginInstance {
-    plugin: Arc<PluginInner>,
-    seed: u64,
+    pub(super) plugin: Arc<PluginInner>,
+    pub(super) seed: u64,
     /// Where nested scenarios are looked up, and how deep this instance nests.
     directory: Arc<ScenarioDirectory>,
     depth: usize,
-    store: Store<StoreState>,
-    scenarios: Option<scenarios::Guest>,
-    builders: Option<config_builder::Guest>,
+    pub(super) store: Store<StoreState>,
+    pub(super) guests: Guests,
     series: Vec<SeriesSlot>,
+    /// Series groups of the batch interface (see `group`).
+    pub(super) groups: Vec<GroupSlot>,
     /// Slots of removed series, reused by the next creations (nested scenarios
     /// come and go with events; their slots must not pile up).
     free: Vec<SlotId>,
@@ -99,12 +101,11 @@ impl PluginInstance {
         depth: usize,
     ) -> Result<Self, PluginError> {
         let mut store = new_store(&plugin, seed, &directory, depth);
-        let (scenarios, builders) =
-            instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
-                plugin: plugin.name.clone(),
-                call: "instantiation".into(),
-                fault: Fault::of(&err),
-            })?;
+        let guests = instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
+            plugin: plugin.name.clone(),
+            call: "instantiation".into(),
+            fault: Fault::of(&err),
+        })?;
         let start_memory = store.data().memory.granted();
         Ok(Self {
             start_memory,
@@ -113,8 +114,8 @@ impl PluginInstance {
             directory,
             depth,
             store,
-            scenarios,
-            builders,
+            guests,
+            groups: Vec::new(),
             series: Vec::new(),
             free: Vec::new(),
             restarts: 0,
@@ -294,7 +295,8 @@ impl PluginInstance {
     }
 
     fn scenarios_guest(&self) -> Result<&scenarios::Guest, PluginError> {
-        self.scenarios
+        self.guests
+            .scenarios
             .as_ref()
             .ok_or_else(|| PluginError::MissingInterface {
                 plugin: self.plugin.name.clone(),
@@ -303,7 +305,8 @@ impl PluginInstance {
     }
 
     fn builders_guest(&self) -> Result<&config_builder::Guest, PluginError> {
-        self.builders
+        self.guests
+            .builders
             .as_ref()
             .ok_or_else(|| PluginError::MissingInterface {
                 plugin: self.plugin.name.clone(),
@@ -333,7 +336,7 @@ impl PluginInstance {
     }
 
     /// Runs one call under the sandbox; on a trap rebuilds the instance.
-    fn call_plugin<R>(
+    pub(super) fn call_plugin<R>(
         &mut self,
         call: &str,
         series: Option<SlotId>,
@@ -348,7 +351,7 @@ impl PluginInstance {
 
     /// Runs one call under the deadline with the series' stream and capture set
     /// up; a failure becomes [`PluginError::Trap`] naming the call and series.
-    fn sandboxed<R>(
+    pub(super) fn sandboxed<R>(
         &mut self,
         call: &str,
         series: Option<SlotId>,
@@ -379,24 +382,25 @@ impl PluginInstance {
     /// Rebuilds the instance and re-creates every live series. A series whose
     /// creation traps again is left without a handle (and the instance rebuilt
     /// once more without it) so the rest can run.
-    fn restart(&mut self) {
+    pub(super) fn restart(&mut self) {
         self.restarts += 1;
         let mut skipped: Vec<SlotId> = Vec::new();
+        let mut skipped_groups: Vec<usize> = Vec::new();
         'rebuild: loop {
             let streams = std::mem::take(&mut self.store.data_mut().streams);
             let mut store = new_store(&self.plugin, self.seed, &self.directory, self.depth);
             store.data_mut().streams = streams;
             match instantiate(&self.plugin, &mut store) {
-                Ok((scenarios, builders)) => {
+                Ok(guests) => {
                     self.store = store;
                     self.allow_handles();
-                    self.scenarios = scenarios;
-                    self.builders = builders;
+                    self.guests = guests;
                 }
                 Err(err) => {
                     self.store.data_mut().streams = store.into_data().streams;
                     tracing::error!(plugin = %self.plugin.name, "cannot re-instantiate plugin: {}", Fault::of(&err));
                     self.series.iter_mut().for_each(|slot| slot.handle = None);
+                    self.groups.iter_mut().for_each(GroupSlot::forget_handle);
                     return;
                 }
             }
@@ -416,6 +420,10 @@ impl PluginInstance {
                         }
                     }
                 }
+            }
+            if let Err(trapped) = self.recreate_groups(&skipped_groups) {
+                skipped_groups.push(trapped);
+                continue 'rebuild;
             }
             return;
         }
@@ -446,7 +454,12 @@ fn new_store(
     store
 }
 
-type Guests = (Option<scenarios::Guest>, Option<config_builder::Guest>);
+/// The contract interfaces an instance exports, bound.
+pub(super) struct Guests {
+    pub(super) scenarios: Option<scenarios::Guest>,
+    pub(super) builders: Option<config_builder::Guest>,
+    pub(super) batch: Option<batch::Guest>,
+}
 
 fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime::Result<Guests> {
     store.set_epoch_deadline(plugin.limits.deadline_ticks());
@@ -461,7 +474,16 @@ fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime:
         .as_ref()
         .map(|indices| indices.load(&mut *store, &instance))
         .transpose()?;
-    Ok((scenarios, builders))
+    let batch = plugin
+        .batch
+        .as_ref()
+        .map(|indices| indices.load(&mut *store, &instance))
+        .transpose()?;
+    Ok(Guests {
+        scenarios,
+        builders,
+        batch,
+    })
 }
 
 /// Sends a plugin's log lines to the emulator's log, attributed to it.

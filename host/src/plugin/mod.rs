@@ -12,6 +12,7 @@ mod cache;
 mod convert;
 mod engine;
 mod error;
+mod group;
 mod inspect;
 mod instance;
 mod limits;
@@ -26,6 +27,7 @@ pub use bindings::types::{
 pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 pub use engine::{Plugin, PluginRuntime};
 pub use error::{Fault, PluginError};
+pub use group::{GroupId, MemberId};
 pub use inspect::{ComponentSummary, componentize, inspect};
 pub use instance::{
     PluginInstance, SeriesSpec, SlotId, StepInput, StepOutput, forward_logs as forward_plugin_logs,

@@ -1,11 +1,11 @@
 //! The simulation proper: builds hosts and series from the model, runs the
 //! schedule up to a virtual time and carries events between series.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::model::{FaultPolicy, HostConfig, MixerConfig};
+use crate::model::{FaultPolicy, HostConfig, MetricConfig, MixerConfig};
 use crate::plugin::{
     EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance,
     ScenarioDirectory, SeriesSpec, StepInput,
@@ -14,9 +14,10 @@ use crate::plugin::{
 use super::HOSTS_LOGGED_ONE_BY_ONE;
 use super::clock::VirtualTime;
 use super::error::SimError;
-use super::ids::{HostId, PluginId, SeriesId};
+use super::groups::{GroupKey, SeriesGroup};
+use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
 use super::schedule::{Schedule, Task};
-use super::series::{SeriesState, ValueIssue};
+use super::series::{Runner, SeriesState, ValueIssue};
 use super::view::{HostView, SeriesView};
 
 /// Longest fault backoff, in update intervals.
@@ -42,6 +43,8 @@ pub struct SimStats {
     /// Scheduled tasks run (steps, reports, activations, expiries).
     pub tasks: u64,
     pub steps: u64,
+    /// Plugin calls that stepped a group of series (each counted in `steps`).
+    pub group_calls: u64,
     pub events: u64,
     pub deliveries: u64,
     pub deliveries_dropped: u64,
@@ -51,13 +54,19 @@ pub struct SimStats {
 
 /// The whole emulation in virtual time.
 pub struct Simulation {
-    now: VirtualTime,
-    schedule: Schedule,
-    hosts: Vec<HostState>,
-    series: Vec<SeriesState>,
+    pub(super) now: VirtualTime,
+    pub(super) schedule: Schedule,
+    pub(super) hosts: Vec<HostState>,
+    pub(super) series: Vec<SeriesState>,
     /// Instances of the scenario plugins; a plugin gets another instance when
     /// its current one holds half its memory cap (see [`Self::instance_for`]).
-    instances: Vec<PluginInstance>,
+    pub(super) instances: Vec<PluginInstance>,
+    /// Series stepped together (see `groups`), and how to find a group by what
+    /// its series share.
+    pub(super) groups: Vec<SeriesGroup>,
+    pub(super) group_index: HashMap<GroupKey, GroupIndex>,
+    /// (plugin, scenario, parameters) that cannot be stepped in groups.
+    pub(super) unbatchable: HashSet<(usize, String, String)>,
     /// The scenario plugins, in the order of `directory`.
     plugins: Vec<Plugin>,
     /// Per plugin (in `directory` order), the instance new series go to.
@@ -66,7 +75,7 @@ pub struct Simulation {
     seed: u64,
     /// Event name -> listening series, in series order.
     listeners: HashMap<String, Vec<SeriesId>>,
-    stats: SimStats,
+    pub(super) stats: SimStats,
     fault_policy: FaultPolicy,
     /// Hosts of a large fleet expired since the last summary line.
     expired_unlogged: usize,
@@ -107,6 +116,9 @@ impl Simulation {
             series: Vec::new(),
             filling: (0..instances.len()).map(PluginId::new).collect(),
             instances,
+            groups: Vec::new(),
+            group_index: HashMap::new(),
+            unbatchable: HashSet::new(),
             plugins,
             directory,
             seed,
@@ -124,72 +136,59 @@ impl Simulation {
     fn add_host(&mut self, host: &HostConfig) -> Result<(), SimError> {
         let id = HostId::new(self.hosts.len());
         let first = self.series.len();
+        // Series that listen to no events may be stepped in groups; series that
+        // others read are stepped on their own too, since a reader at the same
+        // instant must see them in config order.
+        let mut grouped: Vec<Option<GroupIndex>> = Vec::with_capacity(host.metrics.len());
         for metric in &host.metrics {
-            let plugin_error = |err| match err {
-                PluginError::Rejected { message, .. } => SimError::BadScenario {
-                    host: host.name.clone(),
-                    metric: metric.name.clone(),
-                    message,
-                },
-                other => SimError::Plugin {
-                    host: host.name.clone(),
-                    metric: metric.name.clone(),
-                    source: Box::new(other),
-                },
+            let quiet = metric.listen_events.is_empty() && host.listen_events.is_empty();
+            let group = if quiet {
+                self.group_for(host, metric)?
+            } else {
+                None
             };
-            let Some(owner) = self.directory.owner(&metric.scenario) else {
-                return Err(SimError::UnknownScenario {
-                    host: host.name.clone(),
-                    metric: metric.name.clone(),
-                    scenario: metric.scenario.clone(),
-                    available: self.directory.offered(),
-                });
+            grouped.push(group);
+        }
+        let mut runners: Vec<Option<Runner>> = vec![None; host.metrics.len()];
+        let mut links: Vec<Vec<String>> = vec![Vec::new(); host.metrics.len()];
+        for (index, metric) in host.metrics.iter().enumerate() {
+            if grouped[index].is_none() {
+                let (runner, names) = self.create_single(host, metric)?;
+                runners[index] = Some(runner);
+                links[index] = names;
+            }
+        }
+        let read: HashSet<&str> = links.iter().flatten().map(String::as_str).collect();
+        for (index, metric) in host.metrics.iter().enumerate() {
+            let Some(group) = grouped[index] else {
+                continue;
             };
-            let plugin = self.instance_for(owner).map_err(plugin_error)?;
-            let spec = SeriesSpec {
-                scenario: metric.scenario.clone(),
-                params: metric.scenario_params.clone(),
-                info: MetricInfo {
-                    host: host.name.clone(),
-                    name: metric.name.clone(),
-                    kind: metric.kind.into(),
-                    min: metric.min,
-                    max: metric.max,
-                    default_value: metric.default_value,
-                    update_interval: metric.update_interval,
-                },
-                stream_key: format!("{}/{}", host.name, metric.name),
-            };
-            let slot = self.instances[plugin.index()]
-                .create_series(spec)
-                .map_err(plugin_error)?;
+            runners[index] = Some(if read.contains(metric.name.as_str()) {
+                self.create_single(host, metric)?.0
+            } else {
+                self.join_group(group, SeriesId::new(first + index), host, metric)?
+            });
+        }
+        for (metric, runner) in host.metrics.iter().zip(runners) {
+            let runner = runner.expect("every metric got a runner");
             self.series
-                .push(SeriesState::new(id, metric.clone(), plugin, slot));
+                .push(SeriesState::new(id, metric.clone(), runner));
         }
         let range = first..self.series.len();
-        for index in range.clone() {
-            let (plugin, slot) = (self.series[index].plugin, self.series[index].slot);
-            let metric = &self.series[index].config.name;
-            let names = self.instances[plugin.index()]
-                .links(slot)
-                .map_err(|source| SimError::Plugin {
-                    host: host.name.clone(),
-                    metric: metric.clone(),
-                    source: Box::new(source),
-                })?;
-            let mut links = Vec::with_capacity(names.len());
+        for (index, names) in range.clone().zip(links) {
+            let mut resolved = Vec::with_capacity(names.len());
             for link in names {
                 let target = range
                     .clone()
                     .find(|other| self.series[*other].config.name == link)
                     .ok_or_else(|| SimError::UnknownLink {
                         host: host.name.clone(),
-                        metric: metric.clone(),
+                        metric: self.series[index].config.name.clone(),
                         link: link.clone(),
                     })?;
-                links.push((link, SeriesId::new(target)));
+                resolved.push((link, SeriesId::new(target)));
             }
-            self.series[index].links = links;
+            self.series[index].links = resolved;
         }
         for index in range.clone() {
             let metric = &self.series[index].config;
@@ -225,10 +224,52 @@ impl Simulation {
         Ok(())
     }
 
+    /// The plugin (in directory order) that runs `metric`'s scenario.
+    pub(super) fn owner(
+        &self,
+        host: &HostConfig,
+        metric: &MetricConfig,
+    ) -> Result<usize, SimError> {
+        self.directory
+            .owner(&metric.scenario)
+            .ok_or_else(|| SimError::UnknownScenario {
+                host: host.name.clone(),
+                metric: metric.name.clone(),
+                scenario: metric.scenario.clone(),
+                available: self.directory.offered(),
+            })
+    }
+
+    /// Creates `metric`'s own scenario handle; returns how it runs and the
+    /// names of the metrics it reads.
+    fn create_single(
+        &mut self,
+        host: &HostConfig,
+        metric: &MetricConfig,
+    ) -> Result<(Runner, Vec<String>), SimError> {
+        let owner = self.owner(host, metric)?;
+        let plugin = self
+            .instance_for(owner)
+            .map_err(|err| SimError::from_plugin(host, metric, err))?;
+        let spec = SeriesSpec {
+            scenario: metric.scenario.clone(),
+            params: metric.scenario_params.clone(),
+            info: metric_info(host, metric),
+            stream_key: stream_key(host, metric),
+        };
+        let instance = &mut self.instances[plugin.index()];
+        let slot = instance
+            .create_series(spec)
+            .and_then(|slot| Ok((slot, instance.links(slot)?)))
+            .map_err(|err| SimError::from_plugin(host, metric, err));
+        let (slot, links) = slot?;
+        Ok((Runner::Single { plugin, slot }, links))
+    }
+
     /// The instance of plugin `owner` (in directory order) that takes the next
     /// series: the current one, or a new one once the current one holds half
     /// its memory cap, so a large fleet never runs an instance out of memory.
-    fn instance_for(&mut self, owner: usize) -> Result<PluginId, PluginError> {
+    pub(super) fn instance_for(&mut self, owner: usize) -> Result<PluginId, PluginError> {
         let current = self.filling[owner];
         let instance = &self.instances[current.index()];
         if !instance.is_half_full() {
@@ -341,7 +382,10 @@ impl Simulation {
                     self.schedule
                         .at(now.saturating_add(duration), Task::Deactivate(id));
                 }
-                self.schedule.at(now, Task::Step(id));
+                // A grouped series steps with its group, scheduled on its own.
+                if matches!(series.runner, Runner::Single { .. }) {
+                    self.schedule.at(now, Task::Step(id));
+                }
             }
             Task::Deactivate(id) => self.series[id.index()].active = false,
             Task::Step(id) => {
@@ -358,6 +402,7 @@ impl Simulation {
                 self.dispatch(emitted);
                 self.schedule.at(next, Task::Step(id));
             }
+            Task::StepGroup(group) => self.step_group(group),
             Task::Report(host) => {
                 if !self.is_alive(host) {
                     return;
@@ -390,7 +435,15 @@ impl Simulation {
             let series = &mut self.series[index];
             series.active = false;
             series.reported = None;
-            self.instances[series.plugin.index()].remove_series(series.slot);
+            self.release(SeriesId::new(index));
+        }
+    }
+
+    /// Removes a series' state from the plugin that runs it.
+    fn release(&mut self, id: SeriesId) {
+        match self.series[id.index()].runner {
+            Runner::Single { plugin, slot } => self.instances[plugin.index()].remove_series(slot),
+            Runner::Grouped { group, member } => self.leave_group(group, member),
         }
     }
 
@@ -440,6 +493,10 @@ impl Simulation {
     /// it emitted. A fault keeps the last value and is logged once per burst.
     fn step_series(&mut self, id: SeriesId, event: Option<&Event>) -> Vec<Event> {
         let series = &self.series[id.index()];
+        let Runner::Single { plugin, slot } = series.runner else {
+            // Grouped series listen to no events and step with their group.
+            return Vec::new();
+        };
         let input = StepInput {
             time: self.now.as_secs(),
             elapsed: self.now.as_secs() - series.activated_at.as_secs(),
@@ -454,78 +511,94 @@ impl Simulation {
                 })
                 .collect(),
         };
-        let instance = &mut self.instances[series.plugin.index()];
-        let result = instance.step(series.slot, input);
-        let host_name = self.hosts[series.host.index()].config.name.as_str();
+        let result = self.instances[plugin.index()].step(slot, input);
         self.stats.steps += 1;
-        let series = &mut self.series[id.index()];
-        series.steps += 1;
-        match result {
-            Ok(output) => {
-                if series.fault_streak > 0 {
-                    tracing::info!(host = %host_name, metric = %series.config.name,
-                        "series recovered after {} faulty steps", series.fault_streak);
-                    series.fault_streak = 0;
-                }
-                if !output.logs.is_empty() {
-                    crate::plugin::forward_plugin_logs(
-                        instance.plugin_name(),
-                        &format!("{host_name}/{}", series.config.name),
-                        &output.logs,
-                    );
-                }
-                if output.events_dropped > 0 || output.log_bytes_dropped > 0 {
-                    self.stats.plugin_events_dropped += output.events_dropped as u64;
-                    tracing::debug!(host = %host_name, metric = %series.config.name,
-                        "step exceeded its limits: {} events and {} log bytes dropped", output.events_dropped, output.log_bytes_dropped);
-                }
-                if let Some(value) = output.value {
-                    match series.apply(value) {
-                        Some(ValueIssue::NotFinite) => {
-                            tracing::warn!(host = %host_name, metric = %series.config.name,
-                            "scenario returned {value}; keeping the last value")
-                        }
-                        Some(ValueIssue::OutOfRange) => {
-                            tracing::debug!(host = %host_name, metric = %series.config.name,
-                            "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max)
-                        }
-                        None => {}
-                    }
-                }
-                output
-                    .events
-                    .into_iter()
-                    .map(|emitted| into_bus_event(emitted, host_name))
-                    .collect()
-            }
+        self.series[id.index()].steps += 1;
+        let output = match result {
+            Ok(output) => output,
             Err(err) => {
-                series.faults += 1;
-                self.stats.faults += 1;
-                series.fault_streak += 1;
-                let policy = match self.fault_policy {
-                    FaultPolicy::Backoff => {
-                        let intervals = 1u64
-                            << (series.fault_streak - 1).min(MAX_BACKOFF_INTERVALS.ilog2() as u64);
-                        let wait = series.interval.saturating_mul(intervals);
-                        series.retry_at = self.now.saturating_add(wait);
-                        format!("keeping the last value, retrying in {wait}")
-                    }
-                    FaultPolicy::Hold => "keeping the last value".to_string(),
-                    FaultPolicy::Drop => {
-                        series.dropped = true;
-                        series.active = false;
-                        instance.remove_series(series.slot);
-                        "dropping the series".to_string()
-                    }
-                };
-                if series.fault_streak == 1 {
-                    tracing::warn!(host = %host_name, metric = %series.config.name, "scenario fault, {policy}: {err}");
-                } else {
-                    tracing::debug!(host = %host_name, metric = %series.config.name,
-                        "scenario fault #{} in a row, {policy}: {err}", series.fault_streak);
-                }
-                Vec::new()
+                self.fault(id, &err);
+                return Vec::new();
             }
+        };
+        self.recovered(id);
+        let series = &mut self.series[id.index()];
+        let host_name = self.hosts[series.host.index()].config.name.as_str();
+        if !output.logs.is_empty() {
+            crate::plugin::forward_plugin_logs(
+                self.instances[plugin.index()].plugin_name(),
+                &format!("{host_name}/{}", series.config.name),
+                &output.logs,
+            );
+        }
+        if output.events_dropped > 0 || output.log_bytes_dropped > 0 {
+            self.stats.plugin_events_dropped += output.events_dropped as u64;
+            tracing::debug!(host = %host_name, metric = %series.config.name,
+                "step exceeded its limits: {} events and {} log bytes dropped", output.events_dropped, output.log_bytes_dropped);
+        }
+        if let Some(value) = output.value {
+            match series.apply(value) {
+                Some(ValueIssue::NotFinite) => {
+                    tracing::warn!(host = %host_name, metric = %series.config.name,
+                    "scenario returned {value}; keeping the last value")
+                }
+                Some(ValueIssue::OutOfRange) => {
+                    tracing::debug!(host = %host_name, metric = %series.config.name,
+                    "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max)
+                }
+                None => {}
+            }
+        }
+        output
+            .events
+            .into_iter()
+            .map(|emitted| into_bus_event(emitted, host_name))
+            .collect()
+    }
+
+    /// A good step after faulty ones ends the burst (logged once).
+    pub(super) fn recovered(&mut self, id: SeriesId) {
+        let series = &mut self.series[id.index()];
+        if series.fault_streak > 0 {
+            let host = &self.hosts[series.host.index()].config.name;
+            tracing::info!(host = %host, metric = %series.config.name,
+                "series recovered after {} faulty steps", series.fault_streak);
+            series.fault_streak = 0;
+        }
+    }
+
+    /// A faulty step: the series keeps its last value and follows the fault
+    /// policy; the first fault of a burst is logged as a warning.
+    pub(super) fn fault(&mut self, id: SeriesId, err: &PluginError) {
+        self.stats.faults += 1;
+        let series = &mut self.series[id.index()];
+        series.faults += 1;
+        series.fault_streak += 1;
+        let policy = match self.fault_policy {
+            FaultPolicy::Backoff => {
+                let intervals =
+                    1u64 << (series.fault_streak - 1).min(MAX_BACKOFF_INTERVALS.ilog2() as u64);
+                let wait = series.interval.saturating_mul(intervals);
+                series.retry_at = self.now.saturating_add(wait);
+                format!("keeping the last value, retrying in {wait}")
+            }
+            FaultPolicy::Hold => "keeping the last value".to_string(),
+            FaultPolicy::Drop => {
+                series.dropped = true;
+                series.active = false;
+                "dropping the series".to_string()
+            }
+        };
+        let (streak, metric) = (series.fault_streak, series.config.name.clone());
+        let host = &self.hosts[series.host.index()].config.name;
+        if streak == 1 {
+            tracing::warn!(host = %host, metric = %metric, "scenario fault, {policy}: {err}");
+        } else {
+            tracing::debug!(host = %host, metric = %metric,
+                "scenario fault #{streak} in a row, {policy}: {err}");
+        }
+        if self.fault_policy == FaultPolicy::Drop {
+            self.release(id);
         }
     }
 }
@@ -536,4 +609,22 @@ fn into_bus_event(emitted: EmittedEvent, host: &str) -> Event {
         source: emitted.source.unwrap_or_else(|| host.to_string()),
         payload: emitted.payload,
     }
+}
+
+/// What a scenario knows of the metric it drives.
+pub(super) fn metric_info(host: &HostConfig, metric: &MetricConfig) -> MetricInfo {
+    MetricInfo {
+        host: host.name.clone(),
+        name: metric.name.clone(),
+        kind: metric.kind.into(),
+        min: metric.min,
+        max: metric.max,
+        default_value: metric.default_value,
+        update_interval: metric.update_interval,
+    }
+}
+
+/// Names a series' random stream: the same series draws the same values.
+pub(super) fn stream_key(host: &HostConfig, metric: &MetricConfig) -> String {
+    format!("{}/{}", host.name, metric.name)
 }

@@ -41,3 +41,26 @@ pub enum SimError {
     #[error(transparent)]
     Instantiate(Box<PluginError>),
 }
+
+impl SimError {
+    /// A plugin's error while creating a series of `metric` on `host`: its own
+    /// refusal (bad parameters) or a failure.
+    pub(super) fn from_plugin(
+        host: &crate::model::HostConfig,
+        metric: &crate::model::MetricConfig,
+        err: PluginError,
+    ) -> Self {
+        match err {
+            PluginError::Rejected { message, .. } => SimError::BadScenario {
+                host: host.name.clone(),
+                metric: metric.name.clone(),
+                message,
+            },
+            other => SimError::Plugin {
+                host: host.name.clone(),
+                metric: metric.name.clone(),
+                source: Box::new(other),
+            },
+        }
+    }
+}

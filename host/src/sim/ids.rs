@@ -32,3 +32,7 @@ index_type!(
     /// An instance of a scenario plugin the simulation drives.
     PluginId
 );
+index_type!(
+    /// A group of series stepped together in one plugin call.
+    GroupIndex
+);

@@ -9,6 +9,7 @@
 mod clock;
 mod engine;
 mod error;
+mod groups;
 mod ids;
 mod schedule;
 mod series;

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::clock::VirtualTime;
-use super::ids::{HostId, SeriesId};
+use super::ids::{GroupIndex, HostId, SeriesId};
 
 /// What to do at an instant. The order of the variants is the order in which
 /// tasks at the same instant run: a host that expires does not step or report at
@@ -16,6 +16,7 @@ pub enum Task {
     Deactivate(SeriesId),
     Activate(SeriesId),
     Step(SeriesId),
+    StepGroup(GroupIndex),
     Report(HostId),
 }
 

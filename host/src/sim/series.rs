@@ -2,10 +2,19 @@
 //! window and what its host last reported.
 
 use crate::model::{DEFAULT_BUCKETS, MetricConfig, MetricKind};
-use crate::plugin::SlotId;
+use crate::plugin::{MemberId, SlotId};
 
 use super::clock::VirtualTime;
-use super::ids::{HostId, PluginId};
+use super::ids::{GroupIndex, HostId, PluginId};
+
+/// Where a series' scenario runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Runner {
+    /// Its own scenario handle in a plugin instance, stepped on its own.
+    Single { plugin: PluginId, slot: SlotId },
+    /// A member of a series group, stepped with the group (see `groups`).
+    Grouped { group: GroupIndex, member: MemberId },
+}
 
 /// A reported value, ready for exposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +44,7 @@ pub enum ValueIssue {
 pub(super) struct SeriesState {
     pub(super) host: HostId,
     pub(super) config: MetricConfig,
-    pub(super) plugin: PluginId,
-    pub(super) slot: SlotId,
+    pub(super) runner: Runner,
     /// Other series of the same host this one reads, by metric name.
     pub(super) links: Vec<(String, super::SeriesId)>,
     pub(super) interval: VirtualTime,
@@ -61,7 +69,7 @@ pub(super) struct SeriesState {
 }
 
 impl SeriesState {
-    pub(super) fn new(host: HostId, config: MetricConfig, plugin: PluginId, slot: SlotId) -> Self {
+    pub(super) fn new(host: HostId, config: MetricConfig, runner: Runner) -> Self {
         let buckets = if config.buckets.is_empty() {
             DEFAULT_BUCKETS.len()
         } else {
@@ -71,8 +79,7 @@ impl SeriesState {
             host,
             interval: VirtualTime::interval(config.update_interval),
             value: config.default_value,
-            plugin,
-            slot,
+            runner,
             links: Vec::new(),
             active: false,
             activated_at: VirtualTime::ZERO,
@@ -173,7 +180,11 @@ mod tests {
         let mut config = MetricConfig::new("m");
         config.kind = kind;
         config.buckets = vec![1.0, 5.0, 10.0];
-        SeriesState::new(HostId::new(0), config, PluginId::new(0), SlotId::new(0))
+        let runner = Runner::Single {
+            plugin: PluginId::new(0),
+            slot: SlotId::new(0),
+        };
+        SeriesState::new(HostId::new(0), config, runner)
     }
 
     #[test]

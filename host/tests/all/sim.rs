@@ -580,3 +580,150 @@ fn a_fleet_too_large_for_one_instance_spreads_over_several() {
             .all(|(spread, one)| spread.value() == one.value())
     );
 }
+
+/// `count` hosts with one `scenario` metric each (10 s updates).
+fn one_metric_fleet(count: usize, scenario: &str, params: &str) -> MixerConfig {
+    config(&format!(
+        r#"
+        [[hosts]]
+        name = "node-{{i:04}}"
+        count = {count}
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "value"
+        value_range = [0, 100]
+        default_value = 50
+        update_interval = "10s"
+        scenario = "{scenario}"
+        scenario_data = {params}
+        "#
+    ))
+}
+
+#[test]
+fn series_that_share_a_scenario_step_in_one_call_and_give_exact_values() {
+    let fleet = one_metric_fleet(500, "sine_wave", "{ period = 120, amplitude = 40 }");
+    let mut sim = Simulation::new(&fleet, &[builtin()], 3).unwrap();
+    sim.advance_to(at(60.0));
+    let stats = sim.stats();
+    assert_eq!(stats.steps, 500 * 7, "steps at 0, 10, ..., 60 s");
+    assert_eq!(
+        stats.group_calls, 7,
+        "one call per instant for the whole fleet"
+    );
+    let expected = 50.0 + 40.0 * (std::f64::consts::TAU * 60.0 / 120.0).sin();
+    for series in sim.series() {
+        assert!(
+            (series.value() - expected).abs() < 1e-9,
+            "{}",
+            series.value()
+        );
+    }
+}
+
+#[test]
+fn grouped_random_series_draw_their_own_values_and_repeat_with_the_seed() {
+    let values = |seed: u64| {
+        let fleet = one_metric_fleet(200, "random_walk", "{}");
+        let mut sim = Simulation::new(&fleet, &[builtin()], seed).unwrap();
+        sim.advance_to(at(100.0));
+        assert!(sim.stats().group_calls > 0);
+        sim.series()
+            .map(|series| series.value())
+            .collect::<Vec<f64>>()
+    };
+    let first = values(11);
+    assert!(first.iter().all(|value| (0.0..=100.0).contains(value)));
+    let mut distinct = first.clone();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    assert!(
+        distinct.len() > 190,
+        "each series walks on its own: {}",
+        distinct.len()
+    );
+    assert_eq!(first, values(11), "same seed, same values");
+    assert_ne!(first, values(12), "another seed, other values");
+}
+
+#[test]
+fn series_that_listen_to_events_or_are_read_by_others_step_on_their_own() {
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "h"
+        interval = "5s"
+        [[hosts.metrics]]
+        name = "source"
+        update_interval = "5s"
+        scenario = "sine_wave"
+        [[hosts.metrics]]
+        name = "relay"
+        update_interval = "5s"
+        scenario = "relay_to_other_metric"
+        scenario_data = { source_metric_name = "source" }
+        [[hosts.metrics]]
+        name = "listener"
+        update_interval = "5s"
+        listen_events = ["never"]
+        scenario = "sine_wave"
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin()], 1).unwrap();
+    sim.advance_to(at(20.0));
+    assert_eq!(sim.stats().group_calls, 0);
+    assert_eq!(sim.stats().steps, 3 * 5);
+    let host = sim.host_named("h").unwrap();
+    assert_eq!(
+        host.metric("relay").unwrap().value(),
+        host.metric("source").unwrap().value(),
+        "the relay saw the source's value of the same instant"
+    );
+}
+
+#[test]
+fn a_group_that_traps_faults_its_own_series_and_its_neighbours_carry_on() {
+    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    assert!(hostile.offers_batch());
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "bad-{i}"
+        count = 3
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "hostile"
+        update_interval = "10s"
+        scenario = "panic"
+        scenario_data = { after = 20 }
+        [[hosts.metrics]]
+        name = "calm"
+        value_range = [0, 1000]
+        update_interval = "10s"
+        scenario = "steady"
+
+        [[hosts]]
+        name = "good"
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "up"
+        update_interval = "10s"
+        scenario = "sine_wave"
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin(), hostile], 1).unwrap();
+    sim.advance_to(at(60.0));
+    for index in 1..=3 {
+        let host = sim.host_named(&format!("bad-{index}")).unwrap();
+        let bad = host.metric("hostile").unwrap();
+        // Steps at 0 and 10 s are good; faults at 20, 30 and 50 s (backoff).
+        assert_eq!((bad.steps(), bad.faults()), (5, 3), "bad-{index}");
+        assert_eq!(bad.value(), 10.0, "bad-{index} holds its last good value");
+        let calm = host.metric("calm").unwrap();
+        assert_eq!(calm.faults(), 0);
+        assert_eq!(calm.value(), 60.0, "the rebuilt group steps on");
+    }
+    assert_eq!(sim.stats().faults, 9);
+    let good = sim.host_named("good").unwrap().metric("up").unwrap();
+    assert_eq!((good.steps(), good.faults()), (7, 0));
+}

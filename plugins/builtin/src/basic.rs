@@ -7,6 +7,7 @@ use crate::{Behaviour, Ctx, uniform};
 
 pub const DO_NOTHING: Entry = Entry {
     name: "do_nothing",
+    batchable: true,
     description: "Keeps the current value (the metric's default until something else sets it).",
     params: &[],
     build: |_, _| Ok(Box::new(DoNothing)),
@@ -22,6 +23,7 @@ impl Behaviour for DoNothing {
 
 pub const RANDOM_IN_RANGE: Entry = Entry {
     name: "random_in_range",
+    batchable: true,
     description: "A uniform random value in a range on every step.",
     params: &[ParamSpec {
         name: "value_range",
@@ -47,6 +49,7 @@ impl Behaviour for RandomInRange {
 
 pub const TIME_DURATION: Entry = Entry {
     name: "time_duration",
+    batchable: true,
     description: "Seconds elapsed since the first step of the series (uptime, session length).",
     params: &[],
     build: |_, _| Ok(Box::new(TimeDuration { first_step: None })),

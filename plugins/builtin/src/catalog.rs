@@ -4,8 +4,8 @@ use promemu_guest::{ParamSpec, Params};
 use serde_json::Value;
 
 use crate::Behaviour;
+use crate::bindings::promemu::plugin::types::MetricInfo;
 use crate::foreign::Foreign;
-use promemu_guest::scenario_pack::promemu::plugin::types::MetricInfo;
 
 /// Builds a behaviour from checked parameters.
 pub type Build = fn(&Params, &MetricInfo) -> Result<Box<dyn Behaviour>, String>;
@@ -15,6 +15,10 @@ pub struct Entry {
     pub name: &'static str,
     pub description: &'static str,
     pub params: &'static [ParamSpec],
+    /// Whether its series may be stepped in groups (`batch`): it reads no links,
+    /// emits no events and nests no other scenario, so a step needs only the
+    /// series' own state, time, value and random draws.
+    pub batchable: bool,
     pub build: Build,
 }
 
@@ -54,9 +58,14 @@ pub fn offers(name: &str) -> bool {
 
 /// Creates the behaviour `name` from JSON text parameters.
 pub fn create(name: &str, params: &str, info: &MetricInfo) -> Result<Box<dyn Behaviour>, String> {
-    let entry = entry(name)?;
-    let params = Params::parse(entry.name, entry.params, params)?;
+    let (entry, params) = parse(name, params)?;
     (entry.build)(&params, info)
+}
+
+/// The scenario `name` and its checked parameters.
+pub fn parse(name: &str, params: &str) -> Result<(&'static Entry, Params), String> {
+    let entry = entry(name)?;
+    Ok((entry, Params::parse(entry.name, entry.params, params)?))
 }
 
 /// Creates the behaviour `name` from an already parsed JSON value (`null` or an

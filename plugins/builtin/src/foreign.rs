@@ -2,8 +2,8 @@
 //! `nested-scenario`): how `switch_scenario_by_events` and `calc_by_event` run a
 //! scenario this pack does not offer, such as one from a `--plugin` file.
 
-use promemu_guest::scenario_pack::promemu::plugin::host::NestedScenario;
-use promemu_guest::scenario_pack::promemu::plugin::types::{Context, MetricInfo};
+use crate::bindings::promemu::plugin::host::NestedScenario;
+use crate::bindings::promemu::plugin::types::{Context, MetricInfo};
 use serde_json::Value;
 
 use crate::{Behaviour, Ctx};

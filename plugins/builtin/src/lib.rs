@@ -2,14 +2,22 @@
 //! `random_walk` and `load_peak_cpu`, as one WebAssembly component.
 //!
 //! This file owns the contract glue only: listing the catalog and turning the
-//! `scenario` resource's calls into calls on a [`Behaviour`]. Each scenario family
+//! `scenario` resource's calls into calls on a [`Behaviour`] (`group.rs` does the
+//! same for the `batch` interface's groups). Each scenario family
 //! lives in its own module; the catalog in `catalog.rs` names them all.
+
+/// The contract's `batch-scenario-pack` world: the pack exports `scenarios` and
+/// `batch`. (The guest SDK's bindings cover the plain `scenario-pack` world.)
+mod bindings {
+    wit_bindgen::generate!({ world: "batch-scenario-pack", path: "../../wit" });
+}
 
 mod basic;
 mod calc;
 mod catalog;
 mod expr;
 mod foreign;
+mod group;
 mod load;
 mod relay;
 mod selection;
@@ -20,14 +28,13 @@ mod wave;
 
 use std::cell::RefCell;
 
-use promemu_guest::param_infos;
-use promemu_guest::scenario_pack::exports::promemu::plugin::scenarios::{
+use crate::bindings::exports::promemu::plugin::batch::Guest as BatchGuest;
+use crate::bindings::exports::promemu::plugin::scenarios::{
     Guest, GuestScenario, Scenario, ScenarioInfo,
 };
-use promemu_guest::scenario_pack::promemu::plugin::host;
-use promemu_guest::scenario_pack::promemu::plugin::types::{
-    Context, Event, LinkedValue, MetricInfo, ParamInfo,
-};
+use crate::bindings::promemu::plugin::host;
+use crate::bindings::promemu::plugin::types::{Context, Event, LinkedValue, MetricInfo, ParamInfo};
+use promemu_guest::param_infos;
 
 /// What a step may look at, borrowed from the contract's `context`.
 pub(crate) struct Ctx<'a> {
@@ -63,9 +70,29 @@ pub(crate) fn clamp_to(value: f64, info: &MetricInfo) -> f64 {
     }
 }
 
+thread_local! {
+    /// The generator of the group member being stepped; none outside a group
+    /// step, where draws come from the host's stream for the calling series.
+    static GROUP_RANDOM: RefCell<Option<fastrand::Rng>> = const { RefCell::new(None) };
+}
+
+/// Runs `step` with draws from `random` (a group member's own generator).
+pub(crate) fn with_random<T>(random: &mut fastrand::Rng, step: impl FnOnce() -> T) -> T {
+    let own = std::mem::replace(random, fastrand::Rng::with_seed(0));
+    GROUP_RANDOM.with_borrow_mut(|current| *current = Some(own));
+    let result = step();
+    if let Some(own) = GROUP_RANDOM.with_borrow_mut(Option::take) {
+        *random = own;
+    }
+    result
+}
+
 /// A uniform draw in [low, high) from the series' own seeded stream.
 pub(crate) fn uniform(low: f64, high: f64) -> f64 {
-    low + host::random() * (high - low)
+    let draw = GROUP_RANDOM
+        .with_borrow_mut(|random| random.as_mut().map(fastrand::Rng::f64))
+        .unwrap_or_else(host::random);
+    low + draw * (high - low)
 }
 
 /// The behaviour of one series: what every scenario implements.
@@ -132,4 +159,8 @@ impl GuestScenario for Series {
     }
 }
 
-promemu_guest::scenario_pack::export_scenarios!(BuiltinPack with_types_in promemu_guest::scenario_pack);
+impl BatchGuest for BuiltinPack {
+    type SeriesGroup = group::Group;
+}
+
+bindings::export!(BuiltinPack with_types_in bindings);

@@ -7,6 +7,7 @@ use crate::{Behaviour, Ctx, uniform};
 
 pub const VARIETY_SELECTION: Entry = Entry {
     name: "variety_selection",
+    batchable: true,
     description: "Weighted random choice among fixed values. The first step always chooses; later steps choose again with probability change_probability.",
     params: &[
         ParamSpec {

@@ -1,13 +1,14 @@
 //! Toggle scenarios: `feature_toggle`.
 
+use crate::bindings::promemu::plugin::host;
 use promemu_guest::ParamSpec;
-use promemu_guest::scenario_pack::promemu::plugin::host;
 
 use crate::catalog::Entry;
 use crate::{Behaviour, Ctx};
 
 pub const FEATURE_TOGGLE: Entry = Entry {
     name: "feature_toggle",
+    batchable: false,
     description: "Off until start_time, then on for duration and off for interval, repeating (times since the series became active). Emits on_event / off_event on every change.",
     params: &[
         ParamSpec {

@@ -7,6 +7,7 @@ use crate::{Behaviour, Ctx, uniform};
 
 pub const UPDATE_BY_TREND: Entry = Entry {
     name: "update_by_trend",
+    batchable: true,
     description: "Adds a random step each update: positive for 'up', negative for 'down', either sign for 'hold'; clamped to the metric's range.",
     params: &[
         ParamSpec {
@@ -71,6 +72,7 @@ impl Behaviour for UpdateByTrend {
 
 pub const RANDOM_WALK: Entry = Entry {
     name: "random_walk",
+    batchable: true,
     description: "Moves by a uniform step in [-max_step, max_step] each update, pulled back toward the metric's default by 'reversion' (0 = pure walk, 1 = snap back); clamped to the metric's range.",
     params: &[
         ParamSpec {

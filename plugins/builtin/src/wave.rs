@@ -9,6 +9,7 @@ use crate::{Behaviour, Ctx};
 
 pub const SINE_WAVE: Entry = Entry {
     name: "sine_wave",
+    batchable: true,
     description: "offset + amplitude * sin(2*pi*elapsed/period + phase_offset), clamped to the metric's range.",
     params: &[
         ParamSpec {

@@ -1,0 +1,283 @@
+//! Series groups of the contract's `batch` interface: series of one scenario
+//! with the same parameters, stepped in one call. The host keeps what it needs
+//! to rebuild a group after a trap (scenario, parameters, each member's metric
+//! and stream key); the guest keeps each member's state and random generator,
+//! seeded from the member's stream key, so the same seed gives the same values.
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::ResourceAny;
+
+use super::bindings::batch;
+use super::bindings::types::MetricInfo;
+use super::error::PluginError;
+use super::instance::PluginInstance;
+
+/// A group in its plugin instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId(usize);
+
+/// A member of a group, stable across the group's rebuilds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberId(usize);
+
+impl MemberId {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+struct Member {
+    info: MetricInfo,
+    stream_key: String,
+    /// The member's slot in the guest's group.
+    slot: u32,
+}
+
+/// The host's record of one group.
+pub(super) struct GroupSlot {
+    scenario: String,
+    params: String,
+    /// `None` while the group could not be rebuilt after a trap.
+    handle: Option<ResourceAny>,
+    members: Vec<Option<Member>>,
+}
+
+impl GroupSlot {
+    pub(super) fn forget_handle(&mut self) {
+        self.handle = None;
+    }
+}
+
+/// The seed of a member's generator: its stream key under the run's seed and
+/// the instance's generation (a rebuilt group draws on, rather than repeating).
+fn member_seed(seed: u64, stream_key: &str, generation: u64) -> u64 {
+    let mut hasher = Sha256::new();
+    hasher.update(seed.to_le_bytes());
+    hasher.update(generation.to_le_bytes());
+    hasher.update(stream_key.as_bytes());
+    let digest = hasher.finalize();
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+impl PluginInstance {
+    fn batch_guest(&self) -> Option<batch::Guest> {
+        self.guests.batch.clone()
+    }
+
+    fn group_handle(&self, group: GroupId) -> Result<ResourceAny, PluginError> {
+        self.groups[group.0]
+            .handle
+            .ok_or_else(|| PluginError::Runtime {
+                plugin: self.plugin.name.clone(),
+                message: format!(
+                    "series group of {} is not available after a restart",
+                    self.groups[group.0].scenario
+                ),
+            })
+    }
+
+    /// A group for `scenario` with `params`, if the plugin exports `batch` and
+    /// the scenario can be stepped in groups; `None` otherwise.
+    pub fn create_group(
+        &mut self,
+        scenario: &str,
+        params: &str,
+    ) -> Result<Option<GroupId>, PluginError> {
+        let Some(guest) = self.batch_guest() else {
+            return Ok(None);
+        };
+        let (result, _) = self.call_plugin("create group", None, |store| {
+            guest.series_group().call_create(store, scenario, params)
+        });
+        let created = result?.map_err(|message| PluginError::Rejected {
+            plugin: self.plugin.name.clone(),
+            message,
+        })?;
+        Ok(created.map(|handle| {
+            self.groups.push(GroupSlot {
+                scenario: scenario.into(),
+                params: params.into(),
+                handle: Some(handle),
+                members: Vec::new(),
+            });
+            GroupId(self.groups.len() - 1)
+        }))
+    }
+
+    /// Adds a series of the metric `info` to `group`; its draws come from a
+    /// generator seeded by `stream_key` (as "host/metric" names a series' stream).
+    pub fn add_to_group(
+        &mut self,
+        group: GroupId,
+        info: MetricInfo,
+        stream_key: &str,
+    ) -> Result<MemberId, PluginError> {
+        let slot = self.add_member(group, &info, stream_key)?;
+        let members = &mut self.groups[group.0].members;
+        members.push(Some(Member {
+            info,
+            stream_key: stream_key.into(),
+            slot,
+        }));
+        Ok(MemberId(members.len() - 1))
+    }
+
+    fn add_member(
+        &mut self,
+        group: GroupId,
+        info: &MetricInfo,
+        stream_key: &str,
+    ) -> Result<u32, PluginError> {
+        let guest = self.batch_guest().ok_or_else(|| self.no_batch())?;
+        let handle = self.group_handle(group)?;
+        let seed = member_seed(self.seed, stream_key, self.restarts());
+        let (result, _) = self.call_plugin("add to group", None, |store| {
+            guest.series_group().call_add(store, handle, info, seed)
+        });
+        result?.map_err(|message| PluginError::Rejected {
+            plugin: self.plugin.name.clone(),
+            message,
+        })
+    }
+
+    fn no_batch(&self) -> PluginError {
+        PluginError::MissingInterface {
+            plugin: self.plugin.name.clone(),
+            interface: "promemu:plugin/batch",
+        }
+    }
+
+    /// Removes a member; its state in the plugin goes.
+    pub fn remove_from_group(&mut self, group: GroupId, member: MemberId) {
+        let Some(removed) = self.groups[group.0].members[member.0].take() else {
+            return;
+        };
+        let (Some(guest), Ok(handle)) = (self.batch_guest(), self.group_handle(group)) else {
+            return;
+        };
+        // A failing removal only leaks guest memory until the next restart.
+        let _ = self.call_plugin("remove from group", None, |store| {
+            guest
+                .series_group()
+                .call_remove(store, handle, removed.slot)
+        });
+    }
+
+    /// Steps `members` of `group` once at virtual `time`, with each one's
+    /// `elapsed` seconds and current `values`; returns each new value (NaN keeps
+    /// the current one). On a trap the instance is rebuilt before this returns.
+    pub fn step_group(
+        &mut self,
+        group: GroupId,
+        time: f64,
+        members: &[MemberId],
+        elapsed: &[f64],
+        values: &[f64],
+    ) -> Result<Vec<f64>, PluginError> {
+        let guest = self.batch_guest().ok_or_else(|| self.no_batch())?;
+        let handle = self.group_handle(group)?;
+        let slots: Vec<u32> = members
+            .iter()
+            .map(|member| {
+                self.groups[group.0].members[member.0]
+                    .as_ref()
+                    .map_or(u32::MAX, |member| member.slot)
+            })
+            .collect();
+        let call = self.describe_group_step(group, members);
+        let (result, _) = self.call_plugin(&call, None, |store| {
+            guest
+                .series_group()
+                .call_step(store, handle, time, &slots, elapsed, values)
+        });
+        let stepped = result?;
+        if stepped.len() != members.len() {
+            return Err(PluginError::Runtime {
+                plugin: self.plugin.name.clone(),
+                message: format!(
+                    "a group step of {} returned {} values for {} series",
+                    self.groups[group.0].scenario,
+                    stepped.len(),
+                    members.len()
+                ),
+            });
+        }
+        Ok(stepped)
+    }
+
+    /// "step of host/metric", or "step of host/metric and N more series of
+    /// <scenario>" for a fault message that names who was stepped.
+    fn describe_group_step(&self, group: GroupId, members: &[MemberId]) -> String {
+        let state = &self.groups[group.0];
+        let first = members
+            .first()
+            .and_then(|member| state.members[member.0].as_ref())
+            .map_or("(none)", |member| member.stream_key.as_str());
+        match members.len() {
+            0 | 1 => format!("step of {first}"),
+            count => format!(
+                "step of {first} and {} more series of {}",
+                count - 1,
+                state.scenario
+            ),
+        }
+    }
+
+    /// After a restart: creates every group again and adds its live members
+    /// (groups in `skipped` stay without a handle). Returns the index of a
+    /// group whose rebuild trapped, so the caller rebuilds without it.
+    pub(super) fn recreate_groups(&mut self, skipped: &[usize]) -> Result<(), usize> {
+        let Some(guest) = self.batch_guest() else {
+            return Ok(());
+        };
+        for index in 0..self.groups.len() {
+            self.groups[index].handle = None;
+            if skipped.contains(&index) {
+                continue;
+            }
+            let (scenario, params) = (
+                self.groups[index].scenario.clone(),
+                self.groups[index].params.clone(),
+            );
+            let (created, _) = self.sandboxed("create group", None, |store| {
+                guest.series_group().call_create(store, &scenario, &params)
+            });
+            let handle = match created {
+                Ok(Ok(Some(handle))) => handle,
+                Ok(_) => continue,
+                Err(err) => {
+                    tracing::warn!(plugin = %self.plugin.name, "series group of {scenario} not re-created after restart: {err}");
+                    return Err(index);
+                }
+            };
+            self.groups[index].handle = Some(handle);
+            for member in 0..self.groups[index].members.len() {
+                let Some((info, key)) = self.groups[index].members[member]
+                    .as_ref()
+                    .map(|member| (member.info.clone(), member.stream_key.clone()))
+                else {
+                    continue;
+                };
+                let seed = member_seed(self.seed, &key, self.restarts());
+                let (added, _) = self.sandboxed("add to group", None, |store| {
+                    guest.series_group().call_add(store, handle, &info, seed)
+                });
+                match added {
+                    Ok(Ok(slot)) => {
+                        if let Some(member) = &mut self.groups[index].members[member] {
+                            member.slot = slot;
+                        }
+                    }
+                    Ok(Err(message)) => {
+                        tracing::warn!(plugin = %self.plugin.name, series = %key, "not re-added to its group after restart: {message}");
+                    }
+                    Err(err) => {
+                        tracing::warn!(plugin = %self.plugin.name, series = %key, "not re-added to its group after restart: {err}");
+                        return Err(index);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
