@@ -377,6 +377,8 @@ fn expand_host(file: &str, host: FileHost, hosts: &mut Vec<HostConfig>) -> Resul
         ));
     }
     let defaults = HostConfig::new("");
+    let metrics: std::sync::Arc<Vec<MetricConfig>> =
+        std::sync::Arc::new(host.metrics.iter().map(metric_from_file).collect());
     for index in 1..=count {
         let expand = |text: &str| {
             if host.count.is_some() {
@@ -385,10 +387,6 @@ fn expand_host(file: &str, host: FileHost, hosts: &mut Vec<HostConfig>) -> Resul
                 text.to_string()
             }
         };
-        let mut metrics = Vec::new();
-        for metric in &host.metrics {
-            metrics.push(metric_from_file(metric));
-        }
         hosts.push(HostConfig {
             name: expand(&host.name),
             host: expand(&host.host),
@@ -404,7 +402,7 @@ fn expand_host(file: &str, host: FileHost, hosts: &mut Vec<HostConfig>) -> Resul
                 .map(|(key, value)| (key.clone(), expand(value)))
                 .collect(),
             listen_events: host.listen_events.clone(),
-            metrics,
+            metrics: metrics.clone(),
         });
     }
     Ok(())

@@ -31,6 +31,9 @@ pub struct Mixer {
     jobs: Vec<Job>,
     /// Every job's series with a `job` label, for the scrape endpoint.
     scrape: Exposition,
+    /// Whether snapshots carry each job's push body (only a run that pushes
+    /// reads them).
+    push_bodies: bool,
 }
 
 /// What the sinks serve: each job's exposition text, the merged scrape text and
@@ -51,6 +54,7 @@ pub struct Snapshot {
 pub struct JobSnapshot {
     pub name: String,
     pub live_hosts: usize,
+    /// The push body; empty when the mixer builds none.
     pub text: String,
 }
 
@@ -83,7 +87,18 @@ impl Mixer {
         if jobs.len() > JOBS_LOGGED_ONE_BY_ONE {
             tracing::info!("... and {} more jobs", jobs.len() - JOBS_LOGGED_ONE_BY_ONE);
         }
-        Self { jobs, scrape }
+        Self {
+            jobs,
+            scrape,
+            push_bodies: true,
+        }
+    }
+
+    /// The same mixer, leaving the jobs' push bodies out of snapshots (empty
+    /// text): a run that pushes nowhere saves building them.
+    pub fn without_push_bodies(mut self) -> Self {
+        self.push_bodies = false;
+        self
     }
 
     pub fn jobs(&self) -> &[Job] {
@@ -96,7 +111,11 @@ impl Mixer {
             .jobs
             .iter()
             .map(|job| {
-                let text = job.exposition.text(sim);
+                let text = if self.push_bodies {
+                    job.exposition.text(sim)
+                } else {
+                    String::new()
+                };
                 JobSnapshot {
                     name: job.name.clone(),
                     live_hosts: job

@@ -7,6 +7,7 @@ mod naming;
 mod validate;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -103,7 +104,9 @@ pub struct HostConfig {
     pub labels: BTreeMap<String, String>,
     /// Events that wake every metric of this host.
     pub listen_events: Vec<String>,
-    pub metrics: Vec<MetricConfig>,
+    /// Shared by the hosts of one group (`count = N`): a fleet holds one list
+    /// per group, not one per host.
+    pub metrics: Arc<Vec<MetricConfig>>,
 }
 
 /// One metric of a host.
@@ -210,7 +213,7 @@ impl HostConfig {
             job_name: None,
             labels: BTreeMap::new(),
             listen_events: Vec::new(),
-            metrics: Vec::new(),
+            metrics: Arc::default(),
         }
     }
 }

@@ -116,7 +116,7 @@ fn validate_host(errors: &mut Vec<ModelError>, host: &HostConfig) {
     }
     labels(errors, &here, &host.labels);
     let mut metric_names = HashSet::new();
-    for metric in &host.metrics {
+    for metric in host.metrics.iter() {
         if !metric_names.insert(metric.name.as_str()) {
             errors.push(at(
                 format!("{here}, metric '{}'", metric.name),
@@ -184,14 +184,29 @@ fn validate_metric(errors: &mut Vec<ModelError>, host: &str, metric: &MetricConf
 /// each other in the Pushgateway; refuse them, naming both hosts. Also refuse one
 /// metric name used with two kinds in a job.
 fn check_series_collisions(errors: &mut Vec<ModelError>, config: &MixerConfig) {
-    // (job, metric name, labels) -> host
-    type SeriesKey<'a> = (Option<&'a str>, &'a str, BTreeMap<String, String>);
-    let mut series: HashMap<SeriesKey<'_>, &str> = HashMap::new();
+    // Label sets are interned: a fleet's series mostly carry their host's set.
+    let mut label_sets: HashMap<String, usize> = HashMap::new();
+    let mut intern = |labels: BTreeMap<String, String>| {
+        let text: String = labels
+            .iter()
+            .flat_map(|(key, value)| [key.as_str(), "\u{0}", value.as_str(), "\u{0}"])
+            .collect();
+        let next = label_sets.len();
+        *label_sets.entry(text).or_insert(next)
+    };
+    // (job, metric name, label set) -> host
+    let mut series: HashMap<(Option<&str>, &str, usize), &str> = HashMap::new();
     let mut kinds = HashMap::new();
     for host in &config.hosts {
         let job = host.job_name.as_deref();
-        for metric in &host.metrics {
-            let key = (job, metric.name.as_str(), host.series_labels(metric));
+        let host_set = intern(host.host_labels());
+        for metric in host.metrics.iter() {
+            let set = if metric.labels.is_empty() {
+                host_set
+            } else {
+                intern(host.series_labels(metric))
+            };
+            let key = (job, metric.name.as_str(), set);
             if let Some(other) = series.insert(key, &host.name)
                 && other != host.name
             {
@@ -231,7 +246,7 @@ mod tests {
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect();
-        host.metrics.push(MetricConfig::new("cpu"));
+        std::sync::Arc::make_mut(&mut host.metrics).push(MetricConfig::new("cpu"));
         host
     }
 
@@ -266,10 +281,11 @@ mod tests {
     fn bad_names_intervals_and_ranges_are_located() {
         let mut bad = host("h", &[("__reserved", "x"), ("job", "y")]);
         bad.interval = 0.0;
-        bad.metrics[0].name = "9lives".into();
-        bad.metrics[0].update_interval = -1.0;
-        bad.metrics[0].min = 5.0;
-        bad.metrics[0].max = 1.0;
+        let metric = &mut std::sync::Arc::make_mut(&mut bad.metrics)[0];
+        metric.name = "9lives".into();
+        metric.update_interval = -1.0;
+        metric.min = 5.0;
+        metric.max = 1.0;
         let errors: Vec<String> = validate(&config(vec![bad]))
             .iter()
             .map(ToString::to_string)

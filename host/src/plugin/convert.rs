@@ -64,11 +64,12 @@ impl HostConfig {
             job_name: non_empty(host.job_name),
             labels: label_map(host.labels),
             listen_events: host.listen_events,
-            metrics: host
-                .metrics
-                .into_iter()
-                .map(MetricConfig::from_plugin)
-                .collect(),
+            metrics: std::sync::Arc::new(
+                host.metrics
+                    .into_iter()
+                    .map(MetricConfig::from_plugin)
+                    .collect(),
+            ),
         }
     }
 }

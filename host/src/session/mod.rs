@@ -125,7 +125,10 @@ impl Session {
             .clone()
             .or(config.default_job_name.clone())
             .unwrap_or_else(|| timestamped_job_name(&config.name));
-        let mixer = Mixer::new(&simulation, &default_job);
+        let mut mixer = Mixer::new(&simulation, &default_job);
+        if settings.push.is_none() {
+            mixer = mixer.without_push_bodies();
+        }
         tracing::info!(
             target: "promemu::mixer",
             "Created MetricsMixer with {} hosts across {} job groups",

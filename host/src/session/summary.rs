@@ -27,7 +27,7 @@ impl CheckSummary {
         let mut scenarios: BTreeMap<String, usize> = BTreeMap::new();
         let mut listened: BTreeMap<String, usize> = BTreeMap::new();
         for host in &config.hosts {
-            for metric in &host.metrics {
+            for metric in host.metrics.iter() {
                 *scenarios.entry(metric.scenario.clone()).or_default() += 1;
                 for event in metric.listen_events.iter().chain(&host.listen_events) {
                     *listened.entry(event.clone()).or_default() += 1;

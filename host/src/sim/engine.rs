@@ -17,7 +17,7 @@ use super::error::SimError;
 use super::groups::{GroupKey, SeriesGroup};
 use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
 use super::schedule::{Schedule, Task};
-use super::series::{Runner, SeriesState, ValueIssue};
+use super::series::{Runner, SeriesState, SharedMetric, ValueIssue};
 use super::view::{HostView, SeriesView};
 
 /// Longest fault backoff, in update intervals.
@@ -140,7 +140,7 @@ impl Simulation {
         // others read are stepped on their own too, since a reader at the same
         // instant must see them in config order.
         let mut grouped: Vec<Option<GroupIndex>> = Vec::with_capacity(host.metrics.len());
-        for metric in &host.metrics {
+        for metric in host.metrics.iter() {
             let quiet = metric.listen_events.is_empty() && host.listen_events.is_empty();
             let group = if quiet {
                 self.group_for(host, metric)?
@@ -169,10 +169,10 @@ impl Simulation {
                 self.join_group(group, SeriesId::new(first + index), host, metric)?
             });
         }
-        for (metric, runner) in host.metrics.iter().zip(runners) {
+        for (index, runner) in runners.into_iter().enumerate() {
             let runner = runner.expect("every metric got a runner");
-            self.series
-                .push(SeriesState::new(id, metric.clone(), runner));
+            let metric = SharedMetric::new(&host.metrics, index);
+            self.series.push(SeriesState::new(id, metric, runner));
         }
         let range = first..self.series.len();
         for (index, names) in range.clone().zip(links) {

@@ -1,11 +1,38 @@
 //! One series: its kind's semantics (gauge, counter, histogram), its activity
 //! window and what its host last reported.
 
+use std::sync::Arc;
+
 use crate::model::{DEFAULT_BUCKETS, MetricConfig, MetricKind};
 use crate::plugin::{MemberId, SlotId};
 
 use super::clock::VirtualTime;
 use super::ids::{GroupIndex, HostId, PluginId};
+
+/// A metric of a host's metric list, which the hosts of a group share: a
+/// series holds a pointer and an index, not a copy of its metric.
+#[derive(Debug, Clone)]
+pub(super) struct SharedMetric {
+    list: Arc<Vec<MetricConfig>>,
+    index: usize,
+}
+
+impl SharedMetric {
+    pub(super) fn new(list: &Arc<Vec<MetricConfig>>, index: usize) -> Self {
+        Self {
+            list: list.clone(),
+            index,
+        }
+    }
+}
+
+impl std::ops::Deref for SharedMetric {
+    type Target = MetricConfig;
+
+    fn deref(&self) -> &MetricConfig {
+        &self.list[self.index]
+    }
+}
 
 /// Where a series' scenario runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +70,7 @@ pub enum ValueIssue {
 #[derive(Debug, Clone)]
 pub(super) struct SeriesState {
     pub(super) host: HostId,
-    pub(super) config: MetricConfig,
+    pub(super) config: SharedMetric,
     pub(super) runner: Runner,
     /// Other series of the same host this one reads, by metric name.
     pub(super) links: Vec<(String, super::SeriesId)>,
@@ -69,11 +96,12 @@ pub(super) struct SeriesState {
 }
 
 impl SeriesState {
-    pub(super) fn new(host: HostId, config: MetricConfig, runner: Runner) -> Self {
-        let buckets = if config.buckets.is_empty() {
-            DEFAULT_BUCKETS.len()
-        } else {
-            config.buckets.len()
+    pub(super) fn new(host: HostId, config: SharedMetric, runner: Runner) -> Self {
+        // Only histograms count into buckets.
+        let buckets = match (config.kind, config.buckets.is_empty()) {
+            (MetricKind::Histogram, true) => DEFAULT_BUCKETS.len(),
+            (MetricKind::Histogram, false) => config.buckets.len(),
+            _ => 0,
         };
         Self {
             host,
@@ -184,7 +212,11 @@ mod tests {
             plugin: PluginId::new(0),
             slot: SlotId::new(0),
         };
-        SeriesState::new(HostId::new(0), config, runner)
+        SeriesState::new(
+            HostId::new(0),
+            SharedMetric::new(&Arc::new(vec![config]), 0),
+            runner,
+        )
     }
 
     #[test]
