@@ -525,44 +525,14 @@ fn a_fleet_too_large_for_one_instance_spreads_over_several() {
     })
     .builtin()
     .unwrap();
-    let fleet = config(
-        r#"
-        [[hosts]]
-        name = "node-{i:04}"
-        count = 3000
-        interval = "10s"
-        [[hosts.metrics]]
-        name = "walk_a"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_b"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_c"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_d"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_e"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_f"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_g"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_h"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_i"
-        scenario = "random_walk"
-        [[hosts.metrics]]
-        name = "walk_j"
-        scenario = "random_walk"
-        "#,
-    );
+    let mut toml =
+        String::from("[[hosts]]\nname = \"node-{i:04}\"\ncount = 3000\ninterval = \"10s\"\n");
+    for metric in 'a'..='j' {
+        toml.push_str(&format!(
+            "[[hosts.metrics]]\nname = \"walk_{metric}\"\nscenario = \"random_walk\"\n"
+        ));
+    }
+    let fleet = config(&toml);
     let mut sim = Simulation::new(&fleet, &[small], 7).expect("the fleet is built");
     assert!(sim.plugin_instances() > 1, "{}", sim.plugin_instances());
     sim.advance_to(at(30.0));
