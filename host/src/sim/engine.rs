@@ -65,6 +65,8 @@ pub struct Simulation {
     /// its series share.
     pub(super) groups: Vec<SeriesGroup>,
     pub(super) group_index: HashMap<GroupKey, GroupIndex>,
+    /// The group of (shared metric list, metric, instance), see `group_for`.
+    pub(super) group_of_shared: HashMap<(usize, usize, PluginId), GroupIndex>,
     /// (plugin, scenario, parameters) that cannot be stepped in groups.
     pub(super) unbatchable: HashSet<(usize, String, String)>,
     /// The scenario plugins, in the order of `directory`.
@@ -118,6 +120,7 @@ impl Simulation {
             instances,
             groups: Vec::new(),
             group_index: HashMap::new(),
+            group_of_shared: HashMap::new(),
             unbatchable: HashSet::new(),
             plugins,
             directory,
@@ -140,10 +143,10 @@ impl Simulation {
         // others read are stepped on their own too, since a reader at the same
         // instant must see them in config order.
         let mut grouped: Vec<Option<GroupIndex>> = Vec::with_capacity(host.metrics.len());
-        for metric in host.metrics.iter() {
+        for (index, metric) in host.metrics.iter().enumerate() {
             let quiet = metric.listen_events.is_empty() && host.listen_events.is_empty();
             let group = if quiet {
-                self.group_for(host, metric)?
+                self.group_for(host, index)?
             } else {
                 None
             };

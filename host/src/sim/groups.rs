@@ -4,6 +4,8 @@
 //! `batch` interface), which costs a fraction of one call per series. Series
 //! that listen to events, or that other series read, are stepped on their own.
 
+use std::sync::Arc;
+
 use crate::model::{HostConfig, MetricConfig};
 use crate::plugin::{GroupId, MemberId};
 
@@ -35,13 +37,14 @@ pub(super) struct SeriesGroup {
 }
 
 impl Simulation {
-    /// The group `metric` may join, creating it when it is the first of its
-    /// kind; `None` when its scenario cannot be stepped in groups.
+    /// The group the metric `index` of `host` may join, creating it when it is
+    /// the first of its kind; `None` when its scenario cannot be stepped in groups.
     pub(super) fn group_for(
         &mut self,
         host: &HostConfig,
-        metric: &MetricConfig,
+        index: usize,
     ) -> Result<Option<GroupIndex>, SimError> {
+        let metric = &host.metrics[index];
         let owner = self.owner(host, metric)?;
         let unbatchable = (
             owner,
@@ -53,6 +56,12 @@ impl Simulation {
         }
         let plugin_error = |err| SimError::from_plugin(host, metric, err);
         let instance = self.instance_for(owner).map_err(plugin_error)?;
+        // The hosts of a group share their metric list: decide once per metric
+        // of the list (and instance), not once per host.
+        let shared = (Arc::as_ptr(&host.metrics) as usize, index, instance);
+        if let Some(&group) = self.group_of_shared.get(&shared) {
+            return Ok(Some(group));
+        }
         let key = GroupKey {
             instance,
             scenario: metric.scenario.clone(),
@@ -61,8 +70,9 @@ impl Simulation {
             start: VirtualTime::from_secs(metric.start_time),
             duration: metric.duration.and_then(VirtualTime::from_secs),
         };
-        if let Some(&index) = self.group_index.get(&key) {
-            return Ok(Some(index));
+        if let Some(&group) = self.group_index.get(&key) {
+            self.group_of_shared.insert(shared, group);
+            return Ok(Some(group));
         }
         let created = self.instances[instance.index()]
             .create_group(&metric.scenario, &metric.scenario_params)
@@ -71,7 +81,7 @@ impl Simulation {
             self.unbatchable.insert(unbatchable);
             return Ok(None);
         };
-        let index = GroupIndex::new(self.groups.len());
+        let group_index = GroupIndex::new(self.groups.len());
         self.groups.push(SeriesGroup {
             instance,
             group,
@@ -79,10 +89,11 @@ impl Simulation {
             members: Vec::new(),
         });
         if let Some(start) = key.start {
-            self.schedule.at(start, Task::StepGroup(index));
+            self.schedule.at(start, Task::StepGroup(group_index));
         }
-        self.group_index.insert(key, index);
-        Ok(Some(index))
+        self.group_index.insert(key, group_index);
+        self.group_of_shared.insert(shared, group_index);
+        Ok(Some(group_index))
     }
 
     /// Adds `metric` of `host` to `group`, as the series `series` (about to be
