@@ -195,10 +195,15 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 
 fn parse_seconds_arg(text: &str) -> Result<f64, String> {
     let seconds = crate::configs::parse_seconds(text)?;
-    if seconds.is_finite() && seconds >= 0.0 {
-        Ok(seconds)
-    } else {
+    let longest = crate::model::LONGEST_SECONDS;
+    if !(seconds.is_finite() && seconds >= 0.0) {
         Err(format!("expected a finite time, got '{text}'"))
+    } else if seconds > longest {
+        Err(format!(
+            "expected at most {longest} seconds (100 years), got '{text}'"
+        ))
+    } else {
+        Ok(seconds)
     }
 }
 

@@ -14,6 +14,11 @@ use serde::Serialize;
 pub use naming::{fake_address, fake_host_name, is_valid_label_name, is_valid_metric_name};
 pub use validate::{ModelError, validate};
 
+/// The longest span any duration of a run may have: 100 years, in seconds. Longer
+/// finite durations are refused rather than converted (they overflow a `Duration`
+/// and the millisecond clock); "for ever" is written `inf` where it is allowed.
+pub const LONGEST_SECONDS: f64 = 100.0 * 365.25 * 24.0 * 3600.0;
+
 /// Prometheus metric kind of a series.
 ///
 /// - `Gauge`: each step's value is the series' value.

@@ -2,12 +2,13 @@
 
 use sha2::{Digest, Sha256};
 
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with the reserved `__`.
 pub fn is_valid_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_' || first == ':')
+    !name.starts_with("__")
+        && chars
+            .next()
+            .is_some_and(|first| first.is_ascii_alphabetic() || first == '_' || first == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 

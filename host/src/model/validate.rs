@@ -3,10 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{HostConfig, MetricConfig, MixerConfig, is_valid_label_name, is_valid_metric_name};
+use super::{
+    HostConfig, LONGEST_SECONDS, MetricConfig, MixerConfig, is_valid_label_name,
+    is_valid_metric_name,
+};
 
-/// Labels the emulator sets on every series of a host; configs may not set them.
-pub const RESERVED_LABELS: [&str; 2] = ["job", "instance"];
+/// Labels the emulator sets on every series of a host (its job, and the host's
+/// identity: `name`, `host`, `address`); configs may not set them.
+pub const RESERVED_LABELS: [&str; 5] = ["job", "instance", "name", "host", "address"];
 
 /// A problem in the model, with where it is.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -73,7 +77,13 @@ fn positive(errors: &mut Vec<ModelError>, location: String, value: f64) {
             location,
             format!("must be a number of seconds greater than 0, got {value}"),
         ));
+    } else if value > LONGEST_SECONDS {
+        errors.push(at(location, too_long(value)));
     }
+}
+
+fn too_long(value: f64) -> String {
+    format!("must be at most {LONGEST_SECONDS} seconds (100 years), got {value:?}")
 }
 
 fn labels(errors: &mut Vec<ModelError>, location: &str, labels: &BTreeMap<String, String>) {
@@ -86,7 +96,7 @@ fn labels(errors: &mut Vec<ModelError>, location: &str, labels: &BTreeMap<String
         } else if RESERVED_LABELS.contains(&name.as_str()) {
             errors.push(at(
                 format!("{location}, label '{name}'"),
-                "is set by the emulator (use job_name for the job)",
+                "is set by the emulator (the job comes from job_name, name, host and address from the host's identity)",
             ));
         }
     }
@@ -133,7 +143,7 @@ fn validate_metric(errors: &mut Vec<ModelError>, host: &str, metric: &MetricConf
     if !is_valid_metric_name(&metric.name) {
         errors.push(at(
             here.clone(),
-            "is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*)",
+            "is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with __)",
         ));
     }
     positive(errors, field("update_interval"), metric.update_interval);
@@ -142,6 +152,8 @@ fn validate_metric(errors: &mut Vec<ModelError>, host: &str, metric: &MetricConf
             field("start_time"),
             format!("must be 0 or more seconds, got {}", metric.start_time),
         ));
+    } else if metric.start_time > LONGEST_SECONDS {
+        errors.push(at(field("start_time"), too_long(metric.start_time)));
     }
     if let Some(duration) = metric.duration {
         positive(errors, field("duration"), duration);
@@ -174,49 +186,25 @@ fn validate_metric(errors: &mut Vec<ModelError>, host: &str, metric: &MetricConf
             "is empty; name a scenario (see `promemu scenarios`)",
         ));
     }
-    if !metric.buckets.is_empty() && !metric.buckets.windows(2).all(|pair| pair[0] < pair[1]) {
+    if metric.buckets.iter().any(|bound| !bound.is_finite()) {
+        errors.push(at(
+            field("buckets"),
+            "must be finite numbers (the +Inf bucket is added by the emulator)",
+        ));
+    } else if !metric.buckets.windows(2).all(|pair| pair[0] < pair[1]) {
         errors.push(at(field("buckets"), "must be strictly increasing"));
     }
     labels(errors, &here, &metric.labels);
 }
 
-/// Two series in one job with the same name and identical labels would overwrite
-/// each other in the Pushgateway; refuse them, naming both hosts. Also refuse one
-/// metric name used with two kinds in a job.
+/// Refuse one metric name used with two kinds in a job. (Two series of one job
+/// never share all their labels: each carries its host's unique `name`, which
+/// configs may not override, and a host's metric names are unique.)
 fn check_series_collisions(errors: &mut Vec<ModelError>, config: &MixerConfig) {
-    // Label sets are interned: a fleet's series mostly carry their host's set.
-    let mut label_sets: HashMap<String, usize> = HashMap::new();
-    let mut intern = |labels: BTreeMap<String, String>| {
-        let text: String = labels
-            .iter()
-            .flat_map(|(key, value)| [key.as_str(), "\u{0}", value.as_str(), "\u{0}"])
-            .collect();
-        let next = label_sets.len();
-        *label_sets.entry(text).or_insert(next)
-    };
-    // (job, metric name, label set) -> host
-    let mut series: HashMap<(Option<&str>, &str, usize), &str> = HashMap::new();
     let mut kinds = HashMap::new();
     for host in &config.hosts {
         let job = host.job_name.as_deref();
-        let host_set = intern(host.host_labels());
         for metric in host.metrics.iter() {
-            let set = if metric.labels.is_empty() {
-                host_set
-            } else {
-                intern(host.series_labels(metric))
-            };
-            let key = (job, metric.name.as_str(), set);
-            if let Some(other) = series.insert(key, &host.name)
-                && other != host.name
-            {
-                errors.push(at(
-                    format!("host '{}', metric '{}'", host.name, metric.name),
-                    format!(
-                        "has the same labels as the same metric of host '{other}' in the same job"
-                    ),
-                ));
-            }
             if let Some((other_kind, other_host)) =
                 kinds.insert((job, metric.name.as_str()), (metric.kind, &host.name))
                 && other_kind != metric.kind
@@ -262,19 +250,51 @@ mod tests {
     }
 
     #[test]
-    fn colliding_series_name_both_hosts() {
-        let errors = validate(&config(vec![
-            host("a", &[("name", "same")]),
-            host("b", &[("name", "same")]),
-        ]));
-        assert_eq!(errors.len(), 1, "{errors:?}");
+    fn identity_labels_and_two_kinds_of_one_name_are_refused() {
+        let mut gauge = host("a", &[("role", "same")]);
+        std::sync::Arc::make_mut(&mut gauge.metrics)[0].labels =
+            BTreeMap::from([("address".to_string(), "10.0.0.1".to_string())]);
+        let mut counter = host("b", &[("host", "a.example")]);
+        std::sync::Arc::make_mut(&mut counter.metrics)[0].kind = crate::model::MetricKind::Counter;
+        let errors: Vec<String> = validate(&config(vec![gauge, counter]))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let set_by_emulator = "is set by the emulator (the job comes from job_name, name, host and address from the host's identity)";
         assert_eq!(
-            errors[0].to_string(),
-            "host 'b', metric 'cpu': has the same labels as the same metric of host 'a' in the same job"
+            errors,
+            [
+                format!("host 'a', metric 'cpu', label 'address': {set_by_emulator}"),
+                format!("host 'b', label 'host': {set_by_emulator}"),
+                "host 'b', metric 'cpu', field 'kind': is Counter but host 'a' has it as Gauge in the same job".to_string(),
+            ]
         );
-        let mut other_job = host("b", &[("name", "same")]);
-        other_job.job_name = Some("elsewhere".into());
-        assert!(validate(&config(vec![host("a", &[("name", "same")]), other_job])).is_empty());
+    }
+
+    #[test]
+    fn huge_durations_nan_buckets_and_reserved_names_are_refused() {
+        let mut bad = host("h", &[]);
+        bad.interval = 1e300;
+        let metric = &mut std::sync::Arc::make_mut(&mut bad.metrics)[0];
+        metric.name = "__name__".into();
+        metric.start_time = 2e19;
+        metric.buckets = vec![f64::NAN];
+        let mut mixer = config(vec![bad]);
+        mixer.push_interval = Some(1e300);
+        let errors: Vec<String> = validate(&mixer).iter().map(ToString::to_string).collect();
+        let too_long = |value: &str| {
+            format!("must be at most {LONGEST_SECONDS} seconds (100 years), got {value}")
+        };
+        assert_eq!(
+            errors,
+            [
+                format!("config 't', field 'push_interval': {}", too_long("1e300")),
+                format!("host 'h', field 'interval': {}", too_long("1e300")),
+                "host 'h', metric '__name__': is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with __)".to_string(),
+                format!("host 'h', metric '__name__', field 'start_time': {}", too_long("2e19")),
+                "host 'h', metric '__name__', field 'buckets': must be finite numbers (the +Inf bucket is added by the emulator)".to_string(),
+            ]
+        );
     }
 
     #[test]
@@ -295,8 +315,8 @@ mod tests {
             [
                 "host 'h', field 'interval': must be a number of seconds greater than 0, got 0",
                 "host 'h', label '__reserved': is not a valid Prometheus label name (expected [a-zA-Z_][a-zA-Z0-9_]*, not starting with __)",
-                "host 'h', label 'job': is set by the emulator (use job_name for the job)",
-                "host 'h', metric '9lives': is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*)",
+                "host 'h', label 'job': is set by the emulator (the job comes from job_name, name, host and address from the host's identity)",
+                "host 'h', metric '9lives': is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with __)",
                 "host 'h', metric '9lives', field 'update_interval': must be a number of seconds greater than 0, got -1",
                 "host 'h', metric '9lives', field 'value_range': must be [min, max] with min <= max, got [5, 1]",
             ]

@@ -78,15 +78,20 @@ pub enum PluginError {
 }
 
 impl PluginError {
-    /// Whether the error comes from bad input (a bad plugin file or bad parameters)
-    /// rather than from a failure while running.
+    /// A plugin's refusal, its message bounded and with control characters escaped.
+    pub fn rejected(plugin: &str, message: &str) -> Self {
+        PluginError::Rejected {
+            plugin: plugin.to_string(),
+            message: super::text::sanitize(message, super::text::ERROR_TEXT_BYTES),
+        }
+    }
+
+    /// Whether the error comes from bad input (a bad plugin file, a plugin that
+    /// faults while it is loaded, listed, built or creates its series, or bad
+    /// parameters) rather than from a failure of the host itself. Faults while a
+    /// run steps are handled by the fault policy and never end a run.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(
-            self,
-            PluginError::Trap { .. }
-                | PluginError::NestedFault { .. }
-                | PluginError::Runtime { .. }
-        )
+        !matches!(self, PluginError::Runtime { .. })
     }
 }
 

@@ -89,10 +89,8 @@ impl PluginInstance {
         let (result, _) = self.call_plugin("create group", None, |store| {
             guest.series_group().call_create(store, scenario, params)
         });
-        let created = result?.map_err(|message| PluginError::Rejected {
-            plugin: self.plugin.name.clone(),
-            message,
-        })?;
+        let created =
+            result?.map_err(|message| PluginError::rejected(&self.plugin.name, &message))?;
         Ok(created.map(|handle| {
             self.groups.push(GroupSlot {
                 scenario: scenario.into(),
@@ -134,10 +132,7 @@ impl PluginInstance {
         let (result, _) = self.call_plugin("add to group", None, |store| {
             guest.series_group().call_add(store, handle, info, seed)
         });
-        result?.map_err(|message| PluginError::Rejected {
-            plugin: self.plugin.name.clone(),
-            message,
-        })
+        result?.map_err(|message| PluginError::rejected(&self.plugin.name, &message))
     }
 
     fn no_batch(&self) -> PluginError {

@@ -185,10 +185,7 @@ impl PluginInstance {
         let (result, capture) =
             self.call_plugin("build", None, |store| guest.call_build(store, name, args));
         forward_logs(&self.plugin.name, "config builder", &capture.logs);
-        result?.map_err(|message| PluginError::Rejected {
-            plugin: self.plugin.name.clone(),
-            message,
-        })
+        result?.map_err(|message| PluginError::rejected(&self.plugin.name, &message))
     }
 
     /// Creates a series; a scenario's refusal (bad parameters, unknown name) comes
@@ -323,10 +320,7 @@ impl PluginInstance {
                 .call_create(store, &spec.scenario, &spec.params, &spec.info)
         });
         forward_logs(&self.plugin.name, &spec.stream_key, &capture.logs);
-        result?.map_err(|message| PluginError::Rejected {
-            plugin: self.plugin.name.clone(),
-            message,
-        })
+        result?.map_err(|message| PluginError::rejected(&self.plugin.name, &message))
     }
 
     /// Raises the store's handle cap to fit every series slot.
@@ -490,7 +484,7 @@ fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime:
 pub fn forward_logs(plugin: &str, series: &str, logs: &[PluginLogLine]) {
     use super::bindings::types::LogLevel;
     for line in logs {
-        let message = &line.message;
+        let message = super::text::sanitize(&line.message, usize::MAX);
         match line.level {
             LogLevel::Trace => tracing::trace!(plugin, series, "{message}"),
             LogLevel::Debug => tracing::debug!(plugin, series, "{message}"),

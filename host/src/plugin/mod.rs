@@ -18,6 +18,7 @@ mod instance;
 mod limits;
 mod nested;
 mod state;
+mod text;
 mod wasi;
 
 pub use bindings::types::{
@@ -35,4 +36,5 @@ pub use instance::{
 pub use limits::Limits;
 pub use nested::{MAX_NESTING_DEPTH, ScenarioDirectory};
 pub use state::{EmittedEvent, PluginLogLine};
+pub use text::sanitize as sanitize_plugin_text;
 pub use wasmtime::Trap;

@@ -14,6 +14,13 @@ use super::wasi::WasiState;
 /// trap, handled like any other fault) instead of being allowed to flood on.
 pub const FLOOD_FACTOR: usize = 15;
 
+/// Bytes an event's name, or the sender it names, may have.
+pub const EVENT_NAME_BYTES: usize = 256;
+
+/// Bytes an event's payload may have. Events are copied into every listener's
+/// memory, so the bound is the sender's: a larger event is dropped at `emit`.
+pub const EVENT_PAYLOAD_BYTES: usize = 64 << 10;
+
 /// An event a plugin emitted during one call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmittedEvent {
@@ -35,6 +42,8 @@ pub struct PluginLogLine {
 pub struct CallCapture {
     pub events: Vec<EmittedEvent>,
     pub events_dropped: usize,
+    /// Of `events_dropped`, those over the size bounds.
+    pub events_oversized: usize,
     pub logs: Vec<PluginLogLine>,
     pub log_bytes: usize,
     pub log_bytes_dropped: usize,
@@ -104,16 +113,45 @@ impl StoreState {
     /// Takes what the last call produced.
     pub(super) fn end_call(&mut self) -> CallCapture {
         self.current = None;
-        let mut capture = std::mem::take(&mut self.capture);
         if let Some(wasi) = &mut self.wasi {
             for (stream, text) in wasi.take_output() {
-                capture.logs.push(PluginLogLine {
-                    level: types::LogLevel::Info,
-                    message: format!("{stream}: {text}"),
-                });
+                // Past the call's log limit, as any log line; the call is over, so
+                // a flood is dropped rather than stopped.
+                let _ = self.record_log(types::LogLevel::Info, format!("{stream}: {text}"));
             }
         }
-        capture
+        std::mem::take(&mut self.capture)
+    }
+
+    /// Keeps a log line of the current call within its byte limit; far past the
+    /// limit, says the call floods.
+    fn record_log(&mut self, level: types::LogLevel, message: String) -> Result<(), String> {
+        let capture = &mut self.capture;
+        let limit = self.limits.log_bytes_per_call;
+        if capture.log_bytes + message.len() > limit {
+            capture.log_bytes_dropped += message.len();
+            if capture.log_bytes_dropped > limit.saturating_mul(FLOOD_FACTOR) {
+                return Err(format!(
+                    "log flood: more than {} bytes in one call (limit {limit})",
+                    limit.saturating_mul(FLOOD_FACTOR + 1)
+                ));
+            }
+            return Ok(());
+        }
+        capture.log_bytes += message.len();
+        capture.logs.push(PluginLogLine { level, message });
+        Ok(())
+    }
+
+    /// Why an event may not go on the bus, if it may not.
+    fn oversized(name: &str, source: &str, payload: &str) -> Option<String> {
+        let too_long = |what: &str, text: &str, limit: usize| {
+            (text.len() > limit)
+                .then(|| format!("its {what} has {} bytes (at most {limit})", text.len()))
+        };
+        too_long("name", name, EVENT_NAME_BYTES)
+            .or_else(|| too_long("source", source, EVENT_NAME_BYTES))
+            .or_else(|| too_long("payload", payload, EVENT_PAYLOAD_BYTES))
     }
 }
 
@@ -125,21 +163,8 @@ impl host::Host for StoreState {
     }
 
     fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
-        let capture = &mut self.capture;
-        let limit = self.limits.log_bytes_per_call;
-        if capture.log_bytes + message.len() > limit {
-            capture.log_bytes_dropped += message.len();
-            if capture.log_bytes_dropped > limit.saturating_mul(FLOOD_FACTOR) {
-                return Err(wasmtime::Error::msg(format!(
-                    "log flood: more than {} bytes in one call (limit {limit})",
-                    limit.saturating_mul(FLOOD_FACTOR + 1)
-                )));
-            }
-            return Ok(());
-        }
-        capture.log_bytes += message.len();
-        capture.logs.push(PluginLogLine { level, message });
-        Ok(())
+        self.record_log(level, message)
+            .map_err(wasmtime::Error::msg)
     }
 
     fn emit(&mut self, name: String, source: String, payload: String) -> wasmtime::Result<()> {
@@ -153,6 +178,19 @@ impl host::Host for StoreState {
                     limit.saturating_mul(FLOOD_FACTOR + 1)
                 )));
             }
+            return Ok(());
+        }
+        if let Some(reason) = Self::oversized(&name, &source, &payload) {
+            capture.events_dropped += 1;
+            if capture.events_oversized == 0 {
+                let name = super::text::sanitize(&name, 64);
+                let message = format!("event '{name}' dropped at emit: {reason}");
+                capture.logs.push(PluginLogLine {
+                    level: types::LogLevel::Warn,
+                    message,
+                });
+            }
+            capture.events_oversized += 1;
             return Ok(());
         }
         let source = (!source.is_empty()).then_some(source);

@@ -540,23 +540,35 @@ impl Simulation {
                 "step exceeded its limits: {} events and {} log bytes dropped", output.events_dropped, output.log_bytes_dropped);
         }
         if let Some(value) = output.value {
-            match series.apply(value) {
-                Some(ValueIssue::NotFinite) => {
-                    tracing::warn!(host = %host_name, metric = %series.config.name,
-                    "scenario returned {value}; keeping the last value")
-                }
-                Some(ValueIssue::OutOfRange) => {
-                    tracing::debug!(host = %host_name, metric = %series.config.name,
-                    "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max)
-                }
-                None => {}
-            }
+            self.take_value(id, value);
         }
+        let host_name = self.hosts[self.series[id.index()].host.index()]
+            .config
+            .name
+            .as_str();
         output
             .events
             .into_iter()
             .map(|emitted| into_bus_event(emitted, host_name))
             .collect()
+    }
+
+    /// Takes a step's value into the series, saying what was wrong with it.
+    pub(super) fn take_value(&mut self, id: SeriesId, value: f64) {
+        let series = &mut self.series[id.index()];
+        let Some(issue) = series.apply(value) else {
+            return;
+        };
+        let host = &self.hosts[series.host.index()].config.name;
+        let metric = &series.config.name;
+        match issue {
+            ValueIssue::NotFinite => tracing::warn!(host = %host, metric = %metric,
+                "scenario returned {value}; keeping the last value"),
+            ValueIssue::OutOfRange => tracing::debug!(host = %host, metric = %metric,
+                "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max),
+            ValueIssue::Reset => tracing::warn!(host = %host, metric = %metric,
+                "the series' total would overflow; it starts again from {value} (a counter reset)"),
+        }
     }
 
     /// A good step after faulty ones ends the burst (logged once).

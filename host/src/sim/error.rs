@@ -15,10 +15,11 @@ pub enum SimError {
         available: String,
     },
 
-    #[error("host '{host}', metric '{metric}', field 'scenario_data': {message}")]
+    #[error("host '{host}', metric '{metric}', field 'scenario_data': {message} (plugin {plugin})")]
     BadScenario {
         host: String,
         metric: String,
+        plugin: String,
         message: String,
     },
 
@@ -51,9 +52,10 @@ impl SimError {
         err: PluginError,
     ) -> Self {
         match err {
-            PluginError::Rejected { message, .. } => SimError::BadScenario {
+            PluginError::Rejected { plugin, message } => SimError::BadScenario {
                 host: host.name.clone(),
                 metric: metric.name.clone(),
+                plugin,
                 message,
             },
             other => SimError::Plugin {

@@ -14,7 +14,7 @@ use super::engine::{Simulation, metric_info, stream_key};
 use super::error::SimError;
 use super::ids::{GroupIndex, PluginId, SeriesId};
 use super::schedule::Task;
-use super::series::{Runner, ValueIssue};
+use super::series::Runner;
 
 /// What series must share to be stepped together.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -187,11 +187,6 @@ impl Simulation {
         if value.is_nan() {
             return;
         }
-        let series = &mut self.series[id.index()];
-        if series.apply(value) == Some(ValueIssue::OutOfRange) {
-            let host = &self.hosts[series.host.index()].config.name;
-            tracing::debug!(host = %host, metric = %series.config.name,
-                "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max);
-        }
+        self.take_value(id, value);
     }
 }

@@ -63,6 +63,10 @@ pub enum ValueIssue {
     NotFinite,
     /// Outside the metric's range: clamped.
     OutOfRange,
+    /// A counter's total or a histogram's sum would have left the finite numbers:
+    /// it started again from this value, as a restarted process's would (a reset
+    /// that `rate()` and `increase()` understand).
+    Reset,
 }
 
 /// The state of one metric of one host. Only the simulation changes it; readers
@@ -146,12 +150,24 @@ impl SeriesState {
         if !raw.is_finite() {
             return Some(ValueIssue::NotFinite);
         }
-        let value = raw.clamp(self.config.min, self.config.max);
+        // `+ 0.0` turns -0 into 0: the exposition never shows "-0".
+        let value = raw.clamp(self.config.min, self.config.max) + 0.0;
         self.value = value;
+        let mut reset = false;
         match self.config.kind {
             MetricKind::Gauge => {}
-            MetricKind::Counter => self.counter_total += value.max(0.0),
+            MetricKind::Counter => {
+                let total = self.counter_total + value.max(0.0);
+                reset = !total.is_finite();
+                self.counter_total = if reset { value.max(0.0) } else { total };
+            }
             MetricKind::Histogram => {
+                if !(self.histogram_sum + value).is_finite() {
+                    reset = true;
+                    self.histogram_sum = 0.0;
+                    self.histogram_count = 0;
+                    self.bucket_counts.iter_mut().for_each(|count| *count = 0);
+                }
                 let bounds = self.bounds();
                 let first = bounds
                     .iter()
@@ -165,7 +181,11 @@ impl SeriesState {
                 self.histogram_count += 1;
             }
         }
-        (value != raw).then_some(ValueIssue::OutOfRange)
+        if reset {
+            Some(ValueIssue::Reset)
+        } else {
+            (value != raw).then_some(ValueIssue::OutOfRange)
+        }
     }
 
     fn bounds(&self) -> &[f64] {
@@ -205,8 +225,13 @@ mod tests {
     use super::*;
 
     fn series(kind: MetricKind) -> SeriesState {
+        series_up_to(kind, 100.0)
+    }
+
+    fn series_up_to(kind: MetricKind, max: f64) -> SeriesState {
         let mut config = MetricConfig::new("m");
         config.kind = kind;
+        config.max = max;
         config.buckets = vec![1.0, 5.0, 10.0];
         let runner = Runner::Single {
             plugin: PluginId::new(0),
@@ -255,5 +280,22 @@ mod tests {
         assert_eq!(gauge.apply(f64::NAN), Some(ValueIssue::NotFinite));
         assert_eq!(gauge.value, 100.0);
         assert_eq!(gauge.apply(42.0), None);
+        gauge.apply(-0.0);
+        assert!(gauge.value.is_sign_positive(), "-0 is shown as 0");
+    }
+
+    #[test]
+    fn a_total_that_would_overflow_starts_again() {
+        let mut counter = series_up_to(MetricKind::Counter, f64::MAX);
+        assert_eq!(counter.apply(f64::MAX), None);
+        assert_eq!(counter.apply(f64::MAX), Some(ValueIssue::Reset));
+        assert_eq!(counter.sample(), Sample::Counter(f64::MAX));
+        let mut histogram = series_up_to(MetricKind::Histogram, f64::MAX);
+        histogram.apply(f64::MAX);
+        assert_eq!(histogram.apply(f64::MAX), Some(ValueIssue::Reset));
+        let Sample::Histogram { sum, count, .. } = histogram.sample() else {
+            panic!("a histogram samples as one");
+        };
+        assert_eq!((sum, count), (f64::MAX, 1));
     }
 }

@@ -364,7 +364,7 @@ fn unknown_scenarios_and_bad_parameters_are_refused_before_running() {
         .expect("refused");
     assert_eq!(
         err.to_string(),
-        "host 'h', metric 'm', field 'scenario_data': sine_wave: parameter 'period' must be greater than 0, got -3"
+        "host 'h', metric 'm', field 'scenario_data': sine_wave: parameter 'period' must be greater than 0, got -3 (plugin builtin)"
     );
     let dangling = config(
         "[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"relay_to_other_metric\"\nscenario_data = { source_metric_name = \"nope\" }\n",
