@@ -66,7 +66,7 @@ impl PluginRuntime {
         )
         .map_err(runtime_error)?;
         let mut wasi_linker = plain_linker.clone();
-        wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(runtime_error)?;
+        super::wasi::add_to_linker(&mut wasi_linker).map_err(runtime_error)?;
 
         Ok(Self {
             inner: Arc::new(RuntimeInner {
@@ -247,7 +247,7 @@ impl Plugin {
     /// scenarios of other plugins until given a directory
     /// ([`PluginInstance::set_directory`]).
     pub fn instantiate(&self, seed: u64) -> Result<PluginInstance, PluginError> {
-        PluginInstance::new(self.inner.clone(), seed, Default::default(), 0)
+        PluginInstance::new(self.inner.clone(), seed, Default::default(), 0, None)
     }
 
     pub(super) fn inner(&self) -> &Arc<PluginInner> {

@@ -61,9 +61,14 @@ pub enum PluginError {
         fault: Fault,
     },
 
-    /// A scenario nested through the host failed; the caller's own instance is
-    /// intact and was not rebuilt.
-    #[error("plugin {plugin}, {call}: a nested scenario failed: {fault}")]
+    /// A nested call was not made: the calling scenario's deadline had no time
+    /// left for it.
+    #[error("plugin {plugin}: {call} not made: the calling scenario's deadline left no time")]
+    NoTimeLeft { plugin: String, call: String },
+
+    /// A scenario nested through the host failed (`fault` says which plugin and
+    /// why); the caller's own instance is intact and was not rebuilt.
+    #[error("{fault} (nested in plugin {plugin}, {call})")]
     NestedFault {
         plugin: String,
         call: String,

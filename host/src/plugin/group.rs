@@ -180,6 +180,7 @@ impl PluginInstance {
             })
             .collect();
         let call = self.describe_group_step(group, members);
+        self.store.data_mut().set_virtual_time(time);
         let (result, _) = self.call_plugin(&call, None, |store| {
             guest
                 .series_group()

@@ -4,6 +4,7 @@
 //! live series is created again (its random stream carries on where it was).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -13,6 +14,7 @@ use super::bindings::{batch, config_builder, scenarios};
 use super::engine::PluginInner;
 use super::error::{Fault, PluginError};
 use super::group::GroupSlot;
+use super::limits::{MemoryFamily, deadline_ticks};
 use super::nested::{Nesting, ScenarioDirectory};
 use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
 use super::wasi::WasiState;
@@ -80,6 +82,9 @@ pub struct PluginInstance {
     /// Where nested scenarios are looked up, and how deep this instance nests.
     directory: Arc<ScenarioDirectory>,
     depth: usize,
+    /// The memory cap it shares with the instances it nests (and, when it is
+    /// nested itself, with its caller's).
+    family: Arc<MemoryFamily>,
     pub(super) store: Store<StoreState>,
     pub(super) guests: Guests,
     series: Vec<SeriesSlot>,
@@ -91,6 +96,12 @@ pub struct PluginInstance {
     restarts: u64,
     /// Linear memory the instance held before it had any series.
     start_memory: usize,
+    /// For a nested instance: when the calling scenario's own deadline leaves no
+    /// more time to its nested calls. Each of its calls ends by then.
+    budget_until: Option<Instant>,
+    /// A nested instance that trapped is rebuilt on its next use, in the time of
+    /// the call that uses it, not in the time of the call it trapped in.
+    needs_restart: bool,
 }
 
 impl PluginInstance {
@@ -99,8 +110,10 @@ impl PluginInstance {
         seed: u64,
         directory: Arc<ScenarioDirectory>,
         depth: usize,
+        family: Option<Arc<MemoryFamily>>,
     ) -> Result<Self, PluginError> {
-        let mut store = new_store(&plugin, seed, &directory, depth);
+        let family = family.unwrap_or_else(|| MemoryFamily::new(plugin.limits.memory_bytes));
+        let mut store = new_store(&plugin, seed, &directory, depth, &family);
         let guests = instantiate(&plugin, &mut store).map_err(|err| PluginError::Trap {
             plugin: plugin.name.clone(),
             call: "instantiation".into(),
@@ -113,12 +126,15 @@ impl PluginInstance {
             seed,
             directory,
             depth,
+            family,
             store,
             guests,
             groups: Vec::new(),
             series: Vec::new(),
             free: Vec::new(),
             restarts: 0,
+            budget_until: None,
+            needs_restart: false,
         })
     }
 
@@ -191,6 +207,7 @@ impl PluginInstance {
     /// Creates a series; a scenario's refusal (bad parameters, unknown name) comes
     /// back as [`PluginError::Rejected`] with the plugin's own message.
     pub fn create_series(&mut self, spec: SeriesSpec) -> Result<SlotId, PluginError> {
+        self.restart_if_needed();
         let stream = stream_for(self.seed, &spec.stream_key);
         let slot = SeriesSlot {
             spec,
@@ -220,7 +237,7 @@ impl PluginInstance {
                 self.free.push(id);
                 // Rebuild without the series that trapped, so it is not tried again.
                 if matches!(err, PluginError::Trap { .. }) {
-                    self.restart();
+                    self.after_trap();
                 }
                 Err(err)
             }
@@ -229,6 +246,7 @@ impl PluginInstance {
 
     /// Names of the metrics the series reads.
     pub fn links(&mut self, id: SlotId) -> Result<Vec<String>, PluginError> {
+        self.restart_if_needed();
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
         let (result, _) = self.call_plugin("links", Some(id), |store| {
@@ -240,8 +258,10 @@ impl PluginInstance {
     /// Advances the series once. On a trap the instance is rebuilt before this
     /// returns, so the next call works again; the error says what trapped.
     pub fn step(&mut self, id: SlotId, input: StepInput) -> Result<StepOutput, PluginError> {
+        self.restart_if_needed();
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
+        self.store.data_mut().set_virtual_time(input.time);
         let (result, capture) = self.call_plugin("step", Some(id), |store| {
             guest.scenario().call_step(store, handle, &input)
         });
@@ -338,9 +358,33 @@ impl PluginInstance {
     ) -> (Result<R, PluginError>, CallCapture) {
         let (result, capture) = self.sandboxed(call, series, run);
         if matches!(result, Err(PluginError::Trap { .. })) {
-            self.restart();
+            self.after_trap();
         }
         (result, capture)
+    }
+
+    /// Limits every call of this (nested) instance to end by `until`, the time
+    /// its caller's deadline leaves it; `None` for its own deadline alone.
+    pub(super) fn set_budget_until(&mut self, until: Option<Instant>) {
+        self.budget_until = until;
+    }
+
+    /// A trapped instance is rebuilt: at once when the simulation drives it, on
+    /// next use when it is nested (see `needs_restart`).
+    fn after_trap(&mut self) {
+        if self.depth > 0 {
+            self.needs_restart = true;
+        } else {
+            self.restart();
+        }
+    }
+
+    /// Rebuilds a nested instance that trapped before it is used again (before
+    /// any export or handle of its store is taken for the call).
+    fn restart_if_needed(&mut self) {
+        if std::mem::take(&mut self.needs_restart) {
+            self.restart();
+        }
     }
 
     /// Runs one call under the deadline with the series' stream and capture set
@@ -351,9 +395,23 @@ impl PluginInstance {
         series: Option<SlotId>,
         run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallCapture) {
-        let ticks = self.plugin.limits.deadline_ticks();
-        self.store.set_epoch_deadline(ticks);
-        self.store.data_mut().begin_call(series.map(|id| id.0));
+        let own = self.plugin.limits.call_deadline;
+        let allowed = self.budget_until.map_or(own, |until| {
+            until.saturating_duration_since(Instant::now()).min(own)
+        });
+        if allowed.is_zero() {
+            return (
+                Err(PluginError::NoTimeLeft {
+                    plugin: self.plugin.name.clone(),
+                    call: call.to_string(),
+                }),
+                CallCapture::default(),
+            );
+        }
+        self.store.set_epoch_deadline(deadline_ticks(allowed));
+        self.store
+            .data_mut()
+            .begin_call(series.map(|id| id.0), Instant::now() + allowed);
         let result = run(&mut self.store);
         let capture = self.store.data_mut().end_call();
         match result {
@@ -382,7 +440,14 @@ impl PluginInstance {
         let mut skipped_groups: Vec<usize> = Vec::new();
         'rebuild: loop {
             let streams = std::mem::take(&mut self.store.data_mut().streams);
-            let mut store = new_store(&self.plugin, self.seed, &self.directory, self.depth);
+            self.store.data_mut().memory.release();
+            let mut store = new_store(
+                &self.plugin,
+                self.seed,
+                &self.directory,
+                self.depth,
+                &self.family,
+            );
             store.data_mut().streams = streams;
             match instantiate(&self.plugin, &mut store) {
                 Ok(guests) => {
@@ -405,6 +470,11 @@ impl PluginInstance {
                 }
                 match self.create_handle(id) {
                     Ok(handle) => self.series[id.0].handle = Some(handle),
+                    Err(PluginError::NoTimeLeft { .. }) => {
+                        // The caller's time ran out: finish the rebuild on next use.
+                        self.needs_restart = true;
+                        return;
+                    }
                     Err(err) => {
                         tracing::warn!(plugin = %self.plugin.name, series = %self.series[id.0].spec.stream_key,
                             "series not re-created after restart: {err}");
@@ -429,6 +499,7 @@ fn new_store(
     seed: u64,
     directory: &Arc<ScenarioDirectory>,
     depth: usize,
+    family: &Arc<MemoryFamily>,
 ) -> Store<StoreState> {
     let wasi = plugin
         .uses_wasi
@@ -437,6 +508,7 @@ fn new_store(
         plugin.engine(),
         StoreState::new(
             plugin.limits,
+            family.clone(),
             wasi,
             seed,
             &plugin.name,

@@ -13,6 +13,7 @@
 //! without rebuilding the caller's instance or disturbing its other series.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rand::RngExt;
 use wasmtime::component::{Resource, ResourceTable};
@@ -22,6 +23,7 @@ use super::bindings::types::{Context, MetricInfo};
 use super::engine::{Plugin, PluginInner};
 use super::error::PluginError;
 use super::instance::{PluginInstance, SeriesSpec, SlotId};
+use super::limits::{MemoryFamily, nesting_reserve};
 use super::state::StoreState;
 
 /// Longest chain of nested scenarios (one nesting one that nests one ...), so a
@@ -112,15 +114,26 @@ impl Nesting {
         self.instances.clear();
     }
 
-    fn instance(&mut self, index: usize) -> Result<&mut PluginInstance, PluginError> {
+    /// The private instance of the directory's plugin `index`, counted against
+    /// the caller's memory `family`.
+    fn instance(
+        &mut self,
+        index: usize,
+        family: &Arc<MemoryFamily>,
+    ) -> Result<&mut PluginInstance, PluginError> {
         if self.instances.len() < self.directory.entries.len() {
             self.instances
                 .resize_with(self.directory.entries.len(), || None);
         }
         if self.instances[index].is_none() {
             let plugin = self.directory.entries[index].0.clone();
-            let instance =
-                PluginInstance::new(plugin, self.seed, self.directory.clone(), self.depth + 1)?;
+            let instance = PluginInstance::new(
+                plugin,
+                self.seed,
+                self.directory.clone(),
+                self.depth + 1,
+                Some(family.clone()),
+            )?;
             self.instances[index] = Some(instance);
         }
         self.instances[index]
@@ -134,6 +147,21 @@ impl Nesting {
     fn series_of(&mut self, handle: &Resource<NestedSeries>) -> wasmtime::Result<(usize, SlotId)> {
         let nested = self.table.get(handle)?;
         Ok((nested.plugin, nested.series))
+    }
+}
+
+impl StoreState {
+    /// The private instance of the directory's plugin `index`, ready for a call
+    /// made within the current one: its memory counts against this instance's
+    /// cap, and it must end early enough to leave this call time of its own.
+    fn nested_instance(&mut self, index: usize) -> Result<&mut PluginInstance, PluginError> {
+        let family = self.memory.family().clone();
+        let until = self
+            .deadline
+            .checked_sub(nesting_reserve(self.limits.call_deadline));
+        let instance = self.nesting.instance(index, &family)?;
+        instance.set_budget_until(Some(until.unwrap_or_else(Instant::now)));
+        Ok(instance)
     }
 }
 
@@ -164,8 +192,7 @@ impl host::HostNestedScenario for StoreState {
             stream_key,
         };
         let series = self
-            .nesting
-            .instance(plugin)
+            .nested_instance(plugin)
             .and_then(|instance| instance.create_series(spec))
             .map_err(|err| match err {
                 PluginError::Rejected { message, .. } => message,
@@ -179,7 +206,7 @@ impl host::HostNestedScenario for StoreState {
 
     fn links(&mut self, handle: Resource<NestedSeries>) -> wasmtime::Result<Vec<String>> {
         let (plugin, series) = self.nesting.series_of(&handle)?;
-        Ok(self.nesting.instance(plugin)?.links(series)?)
+        Ok(self.nested_instance(plugin)?.links(series)?)
     }
 
     fn step(
@@ -189,8 +216,7 @@ impl host::HostNestedScenario for StoreState {
     ) -> wasmtime::Result<Option<f64>> {
         let (plugin, series) = self.nesting.series_of(&handle)?;
         let output = match self
-            .nesting
-            .instance(plugin)
+            .nested_instance(plugin)
             .and_then(|instance| instance.step(series, ctx))
         {
             Ok(output) => output,

@@ -6,7 +6,10 @@ use rand::{RngExt, SeedableRng};
 use sha2::{Digest, Sha256};
 
 use super::bindings::{host, types};
-use super::limits::{Limits, MemoryMeter};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::limits::{Limits, MemoryFamily, MemoryMeter};
 use super::nested::Nesting;
 use super::wasi::WasiState;
 
@@ -74,18 +77,21 @@ pub struct StoreState {
     pub(super) capture: CallCapture,
     /// Scenarios of other plugins run for this store's series.
     pub(super) nesting: Nesting,
+    /// When the current call must end; its nested calls end sooner.
+    pub(super) deadline: Instant,
 }
 
 impl StoreState {
     pub(super) fn new(
         limits: Limits,
+        family: Arc<MemoryFamily>,
         wasi: Option<WasiState>,
         seed: u64,
         plugin: &str,
         nesting: Nesting,
     ) -> Self {
         Self {
-            memory: MemoryMeter::new(&limits),
+            memory: MemoryMeter::new(&limits, family),
             limits,
             wasi,
             streams: Vec::new(),
@@ -93,6 +99,7 @@ impl StoreState {
             current: None,
             capture: CallCapture::default(),
             nesting,
+            deadline: Instant::now(),
         }
     }
 
@@ -104,9 +111,11 @@ impl StoreState {
         }
     }
 
-    /// Prepares for a call on behalf of `series` (or of the plugin itself).
-    pub(super) fn begin_call(&mut self, series: Option<usize>) {
+    /// Prepares for a call on behalf of `series` (or of the plugin itself) that
+    /// must end by `deadline`.
+    pub(super) fn begin_call(&mut self, series: Option<usize>, deadline: Instant) {
         self.current = series;
+        self.deadline = deadline;
         self.capture = CallCapture::default();
     }
 

@@ -17,6 +17,10 @@ use crate::mixer::{Mixer, StatusOptions};
 use crate::sim::Simulation;
 use crate::sink::{self, SinkError, SinkOptions, Snapshots, stop_signal};
 
+/// How long stopping waits for the simulation thread to finish its current
+/// call; past it the run ends without it (sinks still get the last snapshot).
+pub const SIMULATION_STOP_LIMIT: Duration = Duration::from_secs(5);
+
 /// How a run behaves.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -89,7 +93,15 @@ pub async fn run(
     stop_sim.store(true, Ordering::SeqCst);
     trigger.fire();
     let shutdown = async move {
-        let _ = tokio::task::spawn_blocking(move || sim_thread.join()).await;
+        let joined = tokio::task::spawn_blocking(move || sim_thread.join());
+        if tokio::time::timeout(SIMULATION_STOP_LIMIT, joined)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the simulation did not stop within {SIMULATION_STOP_LIMIT:?}; ending without it"
+            );
+        }
         for task in tasks {
             let _ = task.await;
         }
