@@ -208,9 +208,7 @@ mod tests {
         let module = Module::new(&engine, &memories).unwrap();
         let family = MemoryFamily::new(cap);
         let mut lone = store(&engine, cap, &family);
-        let err = Instance::new(&mut lone, &module, &[])
-            .err()
-            .expect("refused");
+        let err = Instance::new(&mut lone, &module, &[]).expect_err("refused");
         assert!(format!("{err:#}").contains("memory cap reached"), "{err:#}");
 
         // A table grown by a million entries (8 MB) traps.
