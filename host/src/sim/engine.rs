@@ -343,6 +343,12 @@ impl Simulation {
         self.instances.len()
     }
 
+    /// How many times the plugin instances that run series were rebuilt after
+    /// a fault (private instances of nested scenarios not counted).
+    pub fn plugin_restarts(&self) -> u64 {
+        self.instances.iter().map(PluginInstance::restarts).sum()
+    }
+
     pub fn stats(&self) -> &SimStats {
         &self.stats
     }

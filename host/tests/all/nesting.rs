@@ -256,3 +256,106 @@ fn nesting_without_end_stops_at_the_depth_limit() {
         "{err}"
     );
 }
+
+/// A healthy series beside `wrapped`, which nests `inner` through `via`, on the
+/// pack and the hostile fixture.
+fn beside_a_nested(via: &str, inner: &str) -> String {
+    let data = match via {
+        "switch_scenario_by_events" => format!(r#"{{ default_scenario = "{inner}" }}"#),
+        _ => format!(r#"{{ inner = "{inner}" }}"#),
+    };
+    format!(
+        r#"
+        [[hosts]]
+        name = "worker"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "wrapped"
+        value_range = [0, 100]
+        update_interval = "1s"
+        scenario = "{via}"
+        scenario_data = {data}
+        [[hosts.metrics]]
+        name = "healthy"
+        value_range = [0, 1000]
+        update_interval = "1s"
+        scenario = "time_duration"
+        [[hosts.metrics]]
+        name = "sibling"
+        value_range = [0, 1000]
+        update_interval = "1s"
+        scenario = "steady"
+        "#
+    )
+}
+
+#[test]
+fn a_spinning_nested_scenario_takes_the_blame_and_no_more_than_the_callers_deadline() {
+    // In the pack's switch, and in a third-party plugin's own nesting scenario:
+    // the caller is never rebuilt, its other series (the pack's `healthy`, the
+    // hostile plugin's `sibling`) never fault, and a step costs one deadline.
+    for via in ["switch_scenario_by_events", "nest"] {
+        let mut sim = with_fixture(&beside_a_nested(via, "spin"), "hostile.wasm", 1)
+            .expect("builds")
+            .with_fault_policy(FaultPolicy::Hold);
+        let started = std::time::Instant::now();
+        sim.advance_to(at(5.0));
+        let took = started.elapsed();
+        assert_eq!(faults(&sim, "wrapped"), 6, "{via}: every step, 0 to 5 s");
+        assert_eq!(sim.plugin_restarts(), 0, "{via}: the caller is intact");
+        assert_eq!(
+            faults(&sim, "healthy") + faults(&sim, "sibling"),
+            0,
+            "{via}"
+        );
+        assert_eq!(value(&sim, "healthy"), 5.0, "{via}");
+        assert_eq!(value(&sim, "sibling"), 5.0, "{via}");
+        // Six steps of a 100 ms deadline, each ending in time (with the nested
+        // instance rebuilt on next use): well under a second.
+        assert!(
+            took < std::time::Duration::from_millis(1200),
+            "{via}: {took:?}"
+        );
+    }
+}
+
+#[test]
+fn a_nested_fault_names_the_plugin_that_faulted_first() {
+    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let mut directory = promemu::plugin::ScenarioDirectory::default();
+    for plugin in [builtin(), hostile.clone()] {
+        let names = plugin.instantiate(0).unwrap().list_scenarios().unwrap();
+        directory.add(&plugin, names.into_iter().map(|info| info.name).collect());
+    }
+    let mut instance = builtin().instantiate(1).unwrap();
+    instance.set_directory(std::sync::Arc::new(directory));
+    let id = instance
+        .create_series(crate::harness::spec(
+            "switch_scenario_by_events",
+            r#"{"default_scenario": "spin"}"#,
+            crate::harness::gauge(0.0, 100.0, 0.0),
+        ))
+        .unwrap();
+    let input = promemu::plugin::StepInput {
+        time: 1.0,
+        elapsed: 1.0,
+        value: 0.0,
+        event: None,
+        links: Vec::new(),
+    };
+    let err = instance.step(id, input).expect_err("faults");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "plugin {} trapped in step of nested/",
+            hostile.name()
+        )),
+        "{message}"
+    );
+    assert!(
+        message
+            .ends_with("(nested in plugin builtin, step of job/host-1/switch_scenario_by_events)"),
+        "{message}"
+    );
+    assert_eq!(instance.restarts(), 0);
+}
