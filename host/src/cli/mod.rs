@@ -144,6 +144,10 @@ pub struct LimitArgs {
     /// Log bytes one step may write; more are dropped.
     #[arg(long, env = "PME_MAX_LOG_BYTES_PER_STEP", default_value = "16KiB", value_parser = crate::configs::parse_bytes)]
     pub max_log_bytes_per_step: u64,
+
+    /// Share of one core each plugin may use per second of virtual time (e.g. 0.5).
+    #[arg(long, env = "PME_PLUGIN_CPU_SHARE", default_value = "0.5", value_parser = parse_cpu_share_arg)]
+    pub plugin_cpu_share: f64,
 }
 
 impl LimitArgs {
@@ -154,6 +158,7 @@ impl LimitArgs {
             memory_bytes: usize::try_from(self.plugin_memory).unwrap_or(usize::MAX),
             events_per_call: self.max_events_per_step,
             log_bytes_per_call: usize::try_from(self.max_log_bytes_per_step).unwrap_or(usize::MAX),
+            cpu_share: self.plugin_cpu_share,
         }
     }
 }
@@ -204,6 +209,16 @@ fn parse_seconds_arg(text: &str) -> Result<f64, String> {
         ))
     } else {
         Ok(seconds)
+    }
+}
+
+fn parse_cpu_share_arg(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if crate::model::is_valid_cpu_share(share) => Ok(share),
+        _ => Err(format!(
+            "expected a share of one core greater than 0 and at most {}, got '{text}'",
+            crate::model::MAX_CPU_SHARE
+        )),
     }
 }
 

@@ -72,6 +72,7 @@ struct FileLimits {
     memory: Option<FileBytes>,
     events_per_step: Option<usize>,
     log_bytes_per_step: Option<FileBytes>,
+    cpu_share: Option<f64>,
 }
 
 /// A size: a number of bytes or text like "64MiB".
@@ -231,6 +232,7 @@ pub fn parse_toml(file: &str, name: &str, text: &str) -> Result<MixerConfig, Con
                     memory_bytes: limits.memory.map(|FileBytes(bytes)| bytes),
                     events_per_step: limits.events_per_step,
                     log_bytes_per_step: limits.log_bytes_per_step.map(|FileBytes(bytes)| bytes),
+                    cpu_share: limits.cpu_share,
                 };
                 (plugin, overrides)
             })

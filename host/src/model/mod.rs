@@ -66,6 +66,15 @@ impl std::str::FromStr for FaultPolicy {
     }
 }
 
+/// The largest CPU share a plugin may be given: more cores than any machine
+/// this runs on would give it.
+pub const MAX_CPU_SHARE: f64 = 1024.0;
+
+/// Whether `share` is a share of one core a plugin may be given.
+pub fn is_valid_cpu_share(share: f64) -> bool {
+    share > 0.0 && share <= MAX_CPU_SHARE
+}
+
 /// Per-plugin sandbox limits a config may set; unset fields keep the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct LimitOverrides {
@@ -74,6 +83,8 @@ pub struct LimitOverrides {
     pub memory_bytes: Option<u64>,
     pub events_per_step: Option<usize>,
     pub log_bytes_per_step: Option<u64>,
+    /// Share of one core per second of virtual time.
+    pub cpu_share: Option<f64>,
 }
 
 /// A whole emulation.

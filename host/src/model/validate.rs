@@ -50,6 +50,17 @@ pub fn validate(config: &MixerConfig) -> Vec<ModelError> {
                 deadline,
             );
         }
+        if let Some(share) = limits.cpu_share
+            && !crate::model::is_valid_cpu_share(share)
+        {
+            errors.push(at(
+                format!("{here}, field 'cpu_share'"),
+                format!(
+                    "must be a share of one core greater than 0 and at most {}, got {share}",
+                    crate::model::MAX_CPU_SHARE
+                ),
+            ));
+        }
         if limits.memory_bytes.is_some_and(|bytes| bytes < 1 << 20) {
             errors.push(at(
                 format!("{here}, field 'memory'"),

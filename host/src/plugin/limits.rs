@@ -15,6 +15,9 @@ pub struct Limits {
     pub events_per_call: usize,
     /// Log bytes one call may write; the rest are dropped and counted.
     pub log_bytes_per_call: usize,
+    /// Share of one core the plugin's calls may take per second of virtual time
+    /// (all its instances together); past it, its steps are skipped for a while.
+    pub cpu_share: f64,
 }
 
 impl Default for Limits {
@@ -24,6 +27,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             events_per_call: 64,
             log_bytes_per_call: 16 << 10,
+            cpu_share: 0.5,
         }
     }
 }

@@ -47,5 +47,6 @@ fn merge(base: Limits, overrides: &LimitOverrides) -> Limits {
         log_bytes_per_call: overrides
             .log_bytes_per_step
             .map_or(base.log_bytes_per_call, bytes),
+        cpu_share: overrides.cpu_share.unwrap_or(base.cpu_share),
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::model::{FaultPolicy, HostConfig, MetricConfig, MixerConfig};
 use crate::plugin::{
@@ -12,6 +13,7 @@ use crate::plugin::{
 };
 
 use super::HOSTS_LOGGED_ONE_BY_ONE;
+use super::budget::CpuBudget;
 use super::clock::VirtualTime;
 use super::error::SimError;
 use super::groups::{GroupKey, SeriesGroup};
@@ -50,6 +52,8 @@ pub struct SimStats {
     pub deliveries_dropped: u64,
     pub faults: u64,
     pub plugin_events_dropped: u64,
+    /// Steps skipped because their plugin was over its CPU budget.
+    pub throttled_steps: u64,
 }
 
 /// The whole emulation in virtual time.
@@ -73,6 +77,10 @@ pub struct Simulation {
     plugins: Vec<Plugin>,
     /// Per plugin (in `directory` order), the instance new series go to.
     filling: Vec<PluginId>,
+    /// Per plugin (in `directory` order), its CPU budget.
+    budgets: Vec<CpuBudget>,
+    /// Per instance, its plugin (in `directory` order).
+    instance_owner: Vec<usize>,
     directory: Arc<ScenarioDirectory>,
     seed: u64,
     /// Event name -> listening series, in series order.
@@ -117,6 +125,14 @@ impl Simulation {
             hosts: Vec::new(),
             series: Vec::new(),
             filling: (0..instances.len()).map(PluginId::new).collect(),
+            budgets: plugins
+                .iter()
+                .map(|plugin| {
+                    let limits = plugin.limits();
+                    CpuBudget::new(plugin.name(), limits.cpu_share, limits.call_deadline)
+                })
+                .collect(),
+            instance_owner: (0..instances.len()).collect(),
             instances,
             groups: Vec::new(),
             group_index: HashMap::new(),
@@ -286,6 +302,7 @@ impl Simulation {
             instance.memory_bytes()
         );
         self.instances.push(fresh);
+        self.instance_owner.push(owner);
         let id = PluginId::new(self.instances.len() - 1);
         self.filling[owner] = id;
         Ok(id)
@@ -520,7 +537,10 @@ impl Simulation {
                 })
                 .collect(),
         };
-        let result = self.instances[plugin.index()].step(slot, input);
+        let Some(result) = self.within_budget(plugin, 1, |instance| instance.step(slot, input))
+        else {
+            return Vec::new();
+        };
         self.stats.steps += 1;
         self.series[id.index()].steps += 1;
         let output = match result {
@@ -557,6 +577,26 @@ impl Simulation {
             .into_iter()
             .map(|emitted| into_bus_event(emitted, host_name))
             .collect()
+    }
+
+    /// Makes a call of `steps` steps into `instance` if its plugin is within its
+    /// CPU budget, and charges the plugin what it took; `None` (the steps
+    /// skipped) when the plugin is over its budget.
+    pub(super) fn within_budget<R>(
+        &mut self,
+        instance: PluginId,
+        steps: u64,
+        call: impl FnOnce(&mut PluginInstance) -> R,
+    ) -> Option<R> {
+        let budget = &mut self.budgets[self.instance_owner[instance.index()]];
+        if !budget.allows(self.now, steps) {
+            self.stats.throttled_steps += steps;
+            return None;
+        }
+        let started = Instant::now();
+        let result = call(&mut self.instances[instance.index()]);
+        budget.charge(started.elapsed());
+        Some(result)
     }
 
     /// Takes a step's value into the series, saying what was wrong with it.

@@ -156,13 +156,11 @@ impl Simulation {
             .map(|(id, _)| self.series[id.index()].value)
             .collect();
         let (instance, group_id) = (group.instance, group.group);
-        let result = self.instances[instance.index()].step_group(
-            group_id,
-            now.as_secs(),
-            &members,
-            &elapsed,
-            &values,
-        );
+        let Some(result) = self.within_budget(instance, ready.len() as u64, |instance| {
+            instance.step_group(group_id, now.as_secs(), &members, &elapsed, &values)
+        }) else {
+            return;
+        };
         self.stats.steps += ready.len() as u64;
         self.stats.group_calls += 1;
         match result {

@@ -1,11 +1,13 @@
 //! The simulation: a virtual clock and a discrete-event scheduler driving every
 //! host and metric, and the event bus between them.
 //!
-//! Deterministic and free of I/O: it never reads the wall clock and never touches
-//! the network or files. The async shell (`run`) paces it in real time. Scenario
+//! Deterministic and free of I/O: it never touches the network or files, and
+//! reads the wall clock only to hold each plugin to its CPU budget (`budget`), so
+//! the same seed gives the same values as long as no plugin exceeds its budget. The async shell (`run`) paces it in real time. Scenario
 //! steps run through `plugin`; readers (`mixer`, tests) see hosts and series only
 //! through the read-only views of `view`.
 
+mod budget;
 mod clock;
 mod engine;
 mod error;

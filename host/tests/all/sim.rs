@@ -697,3 +697,32 @@ fn a_group_that_traps_faults_its_own_series_and_its_neighbours_carry_on() {
     let good = sim.host_named("good").unwrap().metric("up").unwrap();
     assert_eq!((good.steps(), good.faults()), (7, 0));
 }
+
+#[test]
+fn a_plugin_over_its_cpu_budget_is_throttled_and_the_rest_keeps_its_schedule() {
+    // 80 series that each burn a few milliseconds per 1 s step: under the call
+    // deadline, but together more than the plugin's 5% of a core. (They listen
+    // to an event, so each is stepped on its own, not in one group call.)
+    let hostile = runtime_with(Limits {
+        cpu_share: 0.05,
+        ..Limits::default()
+    })
+    .load_file(&fixture("hostile.wasm"))
+    .unwrap();
+    let mut toml = String::from(
+        "[[hosts]]\nname = \"slow-{i:02}\"\ncount = 80\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"slow\"\nupdate_interval = \"1s\"\nvalue_range = [0, 100]\nscenario = \"slow\"\nscenario_data = { work = 12000000 }\nlisten_events = [\"never\"]\n",
+    );
+    toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"sine_wave\"\n");
+    let mut sim = Simulation::new(&config(&toml), &[builtin(), hostile], 1).unwrap();
+    let started = std::time::Instant::now();
+    sim.advance_to(at(20.0));
+    let took = started.elapsed();
+    let stats = sim.stats();
+    println!("{stats:?} in {took:?}");
+    assert!(stats.throttled_steps > 0, "{stats:?}");
+    assert_eq!(stats.steps + stats.throttled_steps, 80 * 21 + 100 * 11);
+    // The hostile plugin got 0.05 s per virtual second plus its 0.2 s of
+    // capacity and a call of debt: about 1.3 s of the 20 s of steps it asked for.
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+    assert_healthy_on_schedule(&sim, 11);
+}
