@@ -706,7 +706,7 @@ fn check_validates_a_config_without_running_it() {
     for part in [
         "Config <hosts_load_with_peaks> is valid (seed 5): 4 hosts, 16 series",
         ": 4 hosts\n",
-        "scenarios: feature_toggle x1, load_peak_cpu x9, random_in_range x6",
+        "scenarios: feature_toggle x1 (builtin), load_peak_cpu x9 (builtin), random_in_range x6 (builtin)",
         "listened events (series): load_peak_end x9, load_peak_start x9",
     ] {
         assert!(text.contains(part), "'{part}' in:\n{text}");

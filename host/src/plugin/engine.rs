@@ -182,6 +182,13 @@ impl PluginInner {
     pub(super) fn engine(&self) -> &Engine {
         &self.runtime.engine
     }
+
+    pub(super) fn is_named(&self, key: &str) -> bool {
+        let path = Path::new(&self.name);
+        self.name == key
+            || path.file_name().is_some_and(|name| name == key)
+            || path.file_stem().is_some_and(|stem| stem == key)
+    }
 }
 
 impl std::fmt::Debug for Plugin {
@@ -199,6 +206,12 @@ impl Plugin {
     /// The plugin's name: `builtin` or the path it was loaded from.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Whether `key` names it: its name (`builtin`, or the path it was loaded
+    /// from), its file name (`custom.wasm`) or its file stem (`custom`).
+    pub fn is_named(&self, key: &str) -> bool {
+        self.inner.is_named(key)
     }
 
     /// Whether it exports the scenarios interface.

@@ -34,7 +34,7 @@ pub use instance::{
     PluginInstance, SeriesSpec, SlotId, StepInput, StepOutput, forward_logs as forward_plugin_logs,
 };
 pub use limits::Limits;
-pub use nested::{MAX_NESTING_DEPTH, ScenarioDirectory};
+pub use nested::{MAX_NESTING_DEPTH, ScenarioDirectory, unqualified as unqualified_scenario};
 pub use state::{EmittedEvent, PluginLogLine};
 pub use text::sanitize as sanitize_plugin_text;
 pub use wasmtime::Trap;

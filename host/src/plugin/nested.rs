@@ -12,6 +12,7 @@
 //! reported as a fault of the calling series (see `PluginError::NestedFault`),
 //! without rebuilding the caller's instance or disturbing its other series.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,7 +32,9 @@ use super::state::StoreState;
 pub const MAX_NESTING_DEPTH: usize = 4;
 
 /// Which loaded plugin offers which scenarios, in load order; where several offer
-/// a name, the one loaded last wins. The one place that decides which plugin runs
+/// a name, the one loaded last wins (with a warning naming both), unless the name
+/// is qualified by its plugin: `builtin/sine_wave`, `custom/sine_wave` (a plugin
+/// by file stem, file name or path). The one place that decides which plugin runs
 /// a scenario, for a metric's own scenario and for nested ones alike.
 #[derive(Default)]
 pub struct ScenarioDirectory {
@@ -44,10 +47,12 @@ impl ScenarioDirectory {
     pub fn add(&mut self, plugin: &Plugin, names: Vec<String>) {
         for name in &names {
             if let Some(previous) = self.owner(name) {
-                tracing::info!(
-                    "scenario {name} of {} shadows the one of {}",
-                    plugin.name(),
-                    self.entries[previous].0.name
+                let (shadowed, new) = (&self.entries[previous].0.name, plugin.name());
+                tracing::warn!(
+                    "scenario {name} of {new} shadows the one of {shadowed}: unqualified, '{name}' now runs {new}'s (write '{}/{name}' for the other)",
+                    Path::new(shadowed)
+                        .file_stem()
+                        .map_or(shadowed.as_str(), |stem| stem.to_str().unwrap_or(shadowed))
                 );
             }
         }
@@ -55,11 +60,21 @@ impl ScenarioDirectory {
     }
 
     /// The position (in the order plugins were added) of the plugin that runs
-    /// `scenario`: the last one added that offers it.
+    /// `scenario`: the last one added that offers it, or for `plugin/name` the
+    /// plugin so named, if it offers it.
     pub fn owner(&self, scenario: &str) -> Option<usize> {
-        self.entries
-            .iter()
-            .rposition(|(_, names)| names.iter().any(|name| name == scenario))
+        let name = unqualified(scenario);
+        let qualifier = scenario.rsplit_once('/').map(|(plugin, _)| plugin);
+        self.entries.iter().rposition(|(plugin, names)| {
+            qualifier.is_none_or(|key| plugin.is_named(key))
+                && names.iter().any(|offered| offered == name)
+        })
+    }
+
+    /// The name of the plugin that runs `scenario`, if one does.
+    pub fn provider(&self, scenario: &str) -> Option<&str> {
+        self.owner(scenario)
+            .map(|index| self.entries[index].0.name.as_str())
     }
 
     /// Every scenario name offered, sorted, for messages.
@@ -77,6 +92,11 @@ impl ScenarioDirectory {
             names.join(", ")
         }
     }
+}
+
+/// A scenario's name as its plugin knows it: `sine_wave` for `builtin/sine_wave`.
+pub fn unqualified(scenario: &str) -> &str {
+    scenario.rsplit_once('/').map_or(scenario, |(_, name)| name)
 }
 
 /// The host's record behind one `nested-scenario` handle.
@@ -186,7 +206,7 @@ impl host::HostNestedScenario for StoreState {
         // Its own stream, derived from the caller's: same seed, same nested values.
         let stream_key = format!("nested/{:016x}", self.current_stream().random::<u64>());
         let spec = SeriesSpec {
-            scenario: name,
+            scenario: unqualified(&name).to_string(),
             params,
             info,
             stream_key,

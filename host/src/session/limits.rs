@@ -1,7 +1,6 @@
 //! A config's `plugin_limits`, applied over the command line's limits.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use super::SessionError;
@@ -15,13 +14,7 @@ pub fn apply(
     overrides: &BTreeMap<String, LimitOverrides>,
 ) -> Result<(), SessionError> {
     for (key, limits) in overrides {
-        let matches = |plugin: &Plugin| {
-            plugin.name() == key
-                || Path::new(plugin.name())
-                    .file_name()
-                    .is_some_and(|name| name == key.as_str())
-        };
-        let Some(plugin) = plugins.iter_mut().find(|plugin| matches(plugin)) else {
+        let Some(plugin) = plugins.iter_mut().find(|plugin| plugin.is_named(key)) else {
             let loaded: Vec<&str> = plugins.iter().map(Plugin::name).collect();
             return Err(SessionError::UnknownPluginInLimits {
                 key: key.clone(),

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::mixer::Mixer;
 use crate::model::MixerConfig;
+use crate::sim::Simulation;
 
 /// A prepared run in figures: hosts, series, jobs, scenarios and listened events.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,12 +19,20 @@ pub struct CheckSummary {
     pub jobs: Vec<(String, usize)>,
     /// Series per scenario.
     pub scenarios: BTreeMap<String, usize>,
+    /// The plugin that runs each scenario.
+    pub providers: BTreeMap<String, String>,
     /// Series listening to each event.
     pub listened: BTreeMap<String, usize>,
 }
 
 impl CheckSummary {
-    pub fn new(config: &MixerConfig, mixer: &Mixer, seed: u64, push_interval: f64) -> Self {
+    pub fn new(
+        config: &MixerConfig,
+        mixer: &Mixer,
+        simulation: &Simulation,
+        seed: u64,
+        push_interval: f64,
+    ) -> Self {
         let mut scenarios: BTreeMap<String, usize> = BTreeMap::new();
         let mut listened: BTreeMap<String, usize> = BTreeMap::new();
         for host in &config.hosts {
@@ -34,7 +43,15 @@ impl CheckSummary {
                 }
             }
         }
+        let providers = scenarios
+            .keys()
+            .filter_map(|scenario| {
+                let provider = simulation.provider(scenario)?;
+                Some((scenario.clone(), provider.to_string()))
+            })
+            .collect();
         Self {
+            providers,
             config: config.name.clone(),
             seed,
             hosts: config.hosts.len(),
@@ -69,7 +86,15 @@ impl fmt::Display for CheckSummary {
         for (job, hosts) in &self.jobs {
             writeln!(out, "  job {job}: {hosts} hosts")?;
         }
-        writeln!(out, "  scenarios: {}", counted(&self.scenarios))?;
+        let scenarios: Vec<String> = self
+            .scenarios
+            .iter()
+            .map(|(name, count)| match self.providers.get(name) {
+                Some(plugin) => format!("{name} x{count} ({plugin})"),
+                None => format!("{name} x{count}"),
+            })
+            .collect();
+        writeln!(out, "  scenarios: {}", scenarios.join(", "))?;
         if !self.listened.is_empty() {
             writeln!(
                 out,

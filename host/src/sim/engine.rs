@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::model::{FaultPolicy, HostConfig, MetricConfig, MixerConfig};
 use crate::plugin::{
     EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance,
-    ScenarioDirectory, SeriesSpec, StepInput,
+    ScenarioDirectory, SeriesSpec, StepInput, unqualified_scenario,
 };
 
 use super::HOSTS_LOGGED_ONE_BY_ONE;
@@ -271,7 +271,7 @@ impl Simulation {
             .instance_for(owner)
             .map_err(|err| SimError::from_plugin(host, metric, err))?;
         let spec = SeriesSpec {
-            scenario: metric.scenario.clone(),
+            scenario: unqualified_scenario(&metric.scenario).to_string(),
             params: metric.scenario_params.clone(),
             info: metric_info(host, metric),
             stream_key: stream_key(host, metric),
@@ -353,6 +353,11 @@ impl Simulation {
 
     pub fn series_view(&self, id: SeriesId) -> SeriesView<'_> {
         SeriesView::new(id, &self.series[id.index()])
+    }
+
+    /// The name of the plugin that runs `scenario` (as a config names it).
+    pub fn provider(&self, scenario: &str) -> Option<&str> {
+        self.directory.provider(scenario)
     }
 
     /// How many plugin instances run the series (a large fleet spreads over several).

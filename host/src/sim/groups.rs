@@ -75,7 +75,10 @@ impl Simulation {
             return Ok(Some(group));
         }
         let created = self.instances[instance.index()]
-            .create_group(&metric.scenario, &metric.scenario_params)
+            .create_group(
+                crate::plugin::unqualified_scenario(&metric.scenario),
+                &metric.scenario_params,
+            )
             .map_err(plugin_error)?;
         let Some(group) = created else {
             self.unbatchable.insert(unbatchable);

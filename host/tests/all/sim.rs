@@ -382,7 +382,7 @@ fn hostile_beside_healthy(scenario: &str, listen: &str, policy: FaultPolicy) -> 
     let mut toml = format!(
         "[[hosts]]\nname = \"bad\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"hostile\"\nupdate_interval = \"1s\"\nvalue_range = [0, 100]\nscenario = \"{scenario}\"\nscenario_data = {{ after = 3 }}\nlisten_events = [{listen}]\n"
     );
-    toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"sine_wave\"\n");
+    toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"builtin/sine_wave\"\n");
     let config = config(&toml);
     Simulation::new(&config, &[builtin(), hostile], 1)
         .unwrap()
@@ -678,7 +678,7 @@ fn a_group_that_traps_faults_its_own_series_and_its_neighbours_carry_on() {
         [[hosts.metrics]]
         name = "up"
         update_interval = "10s"
-        scenario = "sine_wave"
+        scenario = "builtin/sine_wave"
         "#,
     );
     let mut sim = Simulation::new(&fleet, &[builtin(), hostile], 1).unwrap();
@@ -712,7 +712,7 @@ fn a_plugin_over_its_cpu_budget_is_throttled_and_the_rest_keeps_its_schedule() {
     let mut toml = String::from(
         "[[hosts]]\nname = \"slow-{i:02}\"\ncount = 80\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"slow\"\nupdate_interval = \"1s\"\nvalue_range = [0, 100]\nscenario = \"slow\"\nscenario_data = { work = 12000000 }\nlisten_events = [\"never\"]\n",
     );
-    toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"sine_wave\"\n");
+    toml.push_str("[[hosts]]\nname = \"good-{i:03}\"\ncount = 100\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"wave\"\nupdate_interval = \"2s\"\nscenario = \"builtin/sine_wave\"\n");
     let mut sim = Simulation::new(&config(&toml), &[builtin(), hostile], 1).unwrap();
     let started = std::time::Instant::now();
     sim.advance_to(at(20.0));
@@ -725,4 +725,54 @@ fn a_plugin_over_its_cpu_budget_is_throttled_and_the_rest_keeps_its_schedule() {
     // capacity and a call of debt: about 1.3 s of the 20 s of steps it asked for.
     assert!(took < std::time::Duration::from_secs(4), "{took:?}");
     assert_healthy_on_schedule(&sim, 11);
+}
+
+#[test]
+fn a_shadowed_scenario_is_still_reachable_by_its_plugin_name() {
+    // The hostile fixture offers its own `sine_wave` (it returns elapsed time):
+    // unqualified, the plugin loaded last wins; qualified, each runs its own.
+    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "h"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "plain"
+        value_range = [0, 1000]
+        scenario = "sine_wave"
+        [[hosts.metrics]]
+        name = "pack"
+        value_range = [0, 1000]
+        scenario = "builtin/sine_wave"
+        scenario_data = { period = 40, amplitude = 10, offset = 500 }
+        [[hosts.metrics]]
+        name = "stem"
+        value_range = [0, 1000]
+        scenario = "hostile/sine_wave"
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin(), hostile.clone()], 1).unwrap();
+    assert_eq!(sim.provider("sine_wave"), Some(hostile.name()));
+    assert_eq!(sim.provider("builtin/sine_wave"), Some("builtin"));
+    assert_eq!(sim.provider("hostile.wasm/sine_wave"), Some(hostile.name()));
+    assert_eq!(sim.provider("square-wave/sine_wave"), None);
+    sim.advance_to(at(10.0));
+    let host = sim.host_named("h").unwrap();
+    assert_eq!(host.metric("plain").unwrap().value(), 10.0);
+    assert_eq!(host.metric("stem").unwrap().value(), 10.0);
+    let pack = host.metric("pack").unwrap().value();
+    assert!(
+        (pack - 510.0).abs() < 1e-6,
+        "the pack's sine at a quarter period: {pack}"
+    );
+
+    let unknown = config(
+        "[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"nobody/sine_wave\"\n",
+    );
+    let err = Simulation::new(&unknown, &[builtin(), hostile], 1)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("unknown scenario 'nobody/sine_wave'"), "{err}");
 }
