@@ -431,7 +431,7 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         ),
         (
             vec!["--plugin", future.to_str().unwrap()],
-            "targets contract version 2.0.0, this host implements 0.1.1",
+            "targets contract version 2.0.0, this host implements 0.1.2",
         ),
         (
             vec!["--plugin", liar.to_str().unwrap()],
@@ -640,7 +640,7 @@ fn scenarios_and_inspect_describe_the_plugins() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("kind: component"), "{text}");
     assert!(
-        text.contains("promemu:plugin/host@0.1.1: log-level, log"),
+        text.contains("promemu:plugin/host@0.1.2: log-level, random, log"),
         "{text}"
     );
     assert!(text.contains("wasi:filesystem/preopens@0.2"), "{text}");

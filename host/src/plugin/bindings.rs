@@ -2,8 +2,9 @@
 //!
 //! The `plugin` world exports every interface; each component is bound per
 //! interface (`GuestIndices`), so a plugin may export any of them. Contract
-//! versions match like WIT `0.y.z` semver: a component built for 0.1.0 binds to
-//! this host's 0.1.1 interfaces (wasmtime resolves the names semver-compatibly).
+//! versions match like WIT `0.y.z` semver: a component built for 0.1.0 or 0.1.1
+//! binds to this host's 0.1.2 interfaces (wasmtime resolves the names
+//! semver-compatibly).
 
 wasmtime::component::bindgen!({
     world: "plugin",
@@ -34,4 +35,4 @@ pub const BUILDER_INTERFACE: &str = "promemu:plugin/config-builder";
 pub const HOST_INTERFACE: &str = "promemu:plugin/host";
 pub const TYPES_INTERFACE: &str = "promemu:plugin/types";
 /// The contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.1";
+pub const CONTRACT_VERSION: &str = "0.1.2";

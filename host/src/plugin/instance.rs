@@ -9,7 +9,7 @@ use std::time::Instant;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use super::bindings::types::{BuilderInfo, Context, MetricInfo, MixerConfig, ScenarioInfo};
+use super::bindings::types::{BuilderInfo, Context, MetricInfo, MixerConfig, ScenarioInfo, Sender};
 use super::bindings::{batch, config_builder, scenarios};
 use super::engine::PluginInner;
 use super::error::{Fault, PluginError};
@@ -258,13 +258,26 @@ impl PluginInstance {
     /// Advances the series once. On a trap the instance is rebuilt before this
     /// returns, so the next call works again; the error says what trapped.
     pub fn step(&mut self, id: SlotId, input: StepInput) -> Result<StepOutput, PluginError> {
+        self.step_sent_by(id, input, None)
+    }
+
+    /// [`Self::step`] for an event that `sender` put on the bus (what
+    /// `host.event-sender` tells the scenario).
+    pub fn step_sent_by(
+        &mut self,
+        id: SlotId,
+        input: StepInput,
+        sender: Option<Sender>,
+    ) -> Result<StepOutput, PluginError> {
         self.restart_if_needed();
+        self.store.data_mut().event_sender = sender;
         let handle = self.handle(id)?;
         let guest = self.scenarios_guest()?.clone();
         self.store.data_mut().set_virtual_time(input.time);
         let (result, capture) = self.call_plugin("step", Some(id), |store| {
             guest.scenario().call_step(store, handle, &input)
         });
+        self.store.data_mut().event_sender = None;
         let value = result?;
         if let Some(fault) = capture.nested_fault {
             return Err(PluginError::NestedFault {

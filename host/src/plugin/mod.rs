@@ -23,7 +23,7 @@ mod wasi;
 
 pub use bindings::types::{
     BuilderInfo, Event, HostConfig, LinkedValue, LogLevel, MetricConfig, MetricInfo, MetricKind,
-    MixerConfig, ParamInfo, ScenarioInfo,
+    MixerConfig, ParamInfo, ScenarioInfo, Sender,
 };
 pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 pub use engine::{Plugin, PluginRuntime};

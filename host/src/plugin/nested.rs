@@ -235,9 +235,10 @@ impl host::HostNestedScenario for StoreState {
         ctx: Context,
     ) -> wasmtime::Result<Option<f64>> {
         let (plugin, series) = self.nesting.series_of(&handle)?;
+        let sender = self.event_sender.clone();
         let output = match self
             .nested_instance(plugin)
-            .and_then(|instance| instance.step(series, ctx))
+            .and_then(|instance| instance.step_sent_by(series, ctx, sender))
         {
             Ok(output) => output,
             Err(err) => {

@@ -79,6 +79,8 @@ pub struct StoreState {
     pub(super) nesting: Nesting,
     /// When the current call must end; its nested calls end sooner.
     pub(super) deadline: Instant,
+    /// Who sent the event that triggered the current step, if one did.
+    pub(super) event_sender: Option<types::Sender>,
 }
 
 impl StoreState {
@@ -100,6 +102,7 @@ impl StoreState {
             capture: CallCapture::default(),
             nesting,
             deadline: Instant::now(),
+            event_sender: None,
         }
     }
 
@@ -174,6 +177,10 @@ impl host::Host for StoreState {
     fn log(&mut self, level: types::LogLevel, message: String) -> wasmtime::Result<()> {
         self.record_log(level, message)
             .map_err(wasmtime::Error::msg)
+    }
+
+    fn event_sender(&mut self) -> Option<types::Sender> {
+        self.event_sender.clone()
     }
 
     fn emit(&mut self, name: String, source: String, payload: String) -> wasmtime::Result<()> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::model::{FaultPolicy, HostConfig, MetricConfig, MixerConfig};
 use crate::plugin::{
     EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance,
-    ScenarioDirectory, SeriesSpec, StepInput, unqualified_scenario,
+    ScenarioDirectory, Sender, SeriesSpec, StepInput, unqualified_scenario,
 };
 
 use super::HOSTS_LOGGED_ONE_BY_ONE;
@@ -479,23 +479,27 @@ impl Simulation {
     }
 
     /// Delivers events, and the events their listeners emit, at this instant.
-    fn dispatch(&mut self, initial: Vec<Event>) {
-        let mut queue: VecDeque<Event> = initial.into();
+    fn dispatch(&mut self, initial: Vec<BusEvent>) {
+        let mut queue: VecDeque<BusEvent> = initial.into();
         let mut delivered = 0;
         while let Some(event) = queue.pop_front() {
             self.stats.events += 1;
+            let sender = &event.sender;
             tracing::debug!(
-                "Event <{}> from <{}> at {}: {} listeners",
-                event.name,
-                event.source,
+                "Event <{}> from <{}> (sent by {}/{} of plugin {}) at {}: {} listeners",
+                event.event.name,
+                event.event.source,
+                sender.host,
+                sender.metric,
+                sender.plugin,
                 self.now,
-                self.listeners.get(&event.name).map_or(0, Vec::len)
+                self.listeners.get(&event.event.name).map_or(0, Vec::len)
             );
             // Indexed, not cloned: stepping a listener never changes the listeners.
             let mut next = 0;
             while let Some(&id) = self
                 .listeners
-                .get(&event.name)
+                .get(&event.event.name)
                 .and_then(|ids| ids.get(next))
             {
                 next += 1;
@@ -522,7 +526,7 @@ impl Simulation {
 
     /// Steps one series (for its schedule or for an event) and returns the events
     /// it emitted. A fault keeps the last value and is logged once per burst.
-    fn step_series(&mut self, id: SeriesId, event: Option<&Event>) -> Vec<Event> {
+    fn step_series(&mut self, id: SeriesId, event: Option<&BusEvent>) -> Vec<BusEvent> {
         let series = &self.series[id.index()];
         let Runner::Single { plugin, slot } = series.runner else {
             // Grouped series listen to no events and step with their group.
@@ -532,7 +536,7 @@ impl Simulation {
             time: self.now.as_secs(),
             elapsed: self.now.as_secs() - series.activated_at.as_secs(),
             value: series.value,
-            event: event.cloned(),
+            event: event.map(|event| event.event.clone()),
             links: series
                 .links
                 .iter()
@@ -542,8 +546,10 @@ impl Simulation {
                 })
                 .collect(),
         };
-        let Some(result) = self.within_budget(plugin, 1, |instance| instance.step(slot, input))
-        else {
+        let sender = event.map(|event| event.sender.clone());
+        let Some(result) = self.within_budget(plugin, 1, |instance| {
+            instance.step_sent_by(slot, input, sender)
+        }) else {
             return Vec::new();
         };
         self.stats.steps += 1;
@@ -573,14 +579,19 @@ impl Simulation {
         if let Some(value) = output.value {
             self.take_value(id, value);
         }
-        let host_name = self.hosts[self.series[id.index()].host.index()]
-            .config
-            .name
-            .as_str();
+        if output.events.is_empty() {
+            return Vec::new();
+        }
+        let series = &self.series[id.index()];
+        let sender = Sender {
+            host: self.hosts[series.host.index()].config.name.clone(),
+            metric: series.config.name.clone(),
+            plugin: self.instances[plugin.index()].plugin_name().to_string(),
+        };
         output
             .events
             .into_iter()
-            .map(|emitted| into_bus_event(emitted, host_name))
+            .map(|emitted| into_bus_event(emitted, &sender))
             .collect()
     }
 
@@ -669,11 +680,21 @@ impl Simulation {
     }
 }
 
-fn into_bus_event(emitted: EmittedEvent, host: &str) -> Event {
-    Event {
-        name: emitted.name,
-        source: emitted.source.unwrap_or_else(|| host.to_string()),
-        payload: emitted.payload,
+/// An event on the bus, with who really sent it.
+#[derive(Debug, Clone)]
+pub(super) struct BusEvent {
+    event: Event,
+    sender: Sender,
+}
+
+fn into_bus_event(emitted: EmittedEvent, sender: &Sender) -> BusEvent {
+    BusEvent {
+        event: Event {
+            name: emitted.name,
+            source: emitted.source.unwrap_or_else(|| sender.host.clone()),
+            payload: emitted.payload,
+        },
+        sender: sender.clone(),
     }
 }
 

@@ -300,7 +300,7 @@ fn another_major_version_of_the_contract_is_refused() {
     );
     assert!(
         err.to_string()
-            .contains("targets contract version 2.0.0, this host implements 0.1.1"),
+            .contains("targets contract version 2.0.0, this host implements 0.1.2"),
         "{err}"
     );
 }

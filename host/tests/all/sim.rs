@@ -776,3 +776,52 @@ fn a_shadowed_scenario_is_still_reachable_by_its_plugin_name() {
         .to_string();
     assert!(err.contains("unknown scenario 'nobody/sine_wave'"), "{err}");
 }
+
+#[test]
+fn a_listener_can_tell_who_really_sent_an_event() {
+    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "liar"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "spoofer"
+        update_interval = "1s"
+        scenario = "spoof"
+        scenario_data = { after = 3 }
+        [[hosts]]
+        name = "honest"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "toggle"
+        value_range = [0, 1]
+        update_interval = "1s"
+        scenario = "feature_toggle"
+        scenario_data = { start_time = 2, duration = 100, interval = 1000, on_event = "go", off_event = "stop" }
+        [[hosts]]
+        name = "listener"
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "spoofed"
+        value_range = [0, 1]
+        default_value = 0.5
+        update_interval = "1h"
+        listen_events = ["load_peak_start"]
+        scenario = "whois"
+        [[hosts.metrics]]
+        name = "genuine"
+        value_range = [0, 1]
+        default_value = 0.5
+        update_interval = "1h"
+        listen_events = ["go"]
+        scenario = "whois"
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin(), hostile], 1).unwrap();
+    sim.advance_to(at(5.0));
+    let listener = sim.host_named("listener").unwrap();
+    // `spoof` names `someone-else`, but the bus knows it was host `liar`.
+    assert_eq!(listener.metric("spoofed").unwrap().value(), 0.0);
+    assert_eq!(listener.metric("genuine").unwrap().value(), 1.0);
+}
