@@ -1,6 +1,7 @@
 //! End-to-end: the `promemu` binary against a real Pushgateway and a real
 //! Prometheus, all on loopback ports.
 
+mod sandbox;
 mod services;
 mod unreliable;
 
@@ -9,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use services::{
-    configs_dir, get, label_values, prometheus, pushgateway, pushgateway_series, spawn_promemu,
-    wait_for,
+    configs_dir, get, label_values, prometheus, pushgateway, pushgateway_series, send_signal,
+    spawn_promemu, wait_for,
 };
 
 /// Evaluates `query` at the current time; (labels, value) per result series.
@@ -378,6 +379,14 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         "spin.toml",
         b"[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"spin_create\"\n",
     );
+    let huge_toml = write(
+        "huge.toml",
+        b"push_interval = 1e300\n[plugin_limits.builtin]\ncall_deadline = 1e300\n[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\n",
+    );
+    let huge_error = write(
+        "huge_error.toml",
+        b"[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"huge_error\"\n",
+    );
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "[[hosts]]\nname = \"h\"\ninterval = \"soon\"\n").unwrap();
     for (args, expected) in [
@@ -412,6 +421,43 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         (
             vec!["--push-interval", "0"],
             "invalid value '0' for '--push-interval <PUSH_INTERVAL>': expected a time greater than 0",
+        ),
+        (
+            vec!["--push-interval", "2e19"],
+            "invalid value '2e19' for '--push-interval <PUSH_INTERVAL>': expected at most 3155760000 seconds (100 years)",
+        ),
+        (
+            vec!["--duration", "1e300"],
+            "invalid value '1e300' for '--duration <DURATION>': expected at most",
+        ),
+        (
+            vec!["--call-deadline", "1e300"],
+            "invalid value '1e300' for '--call-deadline <CALL_DEADLINE>': expected at most",
+        ),
+        (
+            vec!["--status-interval", "1e300"],
+            "invalid value '1e300' for '--status-interval <STATUS_INTERVAL>': expected at most",
+        ),
+        (
+            vec!["--config", huge_toml.to_str().unwrap()],
+            "field 'push_interval': must be at most 3155760000 seconds (100 years), got 1e300",
+        ),
+        (
+            vec!["--config", huge_toml.to_str().unwrap()],
+            "plugin_limits.\"builtin\", field 'call_deadline': must be at most",
+        ),
+        (
+            vec!["--plugin-cpu-share", "0"],
+            "expected a share of one core greater than 0",
+        ),
+        (
+            vec![
+                "--config",
+                huge_error.to_str().unwrap(),
+                "--plugin",
+                hostile.to_str().unwrap(),
+            ],
+            "more bytes) (plugin ",
         ),
         (
             vec!["--class", "NopeConfig"],
@@ -457,20 +503,14 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        // A plugin's message is cut short and cannot forge lines of its own.
+        assert!(stderr.len() < 4096, "{args:?}: {} bytes", stderr.len());
         assert_eq!(
             stderr.matches(expected).count(),
             1,
             "{args:?}: expected '{expected}' once in:\n{stderr}"
         );
     }
-}
-
-fn send(signal: &str, child: &std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -501,7 +541,7 @@ fn a_signal_stops_cleanly_and_a_second_one_at_once() {
             (!pushgateway_series(&gateway, job).is_empty()).then_some(())
         })
         .expect("pushed");
-        send(signal, &child);
+        send_signal(signal, &child);
         let status =
             wait_exit(&mut child, Duration::from_secs(10)).expect("stops within the cleanup limit");
         let log_text = std::fs::read_to_string(&log).unwrap();
@@ -541,14 +581,14 @@ fn a_signal_stops_cleanly_and_a_second_one_at_once() {
         .args(["-STOP", &pid])
         .status()
         .unwrap();
-    send("-TERM", &child);
+    send_signal("-TERM", &child);
     std::thread::sleep(Duration::from_millis(700));
     assert!(
         child.try_wait().unwrap().is_none(),
         "still cleaning up against the frozen Pushgateway"
     );
     let second = Instant::now();
-    send("-TERM", &child);
+    send_signal("-TERM", &child);
     let status = wait_exit(&mut child, Duration::from_secs(3)).expect("exits at once");
     std::process::Command::new("kill")
         .args(["-CONT", &pid])

@@ -629,7 +629,7 @@ impl Simulation {
             ValueIssue::OutOfRange => tracing::debug!(host = %host, metric = %metric,
                 "scenario returned {value}, outside [{}, {}]; clamped", series.config.min, series.config.max),
             ValueIssue::Reset => tracing::warn!(host = %host, metric = %metric,
-                "the series' total would overflow; it starts again from {value} (a counter reset)"),
+                "the series' total would overflow; it starts again from {value:?} (a counter reset)"),
         }
     }
 
