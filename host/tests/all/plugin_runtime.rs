@@ -459,3 +459,64 @@ fn one_instance_holds_more_series_than_wasmtimes_default_handle_cap() {
     );
     assert_eq!(instance.links(slots[0]).unwrap(), Vec::<String>::new());
 }
+
+#[test]
+fn a_deadline_bounds_the_whole_call_nested_creates_included() {
+    // `nest` creates `slow_create` through the host, which burns far longer than
+    // the deadline: the nested create is cut where the caller's deadline leaves
+    // it time, and the caller's create fails in time with the nested reason.
+    let hostile = hostile_with(Limits::default());
+    let mut directory = promemu::plugin::ScenarioDirectory::default();
+    let names = hostile.instantiate(0).unwrap().list_scenarios().unwrap();
+    directory.add(&hostile, names.into_iter().map(|info| info.name).collect());
+    let mut instance = hostile.instantiate(1).unwrap();
+    instance.set_directory(std::sync::Arc::new(directory));
+    let started = Instant::now();
+    let err = instance
+        .create_series(spec(
+            "nest",
+            r#"{"inner": "slow_create", "work": 4000000000}"#,
+            gauge(0.0, 1.0, 0.0),
+        ))
+        .expect_err("refused");
+    let took = started.elapsed();
+    println!("{err} after {took:?}");
+    assert!(took < Duration::from_millis(250), "{took:?}");
+    assert!(err.to_string().contains("interrupt"), "{err}");
+    assert_eq!(
+        instance.restarts(),
+        0,
+        "the caller's own create did not trap"
+    );
+}
+
+#[test]
+fn wasi_output_counts_against_the_log_limit_of_the_step() {
+    let plugin = runtime_with(Limits {
+        log_bytes_per_call: 64,
+        ..Limits::default()
+    })
+    .load_file(&fixture("wasi-escape.wasm"))
+    .unwrap();
+    let mut instance = plugin.instantiate(0).unwrap();
+    let id = instance
+        .create_series(spec("escape", "", gauge(0.0, 64.0, 0.0)))
+        .unwrap();
+    let output = instance.step(id, input(0.0)).unwrap();
+    let kept: usize = output.logs.iter().map(|line| line.message.len()).sum();
+    assert!(kept <= 64, "{:?}", output.logs);
+    assert!(
+        !output
+            .logs
+            .iter()
+            .any(|line| line.message.starts_with("stdout:")),
+        "{:?}",
+        output.logs
+    );
+    let stdout_line = "stdout: this line goes to the captured stdout, not the host's";
+    assert!(
+        output.log_bytes_dropped >= stdout_line.len(),
+        "{}",
+        output.log_bytes_dropped
+    );
+}

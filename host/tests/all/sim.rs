@@ -825,3 +825,46 @@ fn a_listener_can_tell_who_really_sent_an_event() {
     assert_eq!(listener.metric("spoofed").unwrap().value(), 0.0);
     assert_eq!(listener.metric("genuine").unwrap().value(), 1.0);
 }
+
+#[test]
+fn an_oversized_event_is_dropped_at_emit_and_its_listeners_never_see_it() {
+    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "sender"
+        [[hosts.metrics]]
+        name = "big"
+        update_interval = "1s"
+        scenario = "big_event"
+        scenario_data = { bytes = 40000000 }
+        [[hosts.metrics]]
+        name = "fit"
+        update_interval = "1s"
+        scenario = "big_event"
+        scenario_data = { bytes = 65536 }
+        [[hosts]]
+        name = "ear"
+        [[hosts.metrics]]
+        name = "heard"
+        value_range = [0, 100]
+        listen_events = ["big"]
+        scenario = "calc_by_event"
+        scenario_data = { events_config = { big = "value + 1" } }
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin(), hostile], 1).unwrap();
+    sim.advance_to(at(4.5));
+    let stats = sim.stats();
+    assert_eq!(stats.plugin_events_dropped, 5, "the 40 MB one, every step");
+    assert_eq!(stats.events, 5, "the 64 KiB one goes on the bus");
+    assert_eq!(
+        sim.host_named("ear")
+            .unwrap()
+            .metric("heard")
+            .unwrap()
+            .value(),
+        5.0
+    );
+    assert_eq!(sim.plugin_restarts(), 0, "no listener ran out of memory");
+}
