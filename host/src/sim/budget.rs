@@ -56,7 +56,7 @@ impl CpuBudget {
         }
         if self.spell.is_none() {
             tracing::warn!(plugin = %self.plugin,
-                "over its CPU budget ({} of a core per second of virtual time) at {now}: its steps are skipped until the budget refills",
+                "over its CPU budget ({} of a core per second of virtual time) at {now}: its steps are skipped until the budget refills (a plugin you trust with a large fleet may get more: --plugin-cpu-share, or cpu_share in plugin_limits)",
                 self.share);
         }
         *self.spell.get_or_insert(0) += steps;
