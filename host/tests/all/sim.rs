@@ -828,7 +828,14 @@ fn a_listener_can_tell_who_really_sent_an_event() {
 
 #[test]
 fn an_oversized_event_is_dropped_at_emit_and_its_listeners_never_see_it() {
-    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    // Building 40 MB strings takes time: a CPU budget that a loaded machine
+    // cannot exhaust keeps every step in.
+    let hostile = runtime_with(Limits {
+        cpu_share: 100.0,
+        ..Limits::default()
+    })
+    .load_file(&fixture("hostile.wasm"))
+    .unwrap();
     let fleet = config(
         r#"
         [[hosts]]
