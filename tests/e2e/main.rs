@@ -748,6 +748,7 @@ fn check_validates_a_config_without_running_it() {
         ": 4 hosts\n",
         "scenarios: feature_toggle x1 (builtin), load_peak_cpu x9 (builtin), random_in_range x6 (builtin)",
         "listened events (series): load_peak_end x9, load_peak_start x9",
+        "plugin builtin: 16 series on 1 instance, ",
     ] {
         assert!(text.contains(part), "'{part}' in:\n{text}");
     }

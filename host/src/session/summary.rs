@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::mixer::Mixer;
 use crate::model::MixerConfig;
-use crate::sim::Simulation;
+use crate::sim::{PluginUsage, Simulation};
 
 /// A prepared run in figures: hosts, series, jobs, scenarios and listened events.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,8 @@ pub struct CheckSummary {
     pub scenarios: BTreeMap<String, usize>,
     /// The plugin that runs each scenario.
     pub providers: BTreeMap<String, String>,
+    /// What each scenario plugin's instances hold against their caps.
+    pub plugins: Vec<PluginUsage>,
     /// Series listening to each event.
     pub listened: BTreeMap<String, usize>,
 }
@@ -52,6 +54,11 @@ impl CheckSummary {
             .collect();
         Self {
             providers,
+            plugins: simulation
+                .plugin_usage()
+                .into_iter()
+                .filter(|usage| usage.series > 0)
+                .collect(),
             config: config.name.clone(),
             seed,
             hosts: config.hosts.len(),
@@ -95,6 +102,19 @@ impl fmt::Display for CheckSummary {
             })
             .collect();
         writeln!(out, "  scenarios: {}", scenarios.join(", "))?;
+        for usage in &self.plugins {
+            let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+            writeln!(
+                out,
+                "  plugin {}: {} series on {} instance{}, {:.1} MiB held of {:.0} MiB of caps",
+                usage.plugin,
+                usage.series,
+                usage.instances,
+                if usage.instances == 1 { "" } else { "s" },
+                mib(usage.memory_bytes),
+                mib(usage.cap_bytes)
+            )?;
+        }
         if !self.listened.is_empty() {
             writeln!(
                 out,

@@ -56,6 +56,18 @@ pub struct SimStats {
     pub throttled_steps: u64,
 }
 
+/// How much of its instances a scenario plugin uses (what `--check` reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginUsage {
+    pub plugin: String,
+    pub series: usize,
+    pub instances: usize,
+    /// Bytes of memories and tables its instances hold.
+    pub memory_bytes: usize,
+    /// Its instances' caps together.
+    pub cap_bytes: usize,
+}
+
 /// The whole emulation in virtual time.
 pub struct Simulation {
     pub(super) now: VirtualTime,
@@ -358,6 +370,37 @@ impl Simulation {
     /// The name of the plugin that runs `scenario` (as a config names it).
     pub fn provider(&self, scenario: &str) -> Option<&str> {
         self.directory.provider(scenario)
+    }
+
+    /// Per scenario plugin, the series it runs and the memory its instances
+    /// hold against their caps (a plugin gets another instance when one holds
+    /// half its cap, so a fleet never runs one out of memory).
+    pub fn plugin_usage(&self) -> Vec<PluginUsage> {
+        let mut usage: Vec<PluginUsage> = self
+            .plugins
+            .iter()
+            .map(|plugin| PluginUsage {
+                plugin: plugin.name().to_string(),
+                series: 0,
+                instances: 0,
+                memory_bytes: 0,
+                cap_bytes: 0,
+            })
+            .collect();
+        for (instance, &owner) in self.instances.iter().zip(&self.instance_owner) {
+            let entry = &mut usage[owner];
+            entry.instances += 1;
+            entry.memory_bytes += instance.memory_bytes();
+            entry.cap_bytes += self.plugins[owner].limits().memory_bytes;
+        }
+        for series in &self.series {
+            let instance = match series.runner {
+                Runner::Single { plugin, .. } => plugin,
+                Runner::Grouped { group, .. } => self.groups[group.index()].instance(),
+            };
+            usage[self.instance_owner[instance.index()]].series += 1;
+        }
+        usage
     }
 
     /// How many plugin instances run the series (a large fleet spreads over several).

@@ -36,6 +36,13 @@ pub(super) struct SeriesGroup {
     members: Vec<(SeriesId, MemberId)>,
 }
 
+impl SeriesGroup {
+    /// The plugin instance that steps the group.
+    pub(super) fn instance(&self) -> PluginId {
+        self.instance
+    }
+}
+
 impl Simulation {
     /// The group the metric `index` of `host` may join, creating it when it is
     /// the first of its kind; `None` when its scenario cannot be stepped in groups.

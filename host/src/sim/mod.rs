@@ -22,7 +22,9 @@ pub use clock::VirtualTime;
 /// Fleets up to this many hosts get a log line per host (created, expired);
 /// larger ones get counts and a few examples, so logs do not grow with the fleet.
 pub const HOSTS_LOGGED_ONE_BY_ONE: usize = 100;
-pub use engine::{MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, SimStats, Simulation};
+pub use engine::{
+    MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, PluginUsage, SimStats, Simulation,
+};
 pub use error::SimError;
 pub use ids::{HostId, PluginId, SeriesId};
 pub use series::Sample;

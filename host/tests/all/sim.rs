@@ -535,6 +535,12 @@ fn a_fleet_too_large_for_one_instance_spreads_over_several() {
     let fleet = config(&toml);
     let mut sim = Simulation::new(&fleet, &[small], 7).expect("the fleet is built");
     assert!(sim.plugin_instances() > 1, "{}", sim.plugin_instances());
+    let usage = sim.plugin_usage();
+    assert_eq!(usage.len(), 1);
+    assert_eq!(usage[0].series, 30_000);
+    assert_eq!(usage[0].instances, sim.plugin_instances());
+    assert_eq!(usage[0].cap_bytes, usage[0].instances * (4 << 20));
+    assert!(usage[0].memory_bytes < usage[0].cap_bytes, "{usage:?}");
     sim.advance_to(at(30.0));
     assert_eq!(sim.stats().faults, 0);
     assert_eq!(sim.stats().steps, 30_000 * 4);
