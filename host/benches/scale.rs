@@ -10,7 +10,9 @@
 //! `sine_wave` step beside the same sine in Rust, and load times. Then the
 //! `promemu` binary runs the fleet (100 hosts per 1 000 series, 10 metrics each,
 //! 15 s intervals) with default flags: start-up to the first snapshot, resident
-//! memory, CPU per core over a minute, and full `/metrics` scrapes.
+//! memory, CPU per core over a minute, and full `/metrics` scrapes. Last, with
+//! a real Pushgateway (`prometheus-pushgateway`, when installed): promemu's CPU
+//! per pushed series beside the Pushgateway's own, 100 000 series every 15 s.
 
 use std::f64::consts::TAU;
 use std::hint::black_box;
@@ -77,6 +79,7 @@ fn main() {
     update_and_render(&pack, 100_000.min(series));
     wasm_against_native(&pack);
     run_the_binary(hosts);
+    push_against_the_pushgateway(100_000.min(series) / METRICS_PER_HOST);
 }
 
 /// Target 6: a 100 000-host group loads in 0.5 s; the default config starts in 50 ms.
@@ -273,6 +276,14 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
 /// GET `path` from `address`: (body, time to read it whole).
 fn get(address: &str, path: &str) -> Option<(Vec<u8>, Duration)> {
     use std::io::Write;
@@ -305,11 +316,7 @@ fn run_the_binary(hosts: usize) {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config: PathBuf = dir.join("fleet.toml");
     std::fs::write(&config, fleet_toml(hosts, &SCENARIOS)).expect("config");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port");
-    let address = format!("127.0.0.1:{port}");
+    let address = format!("127.0.0.1:{}", free_port());
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_promemu"))
         .args(["--config", &config.display().to_string()])
@@ -384,4 +391,76 @@ fn run_the_binary(hosts: usize) {
     }
     drop(running);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Target 5: promemu pushing `hosts` x 10 series every 15 s to a real
+/// Pushgateway; both processes' CPU from /proc over the same four push rounds.
+fn push_against_the_pushgateway(hosts: usize) {
+    let gateway_address = format!("127.0.0.1:{}", free_port());
+    let data = std::env::temp_dir().join(format!("promemu-push-{}", std::process::id()));
+    std::fs::create_dir_all(&data).expect("temp dir");
+    let Ok(gateway) = Command::new("prometheus-pushgateway")
+        .arg(format!("--web.listen-address={gateway_address}"))
+        .current_dir(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        println!("(prometheus-pushgateway not installed: no push figure)");
+        return;
+    };
+    let gateway = Running(gateway);
+    let config = data.join("push.toml");
+    std::fs::write(&config, fleet_toml(hosts, &SCENARIOS)).expect("config");
+    let emulator = Running(
+        Command::new(env!("CARGO_BIN_EXE_promemu"))
+            .args(["--config", &config.display().to_string()])
+            .args(["--pushgateway-url", &format!("http://{gateway_address}")])
+            .args(["--no-listen", "--seed", "1", "--default-job-name", "scale"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("promemu starts"),
+    );
+    let pushed = |started: Instant| loop {
+        if get(&gateway_address, "/api/v1/metrics")
+            .is_some_and(|(body, _)| body.windows(5).any(|window| window == b"scale"))
+        {
+            return true;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if !pushed(Instant::now()) {
+        println!("(nothing reached the Pushgateway within 2 minutes: no push figure)");
+        return;
+    }
+    let (ours, theirs) = (emulator.0.id(), gateway.0.id());
+    let (ours_before, theirs_before) = (cpu_seconds(ours), cpu_seconds(theirs));
+    std::thread::sleep(Duration::from_secs(60));
+    let ours = cpu_seconds(ours) - ours_before;
+    let theirs = cpu_seconds(theirs) - theirs_before;
+    row(
+        &format!(
+            "CPU over 4 pushes of {} series: promemu",
+            hosts * METRICS_PER_HOST
+        ),
+        format!("{ours:.2} s"),
+        "",
+    );
+    row(
+        "the same minute: the Pushgateway",
+        format!("{theirs:.2} s"),
+        "",
+    );
+    row(
+        "ratio promemu / Pushgateway",
+        format!("{:.2}x", ours / theirs),
+        "<= 0.2x",
+    );
+    drop(emulator);
+    drop(gateway);
+    let _ = std::fs::remove_dir_all(data);
 }
