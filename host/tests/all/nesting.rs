@@ -311,11 +311,9 @@ fn a_spinning_nested_scenario_takes_the_blame_and_no_more_than_the_callers_deadl
         assert_eq!(value(&sim, "healthy"), 5.0, "{via}");
         assert_eq!(value(&sim, "sibling"), 5.0, "{via}");
         // Six steps of a 100 ms deadline, each ending in time (with the nested
-        // instance rebuilt on next use): well under a second.
-        assert!(
-            took < std::time::Duration::from_millis(1200),
-            "{via}: {took:?}"
-        );
+        // instance rebuilt on next use): well under two seconds, even on a busy
+        // machine.
+        assert!(took < std::time::Duration::from_secs(2), "{via}: {took:?}");
     }
 }
 
