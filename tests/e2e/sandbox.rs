@@ -23,6 +23,11 @@ const ATTACKS: &str = r#"
 name = "attacker"
 interval = "1s"
 [[hosts.metrics]]
+name = "big_sender"
+update_interval = "1s"
+scenario = "big_event"
+scenario_data = { bytes = 1000000 }
+[[hosts.metrics]]
 name = "forger"
 update_interval = "1s"
 scenario = "forge"
@@ -47,11 +52,6 @@ name = "nested_spinner"
 update_interval = "1s"
 scenario = "switch_scenario_by_events"
 scenario_data = { default_scenario = "spin" }
-[[hosts.metrics]]
-name = "big_sender"
-update_interval = "1s"
-scenario = "big_event"
-scenario_data = { bytes = 40000000 }
 [[hosts.metrics]]
 name = "hog"
 update_interval = "1s"
@@ -189,8 +189,10 @@ fn a_healthy_series_keeps_its_schedule_beside_every_attack_and_the_run_ends_on_t
     // Each attack met its bound, and said so in the log.
     for expected in [
         "over its CPU budget",
-        "event 'big' dropped at emit: its payload has 40000000 bytes (at most 65536)",
-        "memory cap reached",
+        "event 'big' dropped at emit: its payload has 1000000 bytes (at most 65536)",
+        // The memory cap, or on a busy machine the deadline, stops the hogs
+        // (the cap itself is shown in the runtime's and simulation's tests).
+        "trapped in step of attacker/hog: ",
         "ok\\n2026-01-01T00:00:00Z  INFO promemu: forged line \\u{1b}[31mred",
         "total would overflow; it starts again from 1.7976931348623157e308 (a counter reset)",
     ] {

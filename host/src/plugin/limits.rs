@@ -124,14 +124,16 @@ impl MemoryMeter {
             .held
             .load(Ordering::Relaxed)
             .saturating_add(bytes);
-        if own > self.cap || family > self.family.cap {
-            let cap = if own > self.cap {
-                self.cap
-            } else {
-                self.family.cap
-            };
+        if own > self.cap {
             return Err(wasmtime::Error::msg(format!(
-                "memory cap reached: growing a {what} by {bytes} bytes would pass the cap of {cap} bytes (memories, tables and nested instances together)"
+                "memory cap reached: growing a {what} by {bytes} bytes would pass the instance's cap of {} bytes (its memories and tables together)",
+                self.cap
+            )));
+        }
+        if family > self.family.cap {
+            return Err(wasmtime::Error::msg(format!(
+                "memory cap reached: growing a {what} by {bytes} bytes would pass the cap of {} bytes that nested instances share with the instance that runs them",
+                self.family.cap
             )));
         }
         self.granted = own;
