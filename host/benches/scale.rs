@@ -477,7 +477,7 @@ fn push_against_the_pushgateway(hosts: usize) {
         Command::new(env!("CARGO_BIN_EXE_promemu"))
             .args(["--config", &config.display().to_string()])
             .args(["--pushgateway-url", &format!("http://{gateway_address}")])
-            .args(["--no-listen", "--seed", "1", "--default-job-name", "scale"])
+            .args(["--no-listen", "--seed", "1"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -485,7 +485,7 @@ fn push_against_the_pushgateway(hosts: usize) {
     );
     let pushed = |started: Instant| loop {
         if get(&gateway_address, "/api/v1/metrics")
-            .is_some_and(|(body, _)| body.windows(5).any(|window| window == b"scale"))
+            .is_some_and(|(body, _)| body.windows(7).any(|window| window == b"\"fleet\""))
         {
             return true;
         }

@@ -5,7 +5,9 @@
 mod exposition;
 mod status;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use crate::sim::{HostId, Simulation, VirtualTime};
 
@@ -34,6 +36,16 @@ pub struct Mixer {
     /// Whether snapshots carry each job's push body (only a run that pushes
     /// reads them).
     push_bodies: bool,
+    /// The texts of the last snapshot, reused while no series' sample changed.
+    rendered: Mutex<Option<Rendered>>,
+}
+
+/// Exposition texts as of one generation of the simulation's samples.
+#[derive(Debug)]
+struct Rendered {
+    generation: u64,
+    jobs: Vec<Bytes>,
+    scrape: Bytes,
 }
 
 /// What the sinks serve: each job's exposition text, the merged scrape text and
@@ -43,7 +55,7 @@ pub struct Snapshot {
     pub time: VirtualTime,
     pub jobs: Vec<JobSnapshot>,
     /// Every job's series with a `job` label, for the local `/metrics` endpoint.
-    pub scrape_text: String,
+    pub scrape_text: Bytes,
     pub status: StatusReport,
     /// Every host has reached its TTL: nothing will change any more.
     pub finished: bool,
@@ -55,10 +67,44 @@ pub struct JobSnapshot {
     pub name: String,
     pub live_hosts: usize,
     /// The push body; empty when the mixer builds none.
-    pub text: String,
+    pub text: Bytes,
 }
 
 impl Mixer {
+    /// Each job's push body and the scrape text: rendered anew only when a
+    /// series' sample changed since the last snapshot (samples change at report
+    /// instants, not every second), else the same bytes again.
+    fn texts(&self, sim: &Simulation) -> (Vec<Bytes>, Bytes) {
+        let generation = sim.samples_generation();
+        let mut rendered = self
+            .rendered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = rendered.as_ref()
+            && cached.generation == generation
+        {
+            return (cached.jobs.clone(), cached.scrape.clone());
+        }
+        let jobs: Vec<Bytes> = self
+            .jobs
+            .iter()
+            .map(|job| {
+                if self.push_bodies {
+                    Bytes::from(job.exposition.text(sim))
+                } else {
+                    Bytes::new()
+                }
+            })
+            .collect();
+        let scrape = Bytes::from(self.scrape.text(sim));
+        *rendered = Some(Rendered {
+            generation,
+            jobs: jobs.clone(),
+            scrape: scrape.clone(),
+        });
+        (jobs, scrape)
+    }
+
     /// Groups the hosts of `sim`; hosts without `job_name` go to `default_job`.
     pub fn new(sim: &Simulation, default_job: &str) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
@@ -91,6 +137,7 @@ impl Mixer {
             jobs,
             scrape,
             push_bodies: true,
+            rendered: Mutex::new(None),
         }
     }
 
@@ -98,6 +145,10 @@ impl Mixer {
     /// text): a run that pushes nowhere saves building them.
     pub fn without_push_bodies(mut self) -> Self {
         self.push_bodies = false;
+        *self
+            .rendered
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         self
     }
 
@@ -107,30 +158,25 @@ impl Mixer {
 
     /// Everything the sinks need from the simulation as it stands.
     pub fn snapshot(&self, sim: &Simulation, options: &StatusOptions) -> Arc<Snapshot> {
+        let (job_texts, scrape_text) = self.texts(sim);
         let jobs = self
             .jobs
             .iter()
-            .map(|job| {
-                let text = if self.push_bodies {
-                    job.exposition.text(sim)
-                } else {
-                    String::new()
-                };
-                JobSnapshot {
-                    name: job.name.clone(),
-                    live_hosts: job
-                        .hosts
-                        .iter()
-                        .filter(|host| sim.host(**host).is_alive())
-                        .count(),
-                    text,
-                }
+            .zip(job_texts)
+            .map(|(job, text)| JobSnapshot {
+                name: job.name.clone(),
+                live_hosts: job
+                    .hosts
+                    .iter()
+                    .filter(|host| sim.host(**host).is_alive())
+                    .count(),
+                text,
             })
             .collect();
         Arc::new(Snapshot {
             time: sim.now(),
             jobs,
-            scrape_text: self.scrape.text(sim),
+            scrape_text,
             status: StatusReport::new(sim, &self.jobs, options),
             finished: sim.is_finished(),
         })

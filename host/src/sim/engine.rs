@@ -98,6 +98,8 @@ pub struct Simulation {
     /// Event name -> listening series, in series order.
     listeners: HashMap<String, Vec<SeriesId>>,
     pub(super) stats: SimStats,
+    /// Bumped whenever a series' reported sample may have changed.
+    samples_generation: u64,
     fault_policy: FaultPolicy,
     /// Hosts of a large fleet expired since the last summary line.
     expired_unlogged: usize,
@@ -155,6 +157,7 @@ impl Simulation {
             seed,
             listeners: HashMap::new(),
             stats: SimStats::default(),
+            samples_generation: 0,
             fault_policy: FaultPolicy::default(),
             expired_unlogged: 0,
         };
@@ -414,6 +417,12 @@ impl Simulation {
         self.instances.iter().map(PluginInstance::restarts).sum()
     }
 
+    /// Changes whenever a series' reported sample, or a host's life, may have
+    /// changed: equal generations expose the same text.
+    pub fn samples_generation(&self) -> u64 {
+        self.samples_generation
+    }
+
     pub fn stats(&self) -> &SimStats {
         &self.stats
     }
@@ -481,6 +490,7 @@ impl Simulation {
                 if !self.is_alive(host) {
                     return;
                 }
+                self.samples_generation += 1;
                 for index in self.hosts[host.index()].series.clone() {
                     let series = &mut self.series[index];
                     series.reported = series.active.then(|| series.sample());
@@ -494,6 +504,7 @@ impl Simulation {
 
     fn expire(&mut self, host: HostId) {
         let one_by_one = self.hosts.len() <= HOSTS_LOGGED_ONE_BY_ONE;
+        self.samples_generation += 1;
         let state = &mut self.hosts[host.index()];
         state.alive = false;
         if one_by_one {

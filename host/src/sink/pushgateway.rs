@@ -134,7 +134,7 @@ impl Pushgateway {
     }
 
     /// Replaces the job's group with `body` (text exposition format).
-    pub async fn push(&self, job: &str, body: String) -> Result<(), PushError> {
+    pub async fn push(&self, job: &str, body: bytes::Bytes) -> Result<(), PushError> {
         let url = format!("{}{}", self.base, group_path(job));
         let request = self
             .client

@@ -202,10 +202,8 @@ fn events_reach_every_listener_at_the_same_instant() {
 }
 
 fn scrape(sim: &Simulation) -> String {
-    Mixer::new(sim, "job")
-        .snapshot(sim, &StatusOptions::default())
-        .scrape_text
-        .clone()
+    let snapshot = Mixer::new(sim, "job").snapshot(sim, &StatusOptions::default());
+    String::from_utf8(snapshot.scrape_text.to_vec()).expect("UTF-8")
 }
 
 #[test]
@@ -879,4 +877,35 @@ fn an_oversized_event_is_dropped_at_emit_and_its_listeners_never_see_it() {
         5.0
     );
     assert_eq!(sim.plugin_restarts(), 0, "no listener ran out of memory");
+}
+
+#[test]
+fn snapshots_share_their_texts_until_a_sample_changes() {
+    let config = config(
+        "[[hosts]]\nname = \"h\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"up\"\nvalue_range = [0, 100]\nupdate_interval = \"1s\"\nscenario = \"time_duration\"\n",
+    );
+    let mut sim = Simulation::new(&config, &[builtin()], 1).unwrap();
+    let mixer = Mixer::new(&sim, "job");
+    let options = StatusOptions::default();
+    sim.advance_to(at(0.2));
+    let first = mixer.snapshot(&sim, &options);
+    sim.advance_to(at(0.9));
+    let quiet = mixer.snapshot(&sim, &options);
+    assert_eq!(
+        first.scrape_text.as_ptr(),
+        quiet.scrape_text.as_ptr(),
+        "no report between them: the same bytes"
+    );
+    assert_eq!(first.jobs[0].text.as_ptr(), quiet.jobs[0].text.as_ptr());
+    assert_ne!(
+        first.status.virtual_time, quiet.status.virtual_time,
+        "the status moves on"
+    );
+    sim.advance_to(at(1.0));
+    let reported = mixer.snapshot(&sim, &options);
+    let text = |snapshot: &promemu::mixer::Snapshot| {
+        String::from_utf8(snapshot.scrape_text.to_vec()).unwrap()
+    };
+    assert!(text(&first).contains("} 0\n"), "{}", text(&first));
+    assert!(text(&reported).contains("} 1\n"), "{}", text(&reported));
 }
