@@ -387,8 +387,24 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         "huge_error.toml",
         b"[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"huge_error\"\n",
     );
+    let sawtooth = write(
+        "saw.toml",
+        b"[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"sawtooth\"\n",
+    );
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "[[hosts]]\nname = \"h\"\ninterval = \"soon\"\n").unwrap();
+    let inspected = std::process::Command::new(services::promemu())
+        .args(["plugin", "inspect", future.to_str().unwrap()])
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    assert_eq!(inspected.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&inspected.stdout).contains("contract: does not fit"));
+    assert!(
+        String::from_utf8_lossy(&inspected.stderr).contains("targets contract version 2.0.0"),
+        "{}",
+        String::from_utf8_lossy(&inspected.stderr)
+    );
     for (args, expected) in [
         (
             vec!["--config", bad.to_str().unwrap()],
@@ -458,6 +474,18 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
                 hostile.to_str().unwrap(),
             ],
             "more bytes) (plugin ",
+        ),
+        (
+            vec!["--plugin", sawtooth.to_str().unwrap()],
+            "it is text, not WebAssembly; a config file goes to --config, not --plugin",
+        ),
+        (
+            vec!["--config", sawtooth.to_str().unwrap()],
+            "config 'saw': host 'h', metric 'm', field 'scenario': unknown scenario 'sawtooth'",
+        ),
+        (
+            vec!["--config", sawtooth.to_str().unwrap()],
+            "(a scenario of another plugin needs --plugin FILE; `promemu scenarios --plugin FILE` lists a file's)",
         ),
         (
             vec!["--class", "NopeConfig"],

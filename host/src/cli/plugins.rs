@@ -28,7 +28,9 @@ pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
             continue;
         }
         let scenarios = plugin.instantiate(0)?.list_scenarios()?;
-        writeln!(out, "{} ({} scenarios)", plugin.name(), scenarios.len())?;
+        let count = scenarios.len();
+        let noun = if count == 1 { "scenario" } else { "scenarios" };
+        writeln!(out, "{} ({count} {noun})", plugin.name())?;
         for scenario in &scenarios {
             describe_scenario(&mut out, scenario)?;
         }
@@ -57,6 +59,7 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
     let name = file.display().to_string();
     let summary = summarize(runtime.engine(), &name, &bytes)?;
     let mut out = format!("{name}\n{summary}");
+    // A component that does not fit is bad input: the summary, then the error.
     match runtime.load_bytes(&name, &bytes) {
         Ok(plugin) => writeln!(
             out,
@@ -69,7 +72,11 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
                 "not imported"
             }
         )?,
-        Err(err) => writeln!(out, "contract: does not fit: {err}")?,
+        Err(err) => {
+            writeln!(out, "contract: does not fit")?;
+            print(&out)?;
+            return Err(err.into());
+        }
     }
     print(&out)
 }

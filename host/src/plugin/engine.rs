@@ -296,6 +296,11 @@ fn check_is_component(plugin: &str, bytes: &[u8]) -> Result<(), PluginError> {
             "it is {} bytes long, too short to be WebAssembly",
             bytes.len()
         )
+    } else if plugin.ends_with(".toml") {
+        "it is text, not WebAssembly; a config file goes to --config, not --plugin".to_string()
+    } else if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() {
+        "it is text, not WebAssembly (it does not start with the WebAssembly magic number)"
+            .to_string()
     } else {
         "it does not start with the WebAssembly magic number and version".to_string()
     };

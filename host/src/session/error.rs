@@ -25,8 +25,11 @@ pub enum SessionError {
     UnknownPluginInLimits { key: String, loaded: String },
 
     /// Building the simulation creates every series before anything runs.
-    #[error(transparent)]
-    Simulation(#[from] SimError),
+    #[error("config '{config}'")]
+    Simulation {
+        config: String,
+        source: Box<SimError>,
+    },
 
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -53,7 +56,7 @@ impl SessionError {
             // bad config or a bad plugin.
             SessionError::Invalid { .. }
             | SessionError::UnknownPluginInLimits { .. }
-            | SessionError::Simulation(_) => true,
+            | SessionError::Simulation { .. } => true,
             SessionError::Sink(_) | SessionError::AsyncRuntime(_) => false,
         }
     }

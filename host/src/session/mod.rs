@@ -118,8 +118,12 @@ impl Session {
             .fault_policy
             .or(config.fault_policy)
             .unwrap_or_default();
-        let simulation =
-            Simulation::new(&config, &self.plugins, seed)?.with_fault_policy(fault_policy);
+        let simulation = Simulation::new(&config, &self.plugins, seed)
+            .map_err(|source| SessionError::Simulation {
+                config: config.name.clone(),
+                source: Box::new(source),
+            })?
+            .with_fault_policy(fault_policy);
         let default_job = settings
             .default_job_name
             .clone()

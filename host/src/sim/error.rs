@@ -6,7 +6,7 @@ use crate::plugin::PluginError;
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error(
-        "host '{host}', metric '{metric}', field 'scenario': unknown scenario '{scenario}'; available: {available}"
+        "host '{host}', metric '{metric}', field 'scenario': unknown scenario '{scenario}'; available: {available} (a scenario of another plugin needs --plugin FILE; `promemu scenarios --plugin FILE` lists a file's)"
     )]
     UnknownScenario {
         host: String,

@@ -272,8 +272,17 @@ fn truncated_and_corrupt_files_are_refused() {
         .load_bytes("text.wasm", b"#!/bin/sh\necho hi\n")
         .unwrap_err();
     assert!(
+        err.to_string().contains(
+            "it is text, not WebAssembly (it does not start with the WebAssembly magic number)"
+        ),
+        "{err}"
+    );
+    let err = runtime()
+        .load_bytes("my.toml", b"[[hosts]]\nname = \"h\"\n")
+        .unwrap_err();
+    assert!(
         err.to_string()
-            .contains("does not start with the WebAssembly magic number"),
+            .ends_with("it is text, not WebAssembly; a config file goes to --config, not --plugin"),
         "{err}"
     );
     let err = runtime().load_bytes("empty.wasm", b"").unwrap_err();
