@@ -405,6 +405,19 @@ fn bad_input_exits_with_status_two_and_says_what_is_wrong() {
         "{}",
         String::from_utf8_lossy(&inspected.stderr)
     );
+    let empty = dir.path().join("empty.wasm");
+    let componentized = std::process::Command::new(services::promemu())
+        .args(["plugin", "componentize", core.to_str().unwrap(), "-o"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(componentized.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&componentized.stderr).contains("exports neither"),
+        "{}",
+        String::from_utf8_lossy(&componentized.stderr)
+    );
+    assert!(!empty.exists(), "nothing written");
     for (args, expected) in [
         (
             vec!["--config", bad.to_str().unwrap()],

@@ -85,10 +85,13 @@ fn yes_no(flag: bool) -> &'static str {
     if flag { "yes" } else { "no" }
 }
 
-/// Wraps a core module into a component.
+/// Wraps a core module into a component, and refuses one that would not load as
+/// a plugin (a module that exports nothing of the contract, say).
 pub fn componentize(input: &Path, output: &Path) -> anyhow::Result<()> {
     let core = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let component = encode_component(&input.display().to_string(), &core)?;
+    let name = input.display().to_string();
+    let component = encode_component(&name, &core)?;
+    PluginRuntime::with_cache_dir(Limits::default(), None)?.load_bytes(&name, &component)?;
     std::fs::write(output, &component)
         .with_context(|| format!("cannot write {}", output.display()))?;
     print(&format!(
