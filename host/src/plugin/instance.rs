@@ -377,9 +377,9 @@ impl PluginInstance {
     }
 
     /// Limits every call of this (nested) instance to end by `until`, the time
-    /// its caller's deadline leaves it; `None` for its own deadline alone.
-    pub(super) fn set_budget_until(&mut self, until: Option<Instant>) {
-        self.budget_until = until;
+    /// its caller's deadline leaves it.
+    pub(super) fn set_budget_until(&mut self, until: Instant) {
+        self.budget_until = Some(until);
     }
 
     /// A trapped instance is rebuilt: at once when the simulation drives it, on
@@ -409,9 +409,10 @@ impl PluginInstance {
         run: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallCapture) {
         let own = self.plugin.limits.call_deadline;
-        let allowed = self.budget_until.map_or(own, |until| {
-            until.saturating_duration_since(Instant::now()).min(own)
-        });
+        let now = Instant::now();
+        let allowed = self
+            .budget_until
+            .map_or(own, |until| until.saturating_duration_since(now).min(own));
         if allowed.is_zero() {
             return (
                 Err(PluginError::NoTimeLeft {
@@ -424,7 +425,7 @@ impl PluginInstance {
         self.store.set_epoch_deadline(deadline_ticks(allowed));
         self.store
             .data_mut()
-            .begin_call(series.map(|id| id.0), Instant::now() + allowed);
+            .begin_call(series.map(|id| id.0), now + allowed);
         let result = run(&mut self.store);
         let capture = self.store.data_mut().end_call();
         match result {

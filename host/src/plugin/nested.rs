@@ -180,7 +180,7 @@ impl StoreState {
             .deadline
             .checked_sub(nesting_reserve(self.limits.call_deadline));
         let instance = self.nesting.instance(index, &family)?;
-        instance.set_budget_until(Some(until.unwrap_or_else(Instant::now)));
+        instance.set_budget_until(until.unwrap_or_else(Instant::now));
         Ok(instance)
     }
 }

@@ -1,14 +1,14 @@
 //! Per-store state and the host side of the `host` interface: per-series random
 //! streams, log capture and the event outbox, each bounded per call.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use sha2::{Digest, Sha256};
 
 use super::bindings::{host, types};
-use std::sync::Arc;
-use std::time::Instant;
-
 use super::limits::{Limits, MemoryFamily, MemoryMeter};
 use super::nested::Nesting;
 use super::wasi::WasiState;

@@ -616,7 +616,7 @@ impl Simulation {
             }
         };
         self.recovered(id);
-        let series = &mut self.series[id.index()];
+        let series = &self.series[id.index()];
         let host_name = self.hosts[series.host.index()].config.name.as_str();
         if !output.logs.is_empty() {
             crate::plugin::forward_plugin_logs(

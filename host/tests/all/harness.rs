@@ -9,7 +9,7 @@ use promemu::sim::VirtualTime;
 
 use promemu::plugin::{
     Event, Limits, LinkedValue, MetricInfo, MetricKind, Plugin, PluginInstance, PluginRuntime,
-    SeriesSpec, SlotId, StepInput, StepOutput,
+    ScenarioDirectory, SeriesSpec, SlotId, StepInput, StepOutput,
 };
 
 /// Path of a committed test fixture component.
@@ -45,6 +45,49 @@ pub fn runtime() -> PluginRuntime {
 
 pub fn runtime_with(limits: Limits) -> PluginRuntime {
     PluginRuntime::with_cache_dir(limits, None).expect("runtime")
+}
+
+/// The hostile fixture (scenarios that misbehave on purpose) under `limits`.
+pub fn hostile_with(limits: Limits) -> Plugin {
+    runtime_with(limits)
+        .load_file(&fixture("hostile.wasm"))
+        .expect("the hostile fixture loads")
+}
+
+/// The hostile fixture under default limits (compiled once).
+pub fn hostile() -> Plugin {
+    static SHARED: std::sync::OnceLock<Plugin> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            runtime()
+                .load_file(&fixture("hostile.wasm"))
+                .expect("the hostile fixture loads")
+        })
+        .clone()
+}
+
+/// An instance of `plugin` whose scenarios may nest those of `offered` (in load
+/// order, as a run's directory has them).
+pub fn nesting_instance(plugin: &Plugin, offered: &[Plugin], seed: u64) -> PluginInstance {
+    let mut directory = ScenarioDirectory::default();
+    for other in offered {
+        let names = other.instantiate(0).unwrap().list_scenarios().unwrap();
+        directory.add(other, names.into_iter().map(|info| info.name).collect());
+    }
+    let mut instance = plugin.instantiate(seed).expect("instance");
+    instance.set_directory(std::sync::Arc::new(directory));
+    instance
+}
+
+/// A step at `time` (elapsed = time) from value 0, with no event or links.
+pub fn input(time: f64) -> StepInput {
+    StepInput {
+        time,
+        elapsed: time,
+        value: 0.0,
+        event: None,
+        links: Vec::new(),
+    }
 }
 
 pub fn builtin() -> Plugin {

@@ -9,7 +9,10 @@ use promemu::model::FaultPolicy;
 use promemu::plugin::Plugin;
 use promemu::sim::{Sample, SimError, Simulation};
 
-use crate::harness::{at, builtin, config, fixture, runtime, runtime_with};
+use crate::harness::{
+    at, builtin, config, fixture, gauge, hostile, hostile_with, input, nesting_instance, runtime,
+    spec,
+};
 
 /// A simulation of `toml` on the pack and a fixture plugin (each compiled once).
 fn with_fixture(toml: &str, fixture_name: &str, seed: u64) -> Result<Simulation, SimError> {
@@ -319,29 +322,16 @@ fn a_spinning_nested_scenario_takes_the_blame_and_no_more_than_the_callers_deadl
 
 #[test]
 fn a_nested_fault_names_the_plugin_that_faulted_first() {
-    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
-    let mut directory = promemu::plugin::ScenarioDirectory::default();
-    for plugin in [builtin(), hostile.clone()] {
-        let names = plugin.instantiate(0).unwrap().list_scenarios().unwrap();
-        directory.add(&plugin, names.into_iter().map(|info| info.name).collect());
-    }
-    let mut instance = builtin().instantiate(1).unwrap();
-    instance.set_directory(std::sync::Arc::new(directory));
+    let hostile = hostile();
+    let mut instance = nesting_instance(&builtin(), &[builtin(), hostile.clone()], 1);
     let id = instance
-        .create_series(crate::harness::spec(
+        .create_series(spec(
             "switch_scenario_by_events",
             r#"{"default_scenario": "spin"}"#,
-            crate::harness::gauge(0.0, 100.0, 0.0),
+            gauge(0.0, 100.0, 0.0),
         ))
         .unwrap();
-    let input = promemu::plugin::StepInput {
-        time: 1.0,
-        elapsed: 1.0,
-        value: 0.0,
-        event: None,
-        links: Vec::new(),
-    };
-    let err = instance.step(id, input).expect_err("faults");
+    let err = instance.step(id, input(1.0)).expect_err("faults");
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
@@ -362,33 +352,16 @@ fn a_nested_fault_names_the_plugin_that_faulted_first() {
 fn a_nested_hog_is_held_to_its_callers_memory_cap() {
     // `nest` runs `hog` in a private instance. Alone it could take an 8 MiB cap
     // of its own beside its caller's; the caller's cap covers both instead.
-    let hostile = runtime_with(promemu::plugin::Limits {
+    let hostile = hostile_with(promemu::plugin::Limits {
         memory_bytes: 8 << 20,
         call_deadline: std::time::Duration::from_secs(2),
         ..Default::default()
-    })
-    .load_file(&fixture("hostile.wasm"))
-    .unwrap();
-    let mut directory = promemu::plugin::ScenarioDirectory::default();
-    let names = hostile.instantiate(0).unwrap().list_scenarios().unwrap();
-    directory.add(&hostile, names.into_iter().map(|info| info.name).collect());
-    let mut instance = hostile.instantiate(1).unwrap();
-    instance.set_directory(std::sync::Arc::new(directory));
+    });
+    let mut instance = nesting_instance(&hostile, std::slice::from_ref(&hostile), 1);
     let id = instance
-        .create_series(crate::harness::spec(
-            "nest",
-            r#"{"inner": "hog"}"#,
-            crate::harness::gauge(0.0, 100.0, 0.0),
-        ))
+        .create_series(spec("nest", r#"{"inner": "hog"}"#, gauge(0.0, 100.0, 0.0)))
         .unwrap();
-    let input = promemu::plugin::StepInput {
-        time: 1.0,
-        elapsed: 1.0,
-        value: 0.0,
-        event: None,
-        links: Vec::new(),
-    };
-    let err = instance.step(id, input).expect_err("the hog faults");
+    let err = instance.step(id, input(1.0)).expect_err("the hog faults");
     let message = err.to_string();
     assert!(message.contains("memory cap reached"), "{message}");
     assert!(

@@ -4,19 +4,12 @@
 use std::time::{Duration, Instant};
 
 use promemu::plugin::Trap;
-use promemu::plugin::{Fault, Limits, PluginError, PluginInstance, SlotId, StepInput};
+use promemu::plugin::{Fault, Limits, PluginError, PluginInstance, SlotId};
 
-use crate::harness::{Series, builtin, fixture, gauge, runtime, runtime_with, spec};
-
-fn input(time: f64) -> StepInput {
-    StepInput {
-        time,
-        elapsed: time,
-        value: 0.0,
-        event: None,
-        links: Vec::new(),
-    }
-}
+use crate::harness::{
+    Series, builtin, fixture, gauge, hostile_with, input, nesting_instance, runtime, runtime_with,
+    spec,
+};
 
 #[test]
 fn a_third_party_component_loads_and_runs_beside_the_pack() {
@@ -89,12 +82,6 @@ fn a_plugin_refusal_comes_back_with_its_own_message() {
         "{err}"
     );
     assert!(err.is_bad_input());
-}
-
-fn hostile_with(limits: Limits) -> promemu::plugin::Plugin {
-    runtime_with(limits)
-        .load_file(&fixture("hostile.wasm"))
-        .unwrap()
 }
 
 /// Steps a hostile series beside a steady one; the hostile one must trap at
@@ -477,11 +464,7 @@ fn a_deadline_bounds_the_whole_call_nested_creates_included() {
     // the deadline: the nested create is cut where the caller's deadline leaves
     // it time, and the caller's create fails in time with the nested reason.
     let hostile = hostile_with(Limits::default());
-    let mut directory = promemu::plugin::ScenarioDirectory::default();
-    let names = hostile.instantiate(0).unwrap().list_scenarios().unwrap();
-    directory.add(&hostile, names.into_iter().map(|info| info.name).collect());
-    let mut instance = hostile.instantiate(1).unwrap();
-    instance.set_directory(std::sync::Arc::new(directory));
+    let mut instance = nesting_instance(&hostile, std::slice::from_ref(&hostile), 1);
     let started = Instant::now();
     let err = instance
         .create_series(spec(

@@ -8,7 +8,7 @@ use promemu::sim::{Sample, SeriesView, SimError, Simulation};
 
 use promemu::plugin::Limits;
 
-use crate::harness::{at, builtin, config, fixture, runtime, runtime_with};
+use crate::harness::{at, builtin, config, hostile, hostile_with, runtime, runtime_with};
 
 fn simulation(toml: &str, seed: u64) -> Simulation {
     Simulation::new(&config(toml), &[builtin()], seed).expect("simulation builds")
@@ -376,7 +376,7 @@ fn unknown_scenarios_and_bad_parameters_are_refused_before_running() {
 /// One hostile series (scenario `scenario` of the hostile fixture, misbehaving
 /// from 3 s on) beside 100 healthy sine waves stepping every 2 s.
 fn hostile_beside_healthy(scenario: &str, listen: &str, policy: FaultPolicy) -> Simulation {
-    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let hostile = hostile();
     let mut toml = format!(
         "[[hosts]]\nname = \"bad\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"hostile\"\nupdate_interval = \"1s\"\nvalue_range = [0, 100]\nscenario = \"{scenario}\"\nscenario_data = {{ after = 3 }}\nlisten_events = [{listen}]\n"
     );
@@ -657,7 +657,7 @@ fn series_that_listen_to_events_or_are_read_by_others_step_on_their_own() {
 
 #[test]
 fn a_group_that_traps_faults_its_own_series_and_its_neighbours_carry_on() {
-    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let hostile = hostile();
     assert!(hostile.offers_batch());
     let fleet = config(
         r#"
@@ -707,12 +707,10 @@ fn a_plugin_over_its_cpu_budget_is_throttled_and_the_rest_keeps_its_schedule() {
     // 80 series that each burn a few milliseconds per 1 s step: under the call
     // deadline, but together more than the plugin's 5% of a core. (They listen
     // to an event, so each is stepped on its own, not in one group call.)
-    let hostile = runtime_with(Limits {
+    let hostile = hostile_with(Limits {
         cpu_share: 0.05,
         ..Limits::default()
-    })
-    .load_file(&fixture("hostile.wasm"))
-    .unwrap();
+    });
     let mut toml = String::from(
         "[[hosts]]\nname = \"slow-{i:02}\"\ncount = 80\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"slow\"\nupdate_interval = \"1s\"\nvalue_range = [0, 100]\nscenario = \"slow\"\nscenario_data = { work = 12000000 }\nlisten_events = [\"never\"]\n",
     );
@@ -735,7 +733,7 @@ fn a_plugin_over_its_cpu_budget_is_throttled_and_the_rest_keeps_its_schedule() {
 fn a_shadowed_scenario_is_still_reachable_by_its_plugin_name() {
     // The hostile fixture offers its own `sine_wave` (it returns elapsed time):
     // unqualified, the plugin loaded last wins; qualified, each runs its own.
-    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let hostile = hostile();
     let fleet = config(
         r#"
         [[hosts]]
@@ -783,7 +781,7 @@ fn a_shadowed_scenario_is_still_reachable_by_its_plugin_name() {
 
 #[test]
 fn a_listener_can_tell_who_really_sent_an_event() {
-    let hostile = runtime().load_file(&fixture("hostile.wasm")).unwrap();
+    let hostile = hostile();
     let fleet = config(
         r#"
         [[hosts]]
@@ -833,12 +831,10 @@ fn a_listener_can_tell_who_really_sent_an_event() {
 #[test]
 fn an_oversized_event_is_dropped_at_emit_and_its_listeners_never_see_it() {
     // A CPU budget that a loaded machine cannot exhaust keeps every step in.
-    let hostile = runtime_with(Limits {
+    let hostile = hostile_with(Limits {
         cpu_share: 100.0,
         ..Limits::default()
-    })
-    .load_file(&fixture("hostile.wasm"))
-    .unwrap();
+    });
     let fleet = config(
         r#"
         [[hosts]]
