@@ -3,18 +3,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::RunArgs;
-use crate::configs::ConfigRequest;
+use super::{BadFlag, RunArgs};
+use crate::run::{Pace, unix_millis};
 use crate::session::{PushTarget, Session, Settings};
 
 /// Runs the emulation as the flags say; returns the exit status.
 pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {
-    let session = Session::open(plugin_files, args.configs_dir.clone(), args.limits.limits())?;
+    let session = args.config.open(plugin_files)?;
     if args.list_configs {
         super::print(&list_configs(&session))?;
         return Ok(0);
     }
-    let prepared = session.prepare(settings(args))?;
+    let prepared = session.prepare(settings(args)?)?;
     if args.check {
         super::print(&prepared.summary().to_string())?;
         return Ok(0);
@@ -42,16 +42,16 @@ fn list_configs(session: &Session) -> String {
     out
 }
 
-fn settings(args: &RunArgs) -> Settings {
-    Settings {
-        config: ConfigRequest {
-            config: args.config.clone(),
-            class: args.class.clone(),
-            args: args.config_args.clone(),
-        },
-        seed: args.seed,
-        fault_policy: args.fault_policy,
-        default_job_name: args.default_job_name.clone(),
+fn settings(args: &RunArgs) -> anyhow::Result<Settings> {
+    let start = match args.start_time {
+        Some(instant) => Some(
+            instant
+                .resolve(unix_millis())
+                .map_err(|err| BadFlag::new("--start-time", err))?,
+        ),
+        None => None,
+    };
+    Ok(Settings {
         push_interval: args.push_interval,
         push: (!args.no_push).then(|| PushTarget {
             url: args.pushgateway_url.clone(),
@@ -63,5 +63,10 @@ fn settings(args: &RunArgs) -> Settings {
             .then(|| Duration::from_secs_f64(args.status_interval)),
         show_metrics_status: args.show_metrics_status,
         duration: args.duration.map(Duration::from_secs_f64),
-    }
+        pace: Pace {
+            speed: args.speed,
+            start,
+        },
+        ..args.config.settings()
+    })
 }

@@ -2,8 +2,10 @@
 //! parses, sets up logging and dispatches; the work happens in the library modules.
 
 mod emulate;
+mod instant;
 mod logging;
 mod plugins;
+mod replay;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +16,11 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::plugin::PluginError;
+use crate::run::Speed;
 use crate::session::SessionError;
+
+/// The fastest `--speed` factor: a century a second.
+const MAX_SPEED: f64 = 3.2e9;
 
 /// Emulates fleets of hosts that emit realistic Prometheus metrics.
 #[derive(Debug, Parser)]
@@ -26,6 +32,10 @@ pub struct Cli {
     /// A plugin component (.wasm) offering scenarios or config builders; repeatable.
     #[arg(long = "plugin", value_name = "FILE", global = true)]
     pub plugins: Vec<PathBuf>,
+
+    /// Log debug details.
+    #[arg(long = "debug", env = "PME_DEBUG_MODE", default_value = "false", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", global = true)]
+    pub debug: bool,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -44,21 +54,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// A config name (see --list-configs), or a path to a .toml file or a builder .wasm.
-    #[arg(long, env = "PME_CONFIG", default_value = crate::configs::DEFAULT_CONFIG)]
-    pub config: String,
-
-    /// The builder to use when a config plugin offers several (e.g. HostsLoadWithPeaksConfig).
-    #[arg(long = "class")]
-    pub class: Option<String>,
-
-    /// Arguments for the config: key=value ...
-    #[arg(long = "config-args", value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_key_value)]
-    pub config_args: Vec<(String, String)>,
-
-    /// Folder of TOML configs and builder plugins.
-    #[arg(long, env = "PME_CONFIGS_DIR")]
-    pub configs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
     /// Pushgateway to push every job to.
     #[arg(
@@ -94,17 +91,19 @@ pub struct RunArgs {
     #[arg(long, env = "PME_SHOW_METRICS_STATUS", default_value = "false", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub show_metrics_status: bool,
 
-    /// Log debug details.
-    #[arg(long = "debug", env = "PME_DEBUG_MODE", default_value = "false", value_parser = BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub debug: bool,
-
-    /// Seed for every random stream; the same seed gives the same values.
-    #[arg(long, env = "PME_SEED")]
-    pub seed: Option<u64>,
-
-    /// Stop after this long (e.g. 30s, 10m).
+    /// Stop after this much virtual time (e.g. 30s, 10m).
     #[arg(long, value_parser = parse_seconds_arg)]
     pub duration: Option<f64>,
+
+    /// Virtual seconds per wall second (e.g. 60: an hour a minute), or `max`
+    /// for as fast as the simulation steps.
+    #[arg(long, env = "PME_SPEED", default_value = "1", value_parser = parse_speed)]
+    pub speed: Speed,
+
+    /// Where virtual time starts on the wall clock: RFC 3339 or before now
+    /// (-2h). A start in the past catches up at --speed, then goes on in real time.
+    #[arg(long, value_parser = instant::parse_instant)]
+    pub start_time: Option<instant::Instant>,
 
     /// Address of the local /metrics endpoint.
     #[arg(long, env = "PME_LISTEN", default_value = "127.0.0.1:9464")]
@@ -113,8 +112,33 @@ pub struct RunArgs {
     /// Do not serve /metrics.
     #[arg(long)]
     pub no_listen: bool,
+}
 
-    /// Name of the default Pushgateway job (default: <config>_<start time>).
+/// Which config to build and how: shared by a run, `backfill` and `preview`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// A config name (see --list-configs), or a path to a .toml file or a builder .wasm.
+    #[arg(long, env = "PME_CONFIG", default_value = crate::configs::DEFAULT_CONFIG)]
+    pub config: String,
+
+    /// The builder to use when a config plugin offers several (e.g. HostsLoadWithPeaksConfig).
+    #[arg(long = "class")]
+    pub class: Option<String>,
+
+    /// Arguments for the config: key=value ...
+    #[arg(long = "config-args", value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_key_value)]
+    pub config_args: Vec<(String, String)>,
+
+    /// Folder of TOML configs and builder plugins.
+    #[arg(long, env = "PME_CONFIGS_DIR")]
+    pub configs_dir: Option<PathBuf>,
+
+    /// Seed for every random stream; the same seed gives the same values.
+    #[arg(long, env = "PME_SEED")]
+    pub seed: Option<u64>,
+
+    /// Name of the default Pushgateway job (default: <config>_<start time>;
+    /// <config> for a backfill or preview).
     #[arg(long, env = "PME_DEFAULT_JOB_NAME")]
     pub default_job_name: Option<String>,
 
@@ -124,6 +148,28 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+impl ConfigArgs {
+    /// The session settings these flags make, with nothing to push or serve.
+    fn settings(&self) -> crate::session::Settings {
+        crate::session::Settings {
+            config: crate::configs::ConfigRequest {
+                config: self.config.clone(),
+                class: self.class.clone(),
+                args: self.config_args.clone(),
+            },
+            seed: self.seed,
+            fault_policy: self.fault_policy,
+            default_job_name: self.default_job_name.clone(),
+            ..crate::session::Settings::default()
+        }
+    }
+
+    /// Opens a session with the built-in pack and `plugin_files`.
+    fn open(&self, plugin_files: &[PathBuf]) -> Result<crate::session::Session, SessionError> {
+        crate::session::Session::open(plugin_files, self.configs_dir.clone(), self.limits.limits())
+    }
 }
 
 /// Sandbox limits for every plugin (a config's `plugin_limits` may override them per plugin).
@@ -170,6 +216,47 @@ pub enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Write the emulation between two instants as OpenMetrics text with
+    /// timestamps, for `promtool tsdb create-blocks-from openmetrics`.
+    Backfill(BackfillArgs),
+    /// Draw a config's metrics over simulated time (PNG, SVG, or sparklines).
+    Preview(PreviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// First instant: RFC 3339 (2026-11-29T08:00:00Z) or before now (-24h).
+    #[arg(long, value_parser = instant::parse_instant)]
+    pub from: instant::Instant,
+
+    /// Last instant, as --from (default: now).
+    #[arg(long, default_value = "now", value_parser = instant::parse_instant)]
+    pub to: instant::Instant,
+
+    /// The file to write (default, or `-`: standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// How much virtual time to draw (e.g. 30m, 6h).
+    #[arg(long = "for", default_value = "30m", value_parser = parse_positive_seconds_arg)]
+    pub span: f64,
+
+    /// Only this metric.
+    #[arg(long)]
+    pub metric: Option<String>,
+
+    /// A .png or .svg file to draw into (default: sparklines on standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +309,20 @@ fn parse_cpu_share_arg(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_speed(text: &str) -> Result<Speed, String> {
+    if text.trim() == "max" {
+        return Ok(Speed::Max);
+    }
+    match text.trim().parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor > 0.0 && factor <= MAX_SPEED => {
+            Ok(Speed::Factor(factor))
+        }
+        _ => Err(format!(
+            "expected virtual seconds per wall second, greater than 0 and at most {MAX_SPEED}, or 'max'; got '{text}'"
+        )),
+    }
+}
+
 fn parse_positive_seconds_arg(text: &str) -> Result<f64, String> {
     match parse_seconds_arg(text)? {
         seconds if seconds > 0.0 => Ok(seconds),
@@ -245,7 +346,7 @@ pub fn main() -> ExitCode {
             )
             .exit();
     }
-    logging::init(cli.run.debug);
+    logging::init(cli.debug);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
@@ -262,7 +363,7 @@ fn run_flag_given(matches: &ArgMatches) -> Option<String> {
     matches
         .ids()
         .map(|id| id.as_str())
-        .filter(|id| *id != "plugins")
+        .filter(|id| !matches!(*id, "plugins" | "debug"))
         .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
         .map(|id| id.replace('_', "-"))
 }
@@ -276,16 +377,37 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Plugin(PluginCommand::Componentize { input, output })) => {
             plugins::componentize(&input, &output).map(|()| 0)
         }
+        Some(Command::Backfill(args)) => replay::backfill(&args, &cli.plugins),
+        Some(Command::Preview(args)) => replay::preview(&args, &cli.plugins),
         None => emulate::run(&cli.run, &cli.plugins),
+    }
+}
+
+/// A flag whose value is wrong in a way its parser cannot see (it depends on
+/// another flag, or on the clock): bad input, exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for '{flag}': {message}")]
+pub struct BadFlag {
+    flag: &'static str,
+    message: String,
+}
+
+impl BadFlag {
+    pub fn new(flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            flag,
+            message: message.into(),
+        }
     }
 }
 
 /// 2 when the error comes from bad input, 1 otherwise.
 fn exit_code(err: &anyhow::Error) -> u8 {
     let bad_input = err.chain().any(|cause| {
-        cause
-            .downcast_ref::<SessionError>()
-            .is_some_and(SessionError::is_bad_input)
+        cause.is::<BadFlag>()
+            || cause
+                .downcast_ref::<SessionError>()
+                .is_some_and(SessionError::is_bad_input)
             || cause
                 .downcast_ref::<PluginError>()
                 .is_some_and(PluginError::is_bad_input)

@@ -25,16 +25,29 @@ pub struct Exposition {
 #[derive(Debug)]
 struct Family {
     name: String,
+    kind: MetricKind,
+    help: String,
     /// `# HELP ...\n# TYPE ...\n`
     header: String,
     members: Vec<Member>,
 }
 
+/// One series of a family, with its labels rendered.
 #[derive(Debug)]
-struct Member {
-    series: SeriesId,
+pub struct Member {
+    pub series: SeriesId,
     /// `a="x",b="y"`: the labels inside the braces, escaped.
-    labels: Arc<str>,
+    pub labels: Arc<str>,
+}
+
+/// A metric family of an [`Exposition`], for writers of other formats.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyView<'a> {
+    pub name: &'a str,
+    pub kind: MetricKind,
+    /// The metric's description, or its name when it has none (unescaped).
+    pub help: &'a str,
+    pub members: &'a [Member],
 }
 
 impl Exposition {
@@ -68,9 +81,9 @@ impl Exposition {
             return index;
         }
         let help = if metric.description.is_empty() {
-            &metric.name
+            metric.name.clone()
         } else {
-            &metric.description
+            metric.description.clone()
         };
         let kind = match metric.kind {
             MetricKind::Gauge => "gauge",
@@ -80,16 +93,28 @@ impl Exposition {
         let header = format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n",
             name = metric.name,
-            help = escape(help, false)
+            help = escape(&help, false)
         );
         self.families.push(Family {
             name: metric.name.clone(),
+            kind: metric.kind,
+            help: help.clone(),
             header,
             members: Vec::new(),
         });
         self.by_name
             .insert(metric.name.clone(), self.families.len() - 1);
         self.families.len() - 1
+    }
+
+    /// Every family, in exposition order.
+    pub fn families(&self) -> impl ExactSizeIterator<Item = FamilyView<'_>> {
+        self.families.iter().map(|family| FamilyView {
+            name: &family.name,
+            kind: family.kind,
+            help: &family.help,
+            members: &family.members,
+        })
     }
 
     /// The text of every reported series of `sim`; families without a reported
@@ -112,16 +137,29 @@ impl Exposition {
                     out.push_str(&family.header);
                     started = true;
                 }
-                write_sample(out, &family.name, &member.labels, sample);
+                write_sample(out, &family.name, &member.labels, sample, None);
             }
         }
     }
 }
 
-fn write_sample(out: &mut String, name: &str, labels: &str, sample: &Sample) {
+/// The lines of one sample of the series `name{labels}`, each ending in
+/// ` <timestamp>` where one is given (the text is written as it is).
+pub(crate) fn write_sample(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    sample: &Sample,
+    timestamp: Option<&str>,
+) {
+    let line = Line {
+        name,
+        labels,
+        timestamp,
+    };
     match sample {
         Sample::Gauge(value) | Sample::Counter(value) => {
-            write_line(out, name, "", labels, None, *value);
+            line.write(out, "", None, *value);
         }
         Sample::Histogram {
             bounds,
@@ -133,56 +171,67 @@ fn write_sample(out: &mut String, name: &str, labels: &str, sample: &Sample) {
             for (bound, bucket) in bounds.iter().zip(cumulative) {
                 bound_text.clear();
                 push_value(&mut bound_text, *bound);
-                write_line(
-                    out,
-                    name,
-                    "_bucket",
-                    labels,
-                    Some(&bound_text),
-                    *bucket as f64,
-                );
+                line.write(out, "_bucket", Some(&bound_text), *bucket as f64);
             }
             if !bounds.last().is_some_and(|bound| *bound == f64::INFINITY) {
-                write_line(out, name, "_bucket", labels, Some("+Inf"), *count as f64);
+                line.write(out, "_bucket", Some("+Inf"), *count as f64);
             }
-            write_line(out, name, "_sum", labels, None, *sum);
-            write_line(out, name, "_count", labels, None, *count as f64);
+            line.write(out, "_sum", None, *sum);
+            line.write(out, "_count", None, *count as f64);
         }
     }
 }
 
-/// `name<suffix>{labels[,le="<le>"]} value\n`
-fn write_line(
-    out: &mut String,
-    name: &str,
-    suffix: &str,
-    labels: &str,
-    le: Option<&str>,
-    value: f64,
-) {
-    out.push_str(name);
-    out.push_str(suffix);
-    match (labels.is_empty(), le) {
-        (true, None) => {}
-        (false, None) => {
-            out.push('{');
-            out.push_str(labels);
-            out.push('}');
-        }
-        (empty, Some(le)) => {
-            out.push('{');
-            out.push_str(labels);
-            if !empty {
-                out.push(',');
-            }
-            out.push_str("le=\"");
-            out.push_str(le);
-            out.push_str("\"}");
+/// How many lines [`write_sample`] writes for `sample` (each a sample to a
+/// Prometheus TSDB: a histogram's buckets, sum and count are series of their own).
+pub(crate) fn sample_lines(sample: &Sample) -> u64 {
+    match sample {
+        Sample::Gauge(_) | Sample::Counter(_) => 1,
+        Sample::Histogram { bounds, .. } => {
+            let infinite = bounds.last().is_some_and(|bound| *bound == f64::INFINITY);
+            bounds.len() as u64 + 2 + u64::from(!infinite)
         }
     }
-    out.push(' ');
-    push_value(out, value);
-    out.push('\n');
+}
+
+/// What the lines of one sample share.
+struct Line<'a> {
+    name: &'a str,
+    labels: &'a str,
+    timestamp: Option<&'a str>,
+}
+
+impl Line<'_> {
+    /// `name<suffix>{labels[,le="<le>"]} value[ timestamp]\n`
+    fn write(&self, out: &mut String, suffix: &str, le: Option<&str>, value: f64) {
+        out.push_str(self.name);
+        out.push_str(suffix);
+        match (self.labels.is_empty(), le) {
+            (true, None) => {}
+            (false, None) => {
+                out.push('{');
+                out.push_str(self.labels);
+                out.push('}');
+            }
+            (empty, Some(le)) => {
+                out.push('{');
+                out.push_str(self.labels);
+                if !empty {
+                    out.push(',');
+                }
+                out.push_str("le=\"");
+                out.push_str(le);
+                out.push_str("\"}");
+            }
+        }
+        out.push(' ');
+        push_value(out, value);
+        if let Some(timestamp) = self.timestamp {
+            out.push(' ');
+            out.push_str(timestamp);
+        }
+        out.push('\n');
+    }
 }
 
 /// The value in the shortest text that reads back as the same number: whole
@@ -222,7 +271,7 @@ fn render_labels(labels: &BTreeMap<String, String>) -> String {
 }
 
 /// Escapes `\` and newlines (and `"` in label values), as the format asks.
-fn escape(text: &str, quotes: bool) -> String {
+pub(crate) fn escape(text: &str, quotes: bool) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -375,7 +424,7 @@ mod tests {
             let mut exposition = Exposition::default();
             let family = exposition.family(&metric);
             let mut ours = exposition.families[family].header.clone();
-            write_sample(&mut ours, "m_total", &render_labels(&labels), sample);
+            write_sample(&mut ours, "m_total", &render_labels(&labels), sample, None);
             assert_eq!(
                 ours,
                 reference("m_total", &metric.description, &labels, sample)
@@ -392,7 +441,8 @@ mod tests {
             sum: 2.25,
             count: 4,
         };
-        write_sample(&mut out, "h", "host=\"a\"", &sample);
+        write_sample(&mut out, "h", "host=\"a\"", &sample, None);
+        assert_eq!(out.lines().count() as u64, sample_lines(&sample));
         assert_eq!(
             out,
             "h_bucket{host=\"a\",le=\"0.5\"} 1\nh_bucket{host=\"a\",le=\"1\"} 3\nh_bucket{host=\"a\",le=\"+Inf\"} 4\nh_sum{host=\"a\"} 2.25\nh_count{host=\"a\"} 4\n"

@@ -11,7 +11,8 @@ use bytes::Bytes;
 
 use crate::sim::{HostId, Simulation, VirtualTime};
 
-pub use exposition::Exposition;
+pub use exposition::{Exposition, FamilyView, Member};
+pub(crate) use exposition::{escape, sample_lines, write_sample};
 pub use status::{HostStatus, JobStatus, StatusOptions, StatusReport};
 
 /// Jobs listed one by one when the mixer is built; the rest are counted.
@@ -59,6 +60,8 @@ pub struct Snapshot {
     pub status: StatusReport,
     /// Every host has reached its TTL: nothing will change any more.
     pub finished: bool,
+    /// Virtual time reached the run's `--duration`: the run stops here.
+    pub duration_reached: bool,
 }
 
 /// One job's share of a [`Snapshot`].
@@ -156,6 +159,12 @@ impl Mixer {
         &self.jobs
     }
 
+    /// Every job's series with a `job` label: what a Prometheus scraping the
+    /// Pushgateway (`honor_labels: true`) stores.
+    pub fn scrape_exposition(&self) -> &Exposition {
+        &self.scrape
+    }
+
     /// Everything the sinks need from the simulation as it stands.
     pub fn snapshot(&self, sim: &Simulation, options: &StatusOptions) -> Arc<Snapshot> {
         let (job_texts, scrape_text) = self.texts(sim);
@@ -179,6 +188,7 @@ impl Mixer {
             scrape_text,
             status: StatusReport::new(sim, &self.jobs, options),
             finished: sim.is_finished(),
+            duration_reached: false,
         })
     }
 }

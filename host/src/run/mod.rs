@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use pacing::{Pace, Speed, unix_millis};
 pub use signal::Signal;
 
 use crate::mixer::{Mixer, StatusOptions};
-use crate::sim::Simulation;
+use crate::sim::{Simulation, VirtualTime};
 use crate::sink::{self, SinkError, SinkOptions, Snapshots, stop_signal};
 
 /// How long stopping waits for the simulation thread to finish its current
@@ -25,8 +26,10 @@ pub const SIMULATION_STOP_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub sinks: SinkOptions,
-    /// Stop after this much time (`--duration`).
-    pub stop_after: Option<Duration>,
+    /// Stop after this much virtual time (`--duration`).
+    pub stop_after: Option<VirtualTime>,
+    /// How fast virtual time goes.
+    pub pace: Pace,
     pub status: StatusOptions,
 }
 
@@ -77,6 +80,8 @@ pub async fn run(
         mixer,
         options.status.clone(),
         snapshots_tx,
+        options.pace,
+        options.stop_after,
         stop_sim.clone(),
     );
     let (trigger, stop) = stop_signal();
@@ -88,7 +93,7 @@ pub async fn run(
         })
         .collect();
 
-    let end = wait_for_end(snapshots, options.stop_after).await;
+    let end = wait_for_end(snapshots).await;
     tracing::info!("Stopping: {end}");
     stop_sim.store(true, Ordering::SeqCst);
     trigger.fire();
@@ -116,19 +121,20 @@ pub async fn run(
     Ok(RunOutcome { end, cut_short })
 }
 
-async fn wait_for_end(mut snapshots: Snapshots, stop_after: Option<Duration>) -> RunEnd {
-    let finished = async move {
-        let _ = snapshots.wait_for(|snapshot| snapshot.finished).await;
-    };
-    let elapsed = async move {
-        match stop_after {
-            Some(duration) => tokio::time::sleep(duration).await,
-            None => std::future::pending().await,
+async fn wait_for_end(mut snapshots: Snapshots) -> RunEnd {
+    let ended = async move {
+        match snapshots
+            .wait_for(|snapshot| snapshot.finished || snapshot.duration_reached)
+            .await
+        {
+            Ok(snapshot) if snapshot.finished => RunEnd::AllHostsExpired,
+            Ok(_) => RunEnd::DurationElapsed,
+            // The simulation thread is gone without saying why: nothing more will come.
+            Err(_) => RunEnd::AllHostsExpired,
         }
     };
     tokio::select! {
-        () = finished => RunEnd::AllHostsExpired,
-        () = elapsed => RunEnd::DurationElapsed,
+        end = ended => end,
         signal = signal::next() => RunEnd::Signal(signal),
     }
 }

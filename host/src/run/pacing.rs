@@ -1,12 +1,12 @@
-//! The simulation's own thread: advances virtual time with the wall clock and
-//! publishes a snapshot whenever something changed (at most every
-//! [`PUBLISH_EVERY`], and less often for fleets whose snapshots take long to
-//! build: see [`PUBLISH_SHARE`]).
+//! The simulation's own thread: advances virtual time with the wall clock (at
+//! the run's [`Pace`]) and publishes a snapshot whenever something changed (at
+//! most every [`PUBLISH_EVERY`], and less often for fleets whose snapshots take
+//! long to build: see [`PUBLISH_SHARE`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
@@ -23,13 +23,90 @@ pub const PUBLISH_SHARE: f64 = 0.05;
 /// Longest sleep, so a stop request is seen quickly.
 const LONGEST_SLEEP: Duration = Duration::from_millis(50);
 
+/// How fast virtual time goes in a live run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// Virtual seconds per wall second (`--speed 60`: an hour a minute).
+    Factor(f64),
+    /// As fast as the simulation steps (`--speed max`); sinks see a snapshot
+    /// every [`PUBLISH_EVERY`] or so.
+    Max,
+}
+
+impl Default for Speed {
+    fn default() -> Self {
+        Speed::Factor(1.0)
+    }
+}
+
+/// How virtual time relates to the wall clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pace {
+    pub speed: Speed,
+    /// Where virtual time zero is on the wall clock (Unix milliseconds), when
+    /// not at the run's start (`--start-time`). Virtual time then never passes
+    /// the present: a run that starts in the past catches up at `speed` and
+    /// goes on in real time; one that starts in the future waits for it.
+    pub start: Option<u64>,
+}
+
+impl Pace {
+    /// How far virtual time may be after `elapsed` of wall time, for a
+    /// simulation at `now` whose next task is due at `next_due`.
+    fn target(
+        &self,
+        elapsed: Duration,
+        now: VirtualTime,
+        next_due: Option<VirtualTime>,
+    ) -> VirtualTime {
+        let paced = match self.speed {
+            Speed::Factor(factor) => VirtualTime::from_duration(elapsed.mul_f64(factor)),
+            Speed::Max => next_due.unwrap_or(now).max(now),
+        };
+        match self.start {
+            Some(start) => paced.min(VirtualTime::from_millis(
+                unix_millis().saturating_sub(start),
+            )),
+            None => paced,
+        }
+    }
+
+    /// Wall time to sleep while `gap` of virtual time passes.
+    fn wall_time_of(&self, gap: VirtualTime) -> Duration {
+        match self.speed {
+            Speed::Factor(factor) => gap.as_duration().div_f64(factor),
+            Speed::Max => Duration::ZERO,
+        }
+    }
+}
+
+/// The wall clock in Unix milliseconds.
+pub fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+/// Runs `sim` on its own thread at `pace` until `stop` is set, every host has
+/// expired, or virtual time reaches `end`; the last snapshot says which.
 pub fn spawn(
     mut sim: Simulation,
     mixer: Mixer,
     status: StatusOptions,
     snapshots: watch::Sender<Arc<Snapshot>>,
+    pace: Pace,
+    end: Option<VirtualTime>,
     stop: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
+    let snapshot = move |sim: &Simulation| {
+        let mut snapshot = mixer.snapshot(sim, &status);
+        if let Some(snapshot) = Arc::get_mut(&mut snapshot) {
+            snapshot.duration_reached = end.is_some_and(|end| sim.now() >= end);
+        }
+        snapshot
+    };
     std::thread::Builder::new()
         .name("promemu-sim".into())
         .spawn(move || {
@@ -38,29 +115,37 @@ pub fn spawn(
             let mut publish_gap = PUBLISH_EVERY;
             let mut dirty = true;
             while !stop.load(Ordering::SeqCst) {
-                let target = VirtualTime::from_duration(started.elapsed());
+                let mut target = pace.target(started.elapsed(), sim.now(), sim.next_due());
+                if let Some(end) = end {
+                    target = target.min(end);
+                }
                 let before = sim.stats().tasks;
+                let was = sim.now();
                 sim.advance_to(target);
                 dirty |= sim.stats().tasks != before;
-                if sim.is_finished() {
-                    let _ = snapshots.send(mixer.snapshot(&sim, &status));
+                if sim.is_finished() || end.is_some_and(|end| sim.now() >= end) {
+                    let _ = snapshots.send(snapshot(&sim));
                     return;
                 }
                 if (dirty && published.elapsed() >= publish_gap)
                     || published.elapsed() >= PUBLISH_AT_LEAST_EVERY.max(publish_gap)
                 {
                     let building = Instant::now();
-                    let _ = snapshots.send(mixer.snapshot(&sim, &status));
+                    let _ = snapshots.send(snapshot(&sim));
                     publish_gap = building.elapsed().div_f64(PUBLISH_SHARE).max(PUBLISH_EVERY);
                     published = Instant::now();
                     dirty = false;
                 }
+                if pace.speed == Speed::Max && sim.now() > was {
+                    // Straight on to the next instant.
+                    continue;
+                }
                 let until_due = sim.next_due().map_or(LONGEST_SLEEP, |due| {
-                    due.saturating_sub(sim.now()).as_duration()
+                    pace.wall_time_of(due.saturating_sub(sim.now()))
                 });
                 std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
             }
-            let _ = snapshots.send(mixer.snapshot(&sim, &status));
+            let _ = snapshots.send(snapshot(&sim));
         })
         .expect("spawning the simulation thread")
 }

@@ -3,6 +3,7 @@
 use crate::configs::ConfigError;
 use crate::model::ModelError;
 use crate::plugin::PluginError;
+use crate::replay::preview::PreviewError;
 use crate::sim::SimError;
 use crate::sink::SinkError;
 
@@ -36,6 +37,12 @@ pub enum SessionError {
 
     #[error("cannot start the async runtime")]
     AsyncRuntime(#[source] std::io::Error),
+
+    #[error(transparent)]
+    Preview(#[from] PreviewError),
+
+    #[error("cannot write the backfill")]
+    Backfill(#[source] std::io::Error),
 }
 
 fn listed(problems: &[ModelError]) -> String {
@@ -57,7 +64,10 @@ impl SessionError {
             SessionError::Invalid { .. }
             | SessionError::UnknownPluginInLimits { .. }
             | SessionError::Simulation { .. } => true,
-            SessionError::Sink(_) | SessionError::AsyncRuntime(_) => false,
+            SessionError::Preview(err) => !matches!(err, PreviewError::Draw { .. }),
+            SessionError::Sink(_) | SessionError::AsyncRuntime(_) | SessionError::Backfill(_) => {
+                false
+            }
         }
     }
 }

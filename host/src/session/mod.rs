@@ -21,8 +21,11 @@ use crate::configs::{ConfigCatalog, ConfigRequest, ListedConfig, default_configs
 use crate::mixer::{Mixer, StatusOptions};
 use crate::model::{FaultPolicy, MixerConfig, validate};
 use crate::plugin::{Limits, Plugin, PluginRuntime};
-use crate::run::{RunOptions, RunOutcome};
-use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation};
+use crate::replay::history::{History, Origin, Written};
+use crate::replay::preview::Preview;
+use crate::replay::{ReplayStats, replay};
+use crate::run::{Pace, RunOptions, RunOutcome};
+use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation, VirtualTime};
 use crate::sink::{PushOptions, SinkOptions};
 
 /// Push interval when neither the command line nor the config sets one.
@@ -52,8 +55,13 @@ pub struct Settings {
     pub listen: Option<SocketAddr>,
     pub status_interval: Option<Duration>,
     pub show_metrics_status: bool,
-    /// Stop after this long.
+    /// Stop after this long (virtual time).
     pub duration: Option<Duration>,
+    /// How fast virtual time goes, and where it starts on the wall clock.
+    pub pace: Pace,
+    /// The default job is the config's name, without the start time: a
+    /// backfill or preview gives the same output for the same input.
+    pub untimed_default_job: bool,
 }
 
 /// The plugins and configs a session can use.
@@ -128,7 +136,13 @@ impl Session {
             .default_job_name
             .clone()
             .or(config.default_job_name.clone())
-            .unwrap_or_else(|| timestamped_job_name(&config.name));
+            .unwrap_or_else(|| {
+                if settings.untimed_default_job {
+                    config.name.clone()
+                } else {
+                    timestamped_job_name(&config.name)
+                }
+            });
         let mut mixer = Mixer::new(&simulation, &default_job);
         if settings.push.is_none() {
             mixer = mixer.without_push_bodies();
@@ -184,6 +198,55 @@ impl PreparedRun {
         Ok(outcome?)
     }
 
+    /// Replays the emulation from virtual time zero (at `origin` on the wall
+    /// clock) over `span`, as fast as it goes, and writes every series' samples
+    /// as OpenMetrics text to `out`; `progress` hears how far it got.
+    pub fn backfill(
+        mut self,
+        origin: Origin,
+        span: VirtualTime,
+        out: impl std::io::Write,
+        progress: impl FnMut(VirtualTime, &ReplayStats, u64),
+    ) -> Result<(ReplayStats, Written), SessionError> {
+        let mut progress = progress;
+        let mut history = History::new(
+            self.mixer.scrape_exposition(),
+            self.simulation.series().len(),
+            origin,
+        );
+        let samples = std::cell::Cell::new(0);
+        let stats = replay(
+            &mut self.simulation,
+            span,
+            |sim, journal| {
+                let recorded = history.record(sim, journal);
+                samples.set(history.samples());
+                recorded
+            },
+            |time, stats| progress(time, stats, samples.get()),
+        )
+        .map_err(SessionError::Backfill)?;
+        let written = history.write(out).map_err(SessionError::Backfill)?;
+        Ok((stats, written))
+    }
+
+    /// Replays the emulation over `span`, as fast as it goes, keeping the values
+    /// of every metric (or only of `metric`) for a chart or sparklines.
+    pub fn preview(
+        mut self,
+        span: VirtualTime,
+        metric: Option<&str>,
+    ) -> Result<Preview, SessionError> {
+        let mut preview = Preview::new(&self.simulation, span, metric)?;
+        let Ok(_) = replay(
+            &mut self.simulation,
+            span,
+            |sim, journal| preview.record(sim, journal),
+            |_, _| {},
+        );
+        Ok(preview)
+    }
+
     fn log_banner(&self) {
         let args = &self.settings.config.args;
         tracing::info!("------------------------------");
@@ -218,7 +281,8 @@ fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
             status_interval: settings.status_interval,
             show_metrics_status: settings.show_metrics_status,
         },
-        stop_after: settings.duration,
+        stop_after: settings.duration.map(VirtualTime::from_duration),
+        pace: settings.pace,
         status: StatusOptions {
             pushgateway_url: settings.push.as_ref().map(|push| push.url.clone()),
             push_interval,

@@ -18,6 +18,7 @@ use super::clock::VirtualTime;
 use super::error::SimError;
 use super::groups::{GroupKey, SeriesGroup};
 use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
+use super::journal::{Journal, JournalEvent};
 use super::schedule::{Schedule, Task};
 use super::series::{Runner, SeriesState, SharedMetric, ValueIssue};
 use super::view::{HostView, SeriesView};
@@ -103,6 +104,8 @@ pub struct Simulation {
     fault_policy: FaultPolicy,
     /// Hosts of a large fleet expired since the last summary line.
     expired_unlogged: usize,
+    /// Steps and events, when a reader keeps a journal (see [`Self::keep_journal`]).
+    journal: Option<Journal>,
 }
 
 impl Simulation {
@@ -160,6 +163,7 @@ impl Simulation {
             samples_generation: 0,
             fault_policy: FaultPolicy::default(),
             expired_unlogged: 0,
+            journal: None,
         };
         for host in &config.hosts {
             simulation.add_host(host)?;
@@ -427,6 +431,21 @@ impl Simulation {
         &self.stats
     }
 
+    /// From now on, writes down every step's series and every event (see
+    /// [`Self::swap_journal`]).
+    pub fn keep_journal(&mut self) {
+        self.journal.get_or_insert_with(Journal::default);
+    }
+
+    /// The journal since the last swap, exchanged for `empty` (pass the last one
+    /// back, cleared, to keep its allocations); an empty one when none is kept.
+    pub fn swap_journal(&mut self, empty: Journal) -> Journal {
+        match &mut self.journal {
+            Some(journal) => std::mem::replace(journal, empty),
+            None => Journal::default(),
+        }
+    }
+
     /// Runs every task due up to and including `until`, then sets the clock there.
     pub fn advance_to(&mut self, until: VirtualTime) {
         while let Some((time, task)) = self.schedule.pop_due(until) {
@@ -538,6 +557,13 @@ impl Simulation {
         let mut delivered = 0;
         while let Some(event) = queue.pop_front() {
             self.stats.events += 1;
+            if let Some(journal) = &mut self.journal {
+                journal.events.push(JournalEvent {
+                    time: self.now,
+                    name: event.event.name.clone(),
+                    source: event.event.source.clone(),
+                });
+            }
             let sender = &event.sender;
             tracing::debug!(
                 "Event <{}> from <{}> (sent by {}/{} of plugin {}) at {}: {} listeners",
@@ -671,6 +697,9 @@ impl Simulation {
 
     /// Takes a step's value into the series, saying what was wrong with it.
     pub(super) fn take_value(&mut self, id: SeriesId, value: f64) {
+        if let Some(journal) = &mut self.journal {
+            journal.stepped.push(id);
+        }
         let series = &mut self.series[id.index()];
         let Some(issue) = series.apply(value) else {
             return;

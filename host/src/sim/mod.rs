@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod groups;
 mod ids;
+mod journal;
 mod schedule;
 mod series;
 mod view;
@@ -27,5 +28,6 @@ pub use engine::{
 };
 pub use error::SimError;
 pub use ids::{HostId, PluginId, SeriesId};
+pub use journal::{Journal, JournalEvent};
 pub use series::Sample;
 pub use view::{HostView, SeriesView};

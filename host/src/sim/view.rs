@@ -112,6 +112,11 @@ impl<'a> SeriesView<'a> {
         self.state.linked_value()
     }
 
+    /// The series' sample as it stands (what its host would report now).
+    pub fn current(&self) -> Sample {
+        self.state.sample()
+    }
+
     /// What the host last reported for this series; `None` when not exposed.
     pub fn reported(&self) -> Option<&'a Sample> {
         self.state.reported.as_ref()
