@@ -28,31 +28,8 @@ use promemu::plugin::{Limits, MetricInfo, MetricKind, PluginRuntime};
 use promemu::session::{Session, Settings};
 use promemu::sim::{Simulation, VirtualTime};
 
-/// Scenarios the metrics cycle through, as in the measurements.
-const SCENARIOS: [&str; 4] = [
-    "sine_wave",
-    "random_walk",
-    "random_in_range",
-    "update_by_trend",
-];
-const METRICS_PER_HOST: usize = 10;
-
-fn fleet_toml(hosts: usize, scenarios: &[&str]) -> String {
-    let mut toml = format!(
-        "[[hosts]]\nname = \"node-{{i:06}}\"\ncount = {hosts}\ninterval = \"15s\"\njob_name = \"fleet\"\n"
-    );
-    for metric in 0..METRICS_PER_HOST {
-        toml.push_str(&format!(
-            "[[hosts.metrics]]\nname = \"metric_{metric:03}\"\nvalue_range = [0, 100]\ndefault_value = 50\nupdate_interval = \"15s\"\nscenario = \"{}\"\n",
-            scenarios[metric % scenarios.len()]
-        ));
-    }
-    toml
-}
-
-fn row(what: &str, value: String, target: &str) {
-    println!("{what:<44} {value:>16}   {target}");
-}
+mod common;
+use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, row};
 
 fn main() {
     let series: usize = std::env::args()
@@ -320,21 +297,6 @@ fn resident_kib(pid: u32) -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A free port on 127.0.0.1.

@@ -3,6 +3,7 @@
 
 mod sandbox;
 mod services;
+mod time_travel;
 mod unreliable;
 
 use std::time::{Duration, Instant};
@@ -16,7 +17,18 @@ use services::{
 
 /// Evaluates `query` at the current time; (labels, value) per result series.
 fn instant_query(prometheus: &services::Service, query: &str) -> Vec<(Value, f64)> {
-    let url = format!("{}/api/v1/query?query={}", prometheus.url, urlencode(query));
+    query_at(prometheus, query, None)
+}
+
+/// Evaluates `query` at `time` (Unix seconds; now when `None`); (labels,
+/// value) per result series.
+fn query_at(prometheus: &services::Service, query: &str, time: Option<f64>) -> Vec<(Value, f64)> {
+    let at = time.map_or_else(String::new, |time| format!("&time={time}"));
+    let url = format!(
+        "{}/api/v1/query?query={}{at}",
+        prometheus.url,
+        urlencode(query)
+    );
     let body: Value = serde_json::from_str(&get(&url).unwrap_or_default()).unwrap_or(Value::Null);
     body["data"]["result"]
         .as_array()

@@ -194,6 +194,23 @@ pub fn prometheus(target: &str) -> Service {
     start("prometheus", &args, format!("http://127.0.0.1:{port}"), dir)
 }
 
+/// A Prometheus that scrapes nothing, on a TSDB folder made with `fill` (given
+/// the folder to fill, such as with `promtool tsdb create-blocks-from`).
+pub fn prometheus_on_blocks(fill: impl FnOnce(&Path)) -> Service {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fill(&data);
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.tsdb.path={}", data.display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    start("prometheus", &args, format!("http://127.0.0.1:{port}"), dir)
+}
+
 /// Path of the `promemu` binary under test: `$PROMEMU_BIN`, else the one built
 /// beside this test (`target/<profile>/promemu`, which `cargo test --workspace`
 /// builds).
@@ -229,6 +246,17 @@ pub fn configs_dir() -> PathBuf {
 /// The repository's `tests/fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
     repository().join("tests/fixtures")
+}
+
+/// The emulator's virtual time in seconds, from its `/status` at `listen`.
+pub fn virtual_seconds(listen: &str) -> Option<f64> {
+    let status: serde_json::Value =
+        serde_json::from_str(&get(&format!("http://{listen}/status"))?).ok()?;
+    status["virtual_time"]
+        .as_str()?
+        .trim_end_matches('s')
+        .parse()
+        .ok()
 }
 
 /// Resident memory of a process in KiB, from /proc.

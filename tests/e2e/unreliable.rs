@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::services::{
     self, Proxy, fixtures_dir, free_port, get, label_values, pushgateway, pushgateway_on,
-    pushgateway_series, resident_kib, spawn_promemu, wait_for,
+    pushgateway_series, resident_kib, spawn_promemu, virtual_seconds, wait_for,
 };
 
 fn log_of(path: &std::path::Path) -> String {
@@ -14,17 +14,6 @@ fn log_of(path: &std::path::Path) -> String {
 
 fn hosts_in(gateway: &services::Service, job: &str) -> Vec<String> {
     label_values(&pushgateway_series(gateway, job), "name")
-}
-
-/// The emulator's virtual time in seconds, from its `/status` at `listen`.
-fn virtual_seconds(listen: &str) -> Option<f64> {
-    let status: serde_json::Value =
-        serde_json::from_str(&get(&format!("http://{listen}/status"))?).ok()?;
-    status["virtual_time"]
-        .as_str()?
-        .trim_end_matches('s')
-        .parse()
-        .ok()
 }
 
 /// The numbers N of every "works again after N failed attempts" line.

@@ -102,7 +102,7 @@ pub struct RunArgs {
 
     /// Where virtual time starts on the wall clock: RFC 3339 or before now
     /// (-2h). A start in the past catches up at --speed, then goes on in real time.
-    #[arg(long, value_parser = instant::parse_instant)]
+    #[arg(long, allow_hyphen_values = true, value_parser = instant::parse_instant)]
     pub start_time: Option<instant::Instant>,
 
     /// Address of the local /metrics endpoint.
@@ -229,11 +229,11 @@ pub struct BackfillArgs {
     pub config: ConfigArgs,
 
     /// First instant: RFC 3339 (2026-11-29T08:00:00Z) or before now (-24h).
-    #[arg(long, value_parser = instant::parse_instant)]
+    #[arg(long, allow_hyphen_values = true, value_parser = instant::parse_instant)]
     pub from: instant::Instant,
 
     /// Last instant, as --from (default: now).
-    #[arg(long, default_value = "now", value_parser = instant::parse_instant)]
+    #[arg(long, default_value = "now", allow_hyphen_values = true, value_parser = instant::parse_instant)]
     pub to: instant::Instant,
 
     /// The file to write (default, or `-`: standard output).

@@ -55,6 +55,13 @@ pub fn backfill(args: &BackfillArgs, plugin_files: &[PathBuf]) -> anyhow::Result
         bar.set_message(format!("{samples} samples, {rate:.0}/s"));
     };
     let (stats, written) = match args.out.as_deref().filter(|out| *out != Path::new("-")) {
+        Some(path) if is_special_file(path) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            prepared.backfill(Origin(from), span, file, progress)?
+        }
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
             let done = prepared.backfill(Origin(from), span, &mut file.writer, progress)?;
@@ -117,6 +124,12 @@ fn progress_bar(span: VirtualTime) -> ProgressBar {
         .progress_chars("=> "),
     );
     bar
+}
+
+/// Whether `path` is there and not a regular file (a device such as
+/// `/dev/null`, a pipe): written in place, never replaced.
+fn is_special_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
 }
 
 /// A file written beside its final path and moved there only when complete,

@@ -3,31 +3,37 @@
 //! by family, series by series, each series' samples in time order, `# EOF` at
 //! the end.
 //!
-//! Samples arrive instant by instant (every series at once), but are written
-//! series by series, so they are kept per series until the end. Past a memory
-//! limit, the kept text goes to an anonymous temporary file (a "spill", every
-//! series in output order) and the final write reads each spill's share of a
-//! series in turn: memory stays bounded whatever the span.
+//! Samples arrive instant by instant (every series at once) but are written
+//! series by series, so each series keeps its samples until the end, compactly
+//! (a time and a value: 16 bytes; a histogram adds its count and buckets), and
+//! the text is rendered once, straight into the output. Past a memory limit the
+//! kept samples go to an anonymous temporary file (a "spill", every series in
+//! output order), and the final write reads each spill's share of a series in
+//! turn: memory stays bounded whatever the span.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::sync::Arc;
 
 use crate::mixer::{Exposition, FamilyView, escape, sample_lines, write_sample};
 use crate::model::MetricKind;
-use crate::sim::{Journal, Simulation, VirtualTime};
+use crate::sim::{Journal, Sample, Simulation, VirtualTime};
 
-/// Text kept in memory before it is spilled to a temporary file.
+/// Bytes of samples kept in memory before they are spilled to a temporary file.
 pub const DEFAULT_SPILL_BYTES: usize = 256 << 20;
+
+/// Rendered text handed to the output in pieces of about this size.
+const WRITE_CHUNK: usize = 64 << 10;
 
 /// Where virtual time zero is on the wall clock, in Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin(pub u64);
 
 impl Origin {
-    /// `seconds[.fraction]` since the Unix epoch: the timestamp of `time`.
-    fn timestamp(self, time: VirtualTime, out: &mut String) {
+    /// `seconds[.fraction]` since the Unix epoch, of `millis` after the origin.
+    fn timestamp(self, millis: u64, out: &mut String) {
         out.clear();
-        let millis = self.0.saturating_add(time.as_millis());
+        let millis = self.0.saturating_add(millis);
         out.push_str(itoa::Buffer::new().format(millis / 1000));
         let fraction = millis % 1000;
         if fraction != 0 {
@@ -45,11 +51,9 @@ pub struct History {
     /// Track of each series of the simulation, by series index.
     track_of: Vec<Option<u32>>,
     spills: Vec<Spill>,
-    spill_bytes: usize,
-    kept_bytes: usize,
+    spill_words: usize,
+    kept_words: usize,
     samples: u64,
-    /// The timestamp text of the instant being recorded.
-    timestamp: String,
 }
 
 struct FamilyOut {
@@ -58,20 +62,52 @@ struct FamilyOut {
     tracks: std::ops::Range<usize>,
 }
 
+/// One series' samples, as words: per sample its virtual time in milliseconds,
+/// then the value's bits (gauge, counter), or the sum's bits, the count and
+/// each bucket's cumulative count (histogram).
 struct Track {
-    name: String,
-    labels: std::sync::Arc<str>,
-    /// Sample lines not yet spilled.
-    text: String,
-    /// The instant of the last sample, where its text starts and its lines: a
+    name: Arc<str>,
+    labels: Arc<str>,
+    /// A histogram's bucket bounds (empty for gauges and counters).
+    bounds: Arc<[f64]>,
+    words: Vec<u64>,
+    /// The instant of the last sample, where its words start and its lines: a
     /// second step at one instant replaces the first (one sample per instant).
     last: Option<(VirtualTime, usize, u64)>,
 }
 
-/// Text of every track, in track order, in a temporary file.
+impl Track {
+    /// Words per sample.
+    fn stride(&self) -> usize {
+        if self.bounds.is_empty() {
+            2
+        } else {
+            3 + self.bounds.len()
+        }
+    }
+
+    fn push(&mut self, time: VirtualTime, sample: &Sample) {
+        self.words.push(time.as_millis());
+        match sample {
+            Sample::Gauge(value) | Sample::Counter(value) => self.words.push(value.to_bits()),
+            Sample::Histogram {
+                cumulative,
+                sum,
+                count,
+                ..
+            } => {
+                self.words.push(sum.to_bits());
+                self.words.push(*count);
+                self.words.extend_from_slice(cumulative);
+            }
+        }
+    }
+}
+
+/// Samples of every track, in track order, in a temporary file.
 struct Spill {
     file: File,
-    /// Bytes of each track.
+    /// Words of each track.
     lengths: Vec<u32>,
 }
 
@@ -83,25 +119,31 @@ pub struct Written {
     /// Lines with a value: samples as a Prometheus TSDB counts them.
     pub samples: u64,
     pub bytes: u64,
-    /// Times the kept text went to a temporary file.
+    /// Times the kept samples went to a temporary file.
     pub spills: usize,
 }
 
 impl History {
-    /// An empty history of every series of `exposition` (of a simulation with
-    /// `series_count` series), with timestamps counted from `origin`.
-    pub fn new(exposition: &Exposition, series_count: usize, origin: Origin) -> Self {
+    /// An empty history of every series of `exposition`, whose series are those
+    /// of `sim`, with timestamps counted from `origin`.
+    pub fn new(exposition: &Exposition, sim: &Simulation, origin: Origin) -> Self {
         let mut families = Vec::new();
         let mut tracks = Vec::new();
-        let mut track_of = vec![None; series_count];
+        let mut track_of = vec![None; sim.series().len()];
         for family in exposition.families() {
             let first = tracks.len();
+            let name: Arc<str> = family.name.into();
             for member in family.members {
                 track_of[member.series.index()] = Some(tracks.len() as u32);
+                let bounds: Arc<[f64]> = match sim.series_view(member.series).current() {
+                    Sample::Histogram { bounds, .. } => bounds.into(),
+                    Sample::Gauge(_) | Sample::Counter(_) => Arc::new([]),
+                };
                 tracks.push(Track {
-                    name: family.name.to_string(),
+                    name: name.clone(),
                     labels: member.labels.clone(),
-                    text: String::new(),
+                    bounds,
+                    words: Vec::new(),
                     last: None,
                 });
             }
@@ -116,17 +158,31 @@ impl History {
             tracks,
             track_of,
             spills: Vec::new(),
-            spill_bytes: DEFAULT_SPILL_BYTES,
-            kept_bytes: 0,
+            spill_words: DEFAULT_SPILL_BYTES / 8,
+            kept_words: 0,
             samples: 0,
-            timestamp: String::new(),
         }
     }
 
-    /// The same history, spilling to a temporary file past `bytes` of text.
+    /// The same history, spilling to a temporary file past `bytes` of samples.
     pub fn with_spill_bytes(mut self, bytes: usize) -> Self {
-        self.spill_bytes = bytes.max(1);
+        self.spill_words = (bytes / 8).max(1);
         self
+    }
+
+    /// Makes room for the samples of `span` at once (each series' step
+    /// interval says how many), up to the spill limit: no regrowing on the way.
+    pub fn reserve_for(&mut self, span: VirtualTime, sim: &Simulation) {
+        let share = self.spill_words / self.tracks.len().max(1);
+        for series in sim.series() {
+            let Some(track) = self.track_of[series.id().index()] else {
+                continue;
+            };
+            let track = &mut self.tracks[track as usize];
+            let interval = series.metric().update_interval.max(1e-3);
+            let samples = (span.as_secs() / interval).min(1e9) as usize + 1;
+            track.words.reserve((samples * track.stride()).min(share));
+        }
     }
 
     /// Samples recorded so far, as a Prometheus TSDB counts them (each line: a
@@ -138,7 +194,6 @@ impl History {
     /// Records the sample of every series that stepped at this instant.
     pub fn record(&mut self, sim: &Simulation, journal: &Journal) -> io::Result<()> {
         let now = sim.now();
-        self.origin.timestamp(now, &mut self.timestamp);
         for id in &journal.stepped {
             let Some(track) = self.track_of.get(id.index()).copied().flatten() else {
                 continue;
@@ -146,40 +201,37 @@ impl History {
             let track = &mut self.tracks[track as usize];
             let start = match track.last {
                 Some((time, start, lines)) if time == now => {
-                    self.kept_bytes -= track.text.len() - start;
+                    self.kept_words -= track.words.len() - start;
                     self.samples -= lines;
-                    track.text.truncate(start);
+                    track.words.truncate(start);
                     start
                 }
-                _ => track.text.len(),
+                _ => track.words.len(),
             };
             let sample = sim.series_view(*id).current();
             let lines = sample_lines(&sample);
             self.samples += lines;
-            write_sample(
-                &mut track.text,
-                &track.name,
-                &track.labels,
-                &sample,
-                Some(&self.timestamp),
-            );
+            track.push(now, &sample);
             track.last = Some((now, start, lines));
-            self.kept_bytes += track.text.len() - start;
+            self.kept_words += track.words.len() - start;
         }
-        if self.kept_bytes > self.spill_bytes {
+        if self.kept_words > self.spill_words {
             self.spill()?;
         }
         Ok(())
     }
 
-    /// Moves the kept text of every track to a temporary file.
+    /// Moves the kept samples of every track to a temporary file.
     fn spill(&mut self) -> io::Result<()> {
-        let mut writer = BufWriter::new(tempfile::tempfile()?);
+        let mut writer = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
         let mut lengths = Vec::with_capacity(self.tracks.len());
         for track in &mut self.tracks {
-            writer.write_all(track.text.as_bytes())?;
-            lengths.push(u32::try_from(track.text.len()).map_err(io::Error::other)?);
-            track.text = String::new();
+            for word in &track.words {
+                writer.write_all(&word.to_le_bytes())?;
+            }
+            lengths.push(u32::try_from(track.words.len()).map_err(io::Error::other)?);
+            // Cleared, not freed: the next stretch fills the same room.
+            track.words.clear();
             track.last = None;
         }
         let mut file = writer
@@ -187,7 +239,7 @@ impl History {
             .map_err(io::IntoInnerError::into_error)?;
         file.rewind()?;
         self.spills.push(Spill { file, lengths });
-        self.kept_bytes = 0;
+        self.kept_words = 0;
         Ok(())
     }
 
@@ -202,34 +254,39 @@ impl History {
             .into_iter()
             .map(|spill| (BufReader::with_capacity(1 << 20, spill.file), spill.lengths))
             .collect();
+        let mut renderer = Renderer {
+            origin: self.origin,
+            text: String::with_capacity(WRITE_CHUNK * 2),
+            timestamp: String::new(),
+            spilled: Vec::new(),
+        };
         let mut series = 0;
         for family in &self.families {
-            let tracks = &self.tracks[family.tracks.clone()];
             let has_samples = |index: usize| {
-                !tracks[index - family.tracks.start].text.is_empty()
+                !self.tracks[index].words.is_empty()
                     || readers.iter().any(|(_, lengths)| lengths[index] > 0)
             };
             if !family.tracks.clone().any(has_samples) {
                 continue;
             }
-            out.write_all(family.header.as_bytes())?;
-            for (index, track) in family.tracks.clone().zip(tracks) {
-                let mut any = !track.text.is_empty();
+            // Through the renderer's text, which may hold the last family's end.
+            renderer.text.push_str(&family.header);
+            for index in family.tracks.clone() {
+                let track = &self.tracks[index];
+                let mut any = !track.words.is_empty();
                 for (reader, lengths) in &mut readers {
-                    let length = u64::from(lengths[index]);
+                    let length = lengths[index] as usize;
                     any |= length > 0;
-                    let copied = io::copy(&mut reader.by_ref().take(length), &mut out)?;
-                    if copied != length {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "a temporary file of the backfill ended early",
-                        ));
-                    }
+                    renderer.read_spilled(reader, length)?;
+                    let words = std::mem::take(&mut renderer.spilled);
+                    renderer.render(track, &words, &mut out)?;
+                    renderer.spilled = words;
                 }
-                out.write_all(track.text.as_bytes())?;
+                renderer.render(track, &track.words, &mut out)?;
                 series += u64::from(any);
             }
         }
+        out.write_all(renderer.text.as_bytes())?;
         out.write_all(b"# EOF\n")?;
         out.flush()?;
         Ok(Written {
@@ -238,6 +295,66 @@ impl History {
             bytes: out.bytes,
             spills: readers.len(),
         })
+    }
+}
+
+/// Turns a track's words into sample lines, in pieces of [`WRITE_CHUNK`].
+struct Renderer {
+    origin: Origin,
+    text: String,
+    timestamp: String,
+    /// Words read back from a spill.
+    spilled: Vec<u64>,
+}
+
+impl Renderer {
+    fn read_spilled(&mut self, reader: &mut impl Read, words: usize) -> io::Result<()> {
+        self.spilled.clear();
+        let mut word = [0u8; 8];
+        for _ in 0..words {
+            reader.read_exact(&mut word)?;
+            self.spilled.push(u64::from_le_bytes(word));
+        }
+        Ok(())
+    }
+
+    fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
+        let mut histogram = Sample::Histogram {
+            bounds: track.bounds.to_vec(),
+            cumulative: vec![0; track.bounds.len()],
+            sum: 0.0,
+            count: 0,
+        };
+        for sample in words.chunks_exact(track.stride()) {
+            self.origin.timestamp(sample[0], &mut self.timestamp);
+            let value = f64::from_bits(sample[1]);
+            let rendered = match &mut histogram {
+                Sample::Histogram {
+                    cumulative,
+                    sum,
+                    count,
+                    ..
+                } if !track.bounds.is_empty() => {
+                    *sum = value;
+                    *count = sample[2];
+                    cumulative.copy_from_slice(&sample[3..]);
+                    &histogram
+                }
+                _ => &Sample::Gauge(value),
+            };
+            write_sample(
+                &mut self.text,
+                &track.name,
+                &track.labels,
+                rendered,
+                Some(&self.timestamp),
+            );
+            if self.text.len() >= WRITE_CHUNK {
+                out.write_all(self.text.as_bytes())?;
+                self.text.clear();
+            }
+        }
+        Ok(())
     }
 }
 
@@ -285,7 +402,7 @@ mod tests {
     fn timestamps_are_seconds_with_the_fraction_they_need() {
         let text = |origin: u64, millis: u64| {
             let mut out = String::new();
-            Origin(origin).timestamp(VirtualTime::from_millis(millis), &mut out);
+            Origin(origin).timestamp(millis, &mut out);
             out
         };
         assert_eq!(text(1_700_000_000_000, 0), "1700000000");

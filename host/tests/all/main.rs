@@ -6,4 +6,5 @@ mod config_fuzz;
 mod harness;
 mod nesting;
 mod plugin_runtime;
+mod replay;
 mod sim;

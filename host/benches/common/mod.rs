@@ -1,0 +1,47 @@
+//! What the benchmarks share: the fleet they measure, their table rows and
+//! CPU time read from /proc.
+#![allow(dead_code)] // each benchmark uses its own part
+
+/// Scenarios the metrics cycle through, as in the measurements.
+pub const SCENARIOS: [&str; 4] = [
+    "sine_wave",
+    "random_walk",
+    "random_in_range",
+    "update_by_trend",
+];
+pub const METRICS_PER_HOST: usize = 10;
+
+/// A group of `hosts` hosts with [`METRICS_PER_HOST`] metrics each, cycling
+/// through `scenarios`, all at 15 s, in one job.
+pub fn fleet_toml(hosts: usize, scenarios: &[&str]) -> String {
+    let mut toml = format!(
+        "[[hosts]]\nname = \"node-{{i:06}}\"\ncount = {hosts}\ninterval = \"15s\"\njob_name = \"fleet\"\n"
+    );
+    for metric in 0..METRICS_PER_HOST {
+        toml.push_str(&format!(
+            "[[hosts.metrics]]\nname = \"metric_{metric:03}\"\nvalue_range = [0, 100]\ndefault_value = 50\nupdate_interval = \"15s\"\nscenario = \"{}\"\n",
+            scenarios[metric % scenarios.len()]
+        ));
+    }
+    toml
+}
+
+/// A table row: the figure, its value, its target.
+pub fn row(what: &str, value: String, target: &str) {
+    println!("{what:<44} {value:>16}   {target}");
+}
+
+/// User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
+}

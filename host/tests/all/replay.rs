@@ -1,0 +1,184 @@
+//! Replays ahead of the wall clock: the OpenMetrics history of `backfill` and
+//! the values of `preview`, through the real built-in pack.
+
+use std::collections::HashMap;
+
+use promemu::mixer::Mixer;
+use promemu::replay::history::{History, Origin, Written};
+use promemu::replay::preview::Preview;
+use promemu::replay::replay;
+use promemu::sim::{Simulation, VirtualTime};
+
+use promemu::configs::load_toml_text;
+use promemu::model::MixerConfig;
+
+use crate::harness::{at, builtin};
+
+/// 2026-11-29T00:00:00Z
+const ORIGIN: Origin = Origin(1_795_910_400_000);
+
+/// The peaks config (its TOML twin), with hosts that live `ttl`.
+fn peaks(ttl: &str) -> MixerConfig {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../configs/hosts_load_with_peaks.toml"
+    );
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut config = load_toml_text(file, &text, &[("hosts_ttl".into(), ttl.into())]).unwrap();
+    for host in &mut config.hosts {
+        host.fill_identity(1);
+    }
+    config
+}
+
+/// Backfills `span` of `config` (seed 3), spilling past `spill_bytes`.
+fn backfill(config: &MixerConfig, span: VirtualTime, spill_bytes: usize) -> (String, Written) {
+    let mut sim = Simulation::new(config, &[builtin()], 3).unwrap();
+    let mixer = Mixer::new(&sim, "job");
+    let mut history =
+        History::new(mixer.scrape_exposition(), &sim, ORIGIN).with_spill_bytes(spill_bytes);
+    history.reserve_for(span, &sim);
+    replay(
+        &mut sim,
+        span,
+        |sim, journal| history.record(sim, journal),
+        |_, _| {},
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let written = history.write(&mut out).unwrap();
+    (String::from_utf8(out).unwrap(), written)
+}
+
+/// Per series (the line up to its value), the timestamps of its lines, in order.
+fn timestamps(text: &str) -> HashMap<&str, Vec<f64>> {
+    let mut series: HashMap<&str, Vec<f64>> = HashMap::new();
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        let mut fields = line.rsplitn(3, ' ');
+        let time: f64 = fields.next().unwrap().parse().unwrap();
+        let _value = fields.next().unwrap();
+        series.entry(fields.next().unwrap()).or_default().push(time);
+    }
+    series
+}
+
+#[test]
+fn a_backfill_is_the_same_whether_its_samples_spill_to_disk_or_not() {
+    let config = peaks("1h");
+    let span = at(1800.0);
+    let (kept, in_memory) = backfill(&config, span, usize::MAX);
+    let (spilled, on_disk) = backfill(&config, span, 64 << 10);
+    assert_eq!(in_memory.spills, 0);
+    assert!(on_disk.spills > 5, "{on_disk:?}");
+    assert_eq!(kept, spilled);
+    assert_eq!(in_memory.samples, on_disk.samples);
+    assert_eq!(in_memory.bytes as usize, kept.len());
+}
+
+#[test]
+fn a_backfill_is_openmetrics_in_family_series_and_time_order() {
+    let (text, written) = backfill(&peaks("10m"), at(1800.0), usize::MAX);
+    assert!(text.ends_with("# EOF\n"));
+    // A counter's family drops `_total`; histograms and gauges keep their names.
+    assert!(text.contains("# TYPE http_requests counter\nhttp_requests_total{"));
+    assert!(text.contains("# TYPE http_response_time_seconds histogram\n"));
+    assert!(text.contains("# TYPE cpu_usage_percent gauge\n"));
+    // Each family once, each series' lines together and strictly in time order
+    // (a step for an event and one for the schedule at one instant are one sample).
+    let types: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("# TYPE"))
+        .collect();
+    let mut unique = types.clone();
+    unique.dedup();
+    assert_eq!(types, unique);
+    // A histogram's lines of one instant go together (bucket, bucket, ... sum,
+    // count), so the emulator's series is the line without suffix and `le`.
+    let emulator_series = |line: &str| {
+        let key = line.rsplitn(3, ' ').nth(2).unwrap();
+        let (name, labels) = key.split_once('{').unwrap();
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        let labels = labels.split(",le=").next().unwrap().trim_end_matches('}');
+        format!("{name}{{{labels}")
+    };
+    let mut seen_series = Vec::new();
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        let key = emulator_series(line);
+        if seen_series.last() != Some(&key) {
+            assert!(!seen_series.contains(&key), "{key} is split");
+            seen_series.push(key);
+        }
+    }
+    let series = timestamps(&text);
+    let start = ORIGIN.0 as f64 / 1000.0;
+    for (key, times) in &series {
+        assert!(
+            times.windows(2).all(|pair| pair[0] < pair[1]),
+            "{key}: {times:?}"
+        );
+        // Hosts live 10 minutes; a sample every 5 s from 0 s.
+        assert_eq!(times[0], start, "{key}");
+        assert!(
+            *times.last().unwrap() < start + 600.0,
+            "{key} outlives its host"
+        );
+        assert!(times.len() >= 119, "{key}: {} samples", times.len());
+    }
+    assert_eq!(
+        written.samples as usize,
+        series.values().map(Vec::len).sum::<usize>()
+    );
+    // The cpu of a worker follows the peak: above 70 in a peak, below 40 out of it.
+    let cpu = text.lines().filter(|line| {
+        line.starts_with("cpu_usage_percent{") && line.contains("name=\"worker-01\"")
+    });
+    let value_at = |second: f64| {
+        cpu.clone()
+            .find(|line| line.ends_with(&format!(" {}", start + second)))
+            .and_then(|line| line.rsplitn(3, ' ').nth(1))
+            .map(|value| value.parse::<f64>().unwrap())
+            .unwrap()
+    };
+    assert!(value_at(150.0) > 70.0, "{}", value_at(150.0));
+    assert!(value_at(220.0) < 40.0, "{}", value_at(220.0));
+}
+
+#[test]
+fn a_preview_keeps_every_metric_and_the_events_that_moved_them() {
+    let config = peaks("1h");
+    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
+    let span = at(600.0);
+    let mut preview = Preview::new(&sim, span, None).unwrap();
+    replay(
+        &mut sim,
+        span,
+        |sim, journal| preview.record(sim, journal),
+        |_, _| {},
+    )
+    .unwrap();
+    let lines = preview.sparklines();
+    for metric in [
+        "load_peak_active",
+        "cpu_usage_percent",
+        "http_requests_total",
+    ] {
+        assert!(lines.contains(&format!("\n{metric}")), "{lines}");
+    }
+    // Peaks start at 60 s and every 3 min, the balancer says so on the bus.
+    assert!(
+        lines.contains("1m 0.0s  load_peak_start from")
+            || lines.contains("60.0s  load_peak_start from"),
+        "{lines}"
+    );
+    assert!(lines.contains("worker-09"));
+    let only = Preview::new(&sim, span, Some("nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        only.contains("no metric named 'nope'") && only.contains("cpu_usage_percent"),
+        "{only}"
+    );
+}
