@@ -138,7 +138,7 @@ fn a_backfill_is_openmetrics_in_family_series_and_time_order() {
     let value_at = |second: f64| {
         cpu.clone()
             .find(|line| line.ends_with(&format!(" {}", start + second)))
-            .and_then(|line| line.rsplitn(3, ' ').nth(1))
+            .and_then(|line| line.rsplit(' ').nth(1))
             .map(|value| value.parse::<f64>().unwrap())
             .unwrap()
     };
