@@ -16,26 +16,14 @@ use promemu::session::{Session, Settings};
 use promemu::sim::VirtualTime;
 
 mod common;
-use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, row};
+use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, machine, row, size_arg};
 
 /// 2026-11-29T00:00:00Z
 const ORIGIN: Origin = Origin(1_795_910_400_000);
 
 fn main() {
-    let series: usize = std::env::args()
-        .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(10_000);
-    println!(
-        "backfill: machine {} cores, load {}",
-        std::thread::available_parallelism().map_or(1, |cores| cores.get()),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let series = size_arg(10_000);
+    println!("backfill: machine {}", machine());
     println!("{:<52} {:>16}   target", "figure", "measured");
     let folder = tempfile::tempdir().expect("a temporary folder");
     let fleet = folder.path().join("fleet.toml");

@@ -29,24 +29,15 @@ use promemu::session::{Session, Settings};
 use promemu::sim::{Simulation, VirtualTime};
 
 mod common;
-use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, row};
+use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, machine, row, size_arg};
 
 fn main() {
-    let series: usize = std::env::args()
-        .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(1_000_000);
+    let series = size_arg(1_000_000);
     let hosts = series / METRICS_PER_HOST;
     println!(
-        "scale: {hosts} hosts x {METRICS_PER_HOST} metrics = {} series; machine: {} cores, load {}",
+        "scale: {hosts} hosts x {METRICS_PER_HOST} metrics = {} series; machine: {}",
         hosts * METRICS_PER_HOST,
-        std::thread::available_parallelism().map_or(1, |cores| cores.get()),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        machine()
     );
     println!("{:<44} {:>16}   target", "figure", "measured");
 

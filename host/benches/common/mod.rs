@@ -45,3 +45,25 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// The fleet size given on the command line (the first number), else `default`.
+pub fn size_arg(default: usize) -> usize {
+    std::env::args()
+        .skip(1)
+        .find_map(|arg| arg.parse().ok())
+        .unwrap_or(default)
+}
+
+/// "N cores, load a b c": the machine the figures were measured on.
+pub fn machine() -> String {
+    format!(
+        "{} cores, load {}",
+        std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}

@@ -284,7 +284,8 @@ impl Preview {
             for event in &self.events {
                 marks[column(event.time.as_secs(), end, SPARKLINE_WIDTH)] = '^';
             }
-            out.push_str(&format!("  {}\n", marks.into_iter().collect::<String>()));
+            let marks: String = marks.into_iter().collect();
+            out.push_str(&format!("  {}\n", marks.trim_end()));
             for event in self.events.iter().take(20) {
                 out.push_str(&format!(
                     "  {:>10}  {} from {}\n",
