@@ -784,6 +784,61 @@ fn cleanup_on_finish_can_be_turned_off_from_the_command_line() {
 }
 
 #[test]
+fn a_config_is_named_by_part_of_its_name_or_by_an_alias() {
+    // The bar: a short run of `--config peaks`.
+    let status = std::process::Command::new(services::promemu())
+        .args([
+            "--config",
+            "peaks",
+            "--no-push",
+            "--no-listen",
+            "--duration",
+            "3s",
+        ])
+        .env("PME_CACHE_DIR", "off")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let check = |config: &str| {
+        std::process::Command::new(services::promemu())
+            .args(["--check", "--seed", "1", "--config", config])
+            .env("PME_CACHE_DIR", "off")
+            .output()
+            .unwrap()
+    };
+    for (typed, meant) in [
+        ("peaks", "hosts_load_with_peaks"),
+        ("PEAKS", "hosts_load_with_peaks"),
+        ("demo", "hosts_load_with_peaks"),
+        ("single", "single_host_load"),
+        ("host-load", "single_host_load"),
+    ] {
+        let output = check(typed);
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{typed}");
+        assert!(
+            text.contains(&format!("Config <{meant}> is valid")),
+            "{typed}: {text}"
+        );
+    }
+    let ambiguous = check("load");
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&ambiguous.stderr).contains(
+            "config name 'load' is ambiguous: it is part of hosts_load_with_peaks, single_host_load"
+        ),
+        "{}",
+        String::from_utf8_lossy(&ambiguous.stderr)
+    );
+    let listed = std::process::Command::new(services::promemu())
+        .arg("--list-configs")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("(also: peaks, demo)"));
+}
+
+#[test]
 fn check_validates_a_config_without_running_it() {
     let check = |args: &[&str]| {
         std::process::Command::new(services::promemu())

@@ -34,8 +34,13 @@ fn list_configs(session: &Session) -> String {
         .unwrap_or(0);
     let mut out = String::from("Available configurations:\n");
     for entry in listed {
+        let aliases = if entry.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (also: {})", entry.aliases.join(", "))
+        };
         out.push_str(&format!(
-            "  {:width$}  {} [{}]\n",
+            "  {:width$}  {}{aliases} [{}]\n",
             entry.name, entry.description, entry.origin
         ));
     }

@@ -8,6 +8,11 @@ pub enum ConfigError {
     #[error("no config named '{config}'; available: {known}")]
     NotFound { config: String, known: String },
 
+    #[error(
+        "config name '{config}' is ambiguous: it is part of {candidates}; give more of the name"
+    )]
+    Ambiguous { config: String, candidates: String },
+
     #[error("cannot read {file}")]
     Read {
         file: String,

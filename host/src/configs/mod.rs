@@ -46,6 +46,15 @@ pub struct ListedConfig {
     pub name: String,
     pub origin: String,
     pub description: String,
+    /// Other names `--config` takes for it (TOML `aliases`).
+    pub aliases: Vec<String>,
+}
+
+impl ListedConfig {
+    /// The name without `.toml`: a builder and its TOML twin share it.
+    fn stem(&self) -> &str {
+        self.name.strip_suffix(".toml").unwrap_or(&self.name)
+    }
 }
 
 impl ConfigCatalog {
@@ -102,14 +111,17 @@ impl ConfigCatalog {
                     name: info.name.clone(),
                     origin: format!("builder in {}", builders.plugin.name()),
                     description: info.description.clone(),
+                    aliases: Vec::new(),
                 });
             }
         }
         for (file, text) in EMBEDDED_TOML {
+            let (description, aliases) = toml_file::description_and_aliases(text);
             listed.push(ListedConfig {
                 name: file.to_string(),
                 origin: "TOML (embedded)".into(),
-                description: toml_file::description(text),
+                description,
+                aliases,
             });
         }
         if let Some(dir) = &self.dir {
@@ -121,13 +133,16 @@ impl ConfigCatalog {
                     .to_string();
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 let origin = format!("TOML {}", path.display());
+                let (description, aliases) = toml_file::description_and_aliases(&text);
                 if let Some(entry) = listed.iter_mut().find(|entry| entry.name == file) {
                     entry.origin = origin;
+                    entry.aliases = aliases;
                 } else {
                     listed.push(ListedConfig {
                         name: file,
                         origin,
-                        description: toml_file::description(&text),
+                        description,
+                        aliases,
                     });
                 }
             }
@@ -189,10 +204,48 @@ impl ConfigCatalog {
                 },
             );
         }
-        Err(ConfigError::NotFound {
-            config: config.into(),
-            known: self.known_names(),
-        })
+        match self.names_meant_by(config).as_slice() {
+            [meant] if meant != config => self.load(
+                runtime,
+                &ConfigRequest {
+                    config: meant.clone(),
+                    ..request.clone()
+                },
+            ),
+            many @ [_, _, ..] => Err(ConfigError::Ambiguous {
+                config: config.into(),
+                candidates: many.join(", "),
+            }),
+            _ => Err(ConfigError::NotFound {
+                config: config.into(),
+                known: self.known_names(),
+            }),
+        }
+    }
+
+    /// The config names `typed` may stand for: the one that declares it as an
+    /// alias, else every name it is a part of (ignoring case, `-` for `_`). A
+    /// builder and its TOML twin count once, as their shared name.
+    fn names_meant_by(&self, typed: &str) -> Vec<String> {
+        let listed = self.list();
+        if let Some(entry) = listed
+            .iter()
+            .find(|entry| entry.aliases.iter().any(|alias| alias == typed))
+        {
+            return vec![entry.stem().to_string()];
+        }
+        let part = typed.to_ascii_lowercase().replace('-', "_");
+        let mut names: Vec<String> = Vec::new();
+        for entry in &listed {
+            let stem = entry.stem();
+            if !part.is_empty()
+                && stem.to_ascii_lowercase().contains(&part)
+                && !names.iter().any(|name| name == stem)
+            {
+                names.push(stem.to_string());
+            }
+        }
+        names
     }
 
     fn known_names(&self) -> String {

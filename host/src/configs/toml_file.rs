@@ -52,6 +52,10 @@ struct FileConfig {
     #[serde(default)]
     #[allow(dead_code)]
     description: String,
+    /// Read by [`read_head`]; declared so that it is a known field.
+    #[serde(default)]
+    #[allow(dead_code)]
+    aliases: Vec<String>,
     default_job_name: Option<String>,
     push_interval: Option<Seconds>,
     #[serde(default)]
@@ -160,6 +164,9 @@ struct FileMetric {
 struct Head {
     #[serde(default)]
     description: String,
+    /// Other names `--config` takes for this config (e.g. `peaks`).
+    #[serde(default)]
+    aliases: Vec<String>,
     #[serde(default)]
     args: toml::Table,
 }
@@ -174,10 +181,11 @@ fn read_head(file: &str, text: &str) -> Result<Head, ConfigError> {
     })
 }
 
-/// The `description` of a TOML config, for listings ("" when unreadable).
-pub fn description(text: &str) -> String {
+/// The `description` and `aliases` of a TOML config, for listings and name
+/// resolution (empty when unreadable).
+pub fn description_and_aliases(text: &str) -> (String, Vec<String>) {
     read_head("", text)
-        .map(|head| head.description)
+        .map(|head| (head.description, head.aliases))
         .unwrap_or_default()
 }
 
