@@ -60,6 +60,12 @@ outputs=(
     "hostile_plugin:tests/fixtures/hostile.wasm"
     "wasi_escape_plugin:tests/fixtures/wasi-escape.wasm"
 )
+# The packs that carry their crate's metadata (name, version, ...); the test
+# fixtures stay as they were built (square-wave.wasm is the contract 0.1.0 witness).
+declare -A manifests=(
+    [promemu_builtin]="$stage/plugins/builtin/Cargo.toml"
+    [promemu_config_builders]="$stage/configs/builders/Cargo.toml"
+)
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -71,7 +77,10 @@ for pair in "${outputs[@]}"; do
     if [ -f "$guest_target_dir/$wasi_target/release/$crate.wasm" ]; then
         cp "$guest_target_dir/$wasi_target/release/$crate.wasm" "$built"
     else
-        "$promemu" plugin componentize "$guest_target_dir/$target/release/$crate.wasm" -o "$built" >/dev/null
+        metadata=()
+        [ -n "${manifests[$crate]:-}" ] && metadata=(--manifest "${manifests[$crate]}")
+        "$promemu" plugin componentize "$guest_target_dir/$target/release/$crate.wasm" -o "$built" \
+            "${metadata[@]}" >/dev/null
     fi
     if [ "$mode" = "--check" ]; then
         if cmp -s "$built" "$committed"; then

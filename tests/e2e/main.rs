@@ -666,7 +666,10 @@ fn scenarios_and_inspect_describe_the_plugins() {
         .unwrap();
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.starts_with("builtin (12 scenarios)"), "{text}");
+    assert!(
+        text.starts_with("builtin (12 scenarios; promemu-builtin 0.1.0, sha256:"),
+        "{text}"
+    );
     for scenario in [
         "do_nothing",
         "random_in_range",
@@ -691,7 +694,8 @@ fn scenarios_and_inspect_describe_the_plugins() {
         "{text}"
     );
     assert!(
-        text.contains("square-wave.wasm (3 scenarios)") && text.contains("\n  coin_flip\n"),
+        text.contains("square-wave.wasm (3 scenarios; no name, sha256:")
+            && text.contains("\n  coin_flip\n"),
         "{text}"
     );
     let flag_first = std::process::Command::new(services::promemu())
@@ -737,6 +741,20 @@ fn scenarios_and_inspect_describe_the_plugins() {
         "{text}"
     );
     assert!(text.contains("wasi:filesystem/preopens@0.2"), "{text}");
+    assert!(text.contains("\ndigest: sha256:"), "{text}");
+    let builtin = std::process::Command::new(services::promemu())
+        .args(["plugin", "inspect"])
+        .arg(services::repository().join("plugins/prebuilt/builtin.wasm"))
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    let builtin = String::from_utf8(builtin.stdout).unwrap();
+    assert!(
+        builtin.contains(
+            "\nname: promemu-builtin\nversion: 0.1.0\ndescription: The built-in scenario pack"
+        ) && builtin.contains("\nlicenses: MIT OR Apache-2.0\ndigest: sha256:"),
+        "{builtin}"
+    );
     assert!(
         text.contains(
             "contract: scenarios yes, config builders no, WASI imported (linked deny-all)"
@@ -857,6 +875,8 @@ fn check_validates_a_config_without_running_it() {
         "scenarios: feature_toggle x1 (builtin), load_peak_cpu x9 (builtin), random_in_range x6 (builtin)",
         "listened events (series): load_peak_end x9, load_peak_start x9",
         "plugin builtin: 16 series on 1 instance, ",
+        "pack builtin: promemu-builtin 0.1.0, sha256:",
+        " (embedded)\n",
     ] {
         assert!(text.contains(part), "'{part}' in:\n{text}");
     }

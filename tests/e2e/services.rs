@@ -234,7 +234,7 @@ pub fn promemu() -> PathBuf {
 }
 
 /// The repository's root folder.
-fn repository() -> &'static Path {
+pub fn repository() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 

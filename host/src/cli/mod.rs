@@ -273,6 +273,11 @@ pub enum PluginCommand {
         /// Where to write the component.
         #[arg(short, long)]
         output: PathBuf,
+        /// A Cargo.toml whose [package] names the pack (name, version,
+        /// description, authors, license, repository, homepage): written into
+        /// the component's metadata.
+        #[arg(long, value_name = "CARGO_TOML")]
+        manifest: Option<PathBuf>,
     },
 }
 
@@ -374,9 +379,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Plugin(PluginCommand::Inspect { file })) => {
             plugins::inspect(&file).map(|()| 0)
         }
-        Some(Command::Plugin(PluginCommand::Componentize { input, output })) => {
-            plugins::componentize(&input, &output).map(|()| 0)
-        }
+        Some(Command::Plugin(PluginCommand::Componentize {
+            input,
+            output,
+            manifest,
+        })) => plugins::componentize(&input, &output, manifest.as_deref()).map(|()| 0),
         Some(Command::Backfill(args)) => replay::backfill(&args, &cli.plugins),
         Some(Command::Preview(args)) => replay::preview(&args, &cli.plugins),
         None => emulate::run(&cli.run, &cli.plugins),

@@ -7,7 +7,8 @@ use anyhow::Context;
 
 use super::print;
 use crate::plugin::{
-    Limits, PluginRuntime, ScenarioInfo, componentize as encode_component, inspect as summarize,
+    Limits, PackIdentity, PackMetadata, PluginRuntime, ScenarioInfo,
+    componentize as encode_component, inspect as summarize,
 };
 
 /// Prints every scenario of the built-in pack and of each plugin file.
@@ -30,7 +31,12 @@ pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
         let scenarios = plugin.instantiate(0)?.list_scenarios()?;
         let count = scenarios.len();
         let noun = if count == 1 { "scenario" } else { "scenarios" };
-        writeln!(out, "{} ({count} {noun})", plugin.name())?;
+        writeln!(
+            out,
+            "{} ({count} {noun}; {})",
+            plugin.name(),
+            plugin.identity().short()
+        )?;
         for scenario in &scenarios {
             describe_scenario(&mut out, scenario)?;
         }
@@ -58,7 +64,7 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
     let runtime = PluginRuntime::new(Limits::default())?;
     let name = file.display().to_string();
     let summary = summarize(runtime.engine(), &name, &bytes)?;
-    let mut out = format!("{name}\n{summary}");
+    let mut out = format!("{name}\n{}{summary}", PackIdentity::of(&bytes).lines());
     // A component that does not fit is bad input: the summary, then the error.
     match runtime.load_bytes(&name, &bytes) {
         Ok(plugin) => writeln!(
@@ -85,12 +91,21 @@ fn yes_no(flag: bool) -> &'static str {
     if flag { "yes" } else { "no" }
 }
 
-/// Wraps a core module into a component, and refuses one that would not load as
-/// a plugin (a module that exports nothing of the contract, say).
-pub fn componentize(input: &Path, output: &Path) -> anyhow::Result<()> {
+/// Wraps a core module into a component, with the metadata of a Cargo
+/// `manifest` when given, and refuses one that would not load as a plugin (a
+/// module that exports nothing of the contract, say).
+pub fn componentize(input: &Path, output: &Path, manifest: Option<&Path>) -> anyhow::Result<()> {
     let core = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
     let name = input.display().to_string();
-    let component = encode_component(&name, &core)?;
+    let mut component = encode_component(&name, &core)?;
+    if let Some(manifest) = manifest {
+        component = PackMetadata::from_cargo_manifest(manifest)
+            .and_then(|metadata| metadata.add_to(&component))
+            .map_err(|err| crate::plugin::PluginError::Metadata {
+                plugin: name.clone(),
+                source: err,
+            })?;
+    }
     PluginRuntime::with_cache_dir(Limits::default(), None)?.load_bytes(&name, &component)?;
     std::fs::write(output, &component)
         .with_context(|| format!("cannot write {}", output.display()))?;

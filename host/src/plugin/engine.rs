@@ -14,6 +14,7 @@ use super::bindings::{
 use super::builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 use super::cache;
 use super::error::PluginError;
+use super::identity::PackIdentity;
 use super::instance::PluginInstance;
 use super::limits::{EPOCH_TICK, Limits};
 use super::state::StoreState;
@@ -148,6 +149,7 @@ impl PluginRuntime {
         }
         Ok(Plugin {
             inner: Arc::new(PluginInner {
+                identity: PackIdentity::of(bytes),
                 name: plugin,
                 runtime: self.inner.clone(),
                 pre,
@@ -176,6 +178,7 @@ pub(super) struct PluginInner {
     pub(super) batch: Option<batch::GuestIndices>,
     pub(super) uses_wasi: bool,
     pub(super) limits: Limits,
+    pub(super) identity: PackIdentity,
 }
 
 impl PluginInner {
@@ -206,6 +209,11 @@ impl Plugin {
     /// The plugin's name: `builtin` or the path it was loaded from.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// The metadata its component carries, and the digest of its bytes.
+    pub fn identity(&self) -> &PackIdentity {
+        &self.inner.identity
     }
 
     /// Whether `key` names it: its name (`builtin`, or the path it was loaded
@@ -252,6 +260,7 @@ impl Plugin {
                 batch: inner.batch.clone(),
                 uses_wasi: inner.uses_wasi,
                 limits,
+                identity: inner.identity.clone(),
             }),
         }
     }

@@ -22,6 +22,13 @@ pub enum PluginError {
     )]
     NoContractExport { plugin: String, exports: String },
 
+    #[error("plugin {plugin}: metadata")]
+    Metadata {
+        plugin: String,
+        #[source]
+        source: super::identity::MetadataError,
+    },
+
     #[error(
         "plugin {plugin} exports {interface} with types that do not match the contract: {reason}"
     )]

@@ -13,6 +13,7 @@ mod convert;
 mod engine;
 mod error;
 mod group;
+mod identity;
 mod inspect;
 mod instance;
 mod limits;
@@ -29,6 +30,7 @@ pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 pub use engine::{Plugin, PluginRuntime};
 pub use error::{Fault, PluginError};
 pub use group::{GroupId, MemberId};
+pub use identity::{MetadataError, PackIdentity, PackMetadata, digest};
 pub use inspect::{ComponentSummary, componentize, inspect};
 pub use instance::{
     PluginInstance, SeriesSpec, SlotId, StepInput, StepOutput, forward_logs as forward_plugin_logs,

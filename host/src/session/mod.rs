@@ -159,7 +159,14 @@ impl Session {
             .unwrap_or(DEFAULT_PUSH_INTERVAL);
         // The model is not kept: the simulation holds what it needs.
         Ok(PreparedRun {
-            summary: CheckSummary::new(&config, &mixer, &simulation, seed, push_interval),
+            summary: CheckSummary::new(
+                &config,
+                &mixer,
+                &simulation,
+                &self.plugins,
+                seed,
+                push_interval,
+            ),
             options: run_options(&settings, push_interval),
             settings,
             simulation,

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::mixer::Mixer;
 use crate::model::MixerConfig;
+use crate::plugin::{BUILTIN_PACK_NAME, PackIdentity, Plugin};
 use crate::sim::{PluginUsage, Simulation};
 
 /// A prepared run in figures: hosts, series, jobs, scenarios and listened events.
@@ -25,6 +26,8 @@ pub struct CheckSummary {
     pub plugins: Vec<PluginUsage>,
     /// Series listening to each event.
     pub listened: BTreeMap<String, usize>,
+    /// Every loaded pack: its name in the run, its identity, where it came from.
+    pub packs: Vec<(String, PackIdentity, String)>,
 }
 
 impl CheckSummary {
@@ -32,6 +35,7 @@ impl CheckSummary {
         config: &MixerConfig,
         mixer: &Mixer,
         simulation: &Simulation,
+        plugins: &[Plugin],
         seed: u64,
         push_interval: f64,
     ) -> Self {
@@ -71,6 +75,21 @@ impl CheckSummary {
                 .collect(),
             scenarios,
             listened,
+            packs: plugins
+                .iter()
+                .map(|plugin| {
+                    let origin = if plugin.name() == BUILTIN_PACK_NAME {
+                        "embedded"
+                    } else {
+                        "file"
+                    };
+                    (
+                        plugin.name().to_string(),
+                        plugin.identity().clone(),
+                        origin.to_string(),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -113,6 +132,18 @@ impl fmt::Display for CheckSummary {
                 if usage.instances == 1 { "" } else { "s" },
                 mib(usage.memory_bytes),
                 mib(usage.cap_bytes)
+            )?;
+        }
+        for (name, identity, origin) in &self.packs {
+            writeln!(
+                out,
+                "  pack {name}: {}, {} ({origin})",
+                match (&identity.name, &identity.version) {
+                    (Some(pack), Some(version)) => format!("{pack} {version}"),
+                    (Some(pack), None) => format!("{pack}, no version"),
+                    (None, _) => "no name or version".to_string(),
+                },
+                identity.digest
             )?;
         }
         if !self.listened.is_empty() {
