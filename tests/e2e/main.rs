@@ -903,3 +903,94 @@ fn check_validates_a_config_without_running_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn packs_are_found_on_the_plugin_path_and_refused_when_their_pin_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let packs = dir.path().join("packs");
+    let user_packs = dir.path().join("home/.local/share/promemu/plugins");
+    std::fs::create_dir_all(&packs).unwrap();
+    std::fs::create_dir_all(&user_packs).unwrap();
+    let fixture = std::fs::read(services::fixtures_dir().join("square-wave.wasm")).unwrap();
+    std::fs::write(packs.join("square-wave.wasm"), &fixture).unwrap();
+    std::fs::write(user_packs.join("mine.wasm"), &fixture).unwrap();
+    let promemu = |args: &[&str]| {
+        std::process::Command::new(services::promemu())
+            .args(args)
+            .env("PME_CACHE_DIR", "off")
+            .env("PME_PLUGIN_PATH", &packs)
+            .env("HOME", dir.path().join("home"))
+            .env_remove("XDG_DATA_HOME")
+            .output()
+            .unwrap()
+    };
+    // By name: on PME_PLUGIN_PATH, then in the per-user folder.
+    for name in ["square-wave", "mine"] {
+        let listed = promemu(&["scenarios", "--plugin", name]);
+        let text = String::from_utf8_lossy(&listed.stdout);
+        assert!(listed.status.success(), "{name}");
+        assert!(
+            text.contains(&format!("{name}.wasm (3 scenarios;")),
+            "{text}"
+        );
+    }
+    let missing = promemu(&["scenarios", "--plugin", "sawtooth"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains(
+            "no plugin named 'sawtooth' on the plugin path (looked for sawtooth.wasm in: "
+        ),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    // A config lists its packs, pinned; --check shows each pack's digest.
+    let digest = {
+        let listed = promemu(&[
+            "plugin",
+            "inspect",
+            packs.join("square-wave.wasm").to_str().unwrap(),
+        ]);
+        let text = String::from_utf8(listed.stdout).unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix("digest: "))
+            .unwrap()
+            .to_string()
+    };
+    let config = |pin: &str| {
+        let path = dir.path().join("fleet.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "plugins = [\"packs/square-wave.wasm@{pin}\"]\n[[hosts]]\nname = \"h\"\n[[hosts.metrics]]\nname = \"m\"\nscenario = \"square_wave\"\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let fleet = config(&digest);
+    let checked = promemu(&["--check", "--config", fleet.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "square-wave.wasm: no name or version, {digest} (file)"
+        )),
+        "{text}"
+    );
+    let other = format!("sha256:{}", "0".repeat(64));
+    let fleet = config(&other);
+    let refused = promemu(&["--check", "--config", fleet.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "is not the pack its reference pins: expected {other}, its bytes are {digest}"
+        )),
+        "{stderr}"
+    );
+}

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::print;
 use crate::plugin::{
-    Limits, PackIdentity, PackMetadata, PluginRuntime, ScenarioInfo,
+    Limits, PackIdentity, PackMetadata, PackRef, PluginRuntime, ScenarioInfo,
     componentize as encode_component, inspect as summarize,
 };
 
@@ -16,7 +16,8 @@ pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
     let runtime = PluginRuntime::new(Limits::default())?;
     let mut plugins = vec![runtime.builtin()?];
     for file in plugin_files {
-        plugins.push(runtime.load_file(file.as_ref())?);
+        let reference = PackRef::parse(&file.as_ref().to_string_lossy(), None)?;
+        plugins.push(runtime.load_ref(&reference)?);
     }
     let mut out = String::new();
     for plugin in plugins {

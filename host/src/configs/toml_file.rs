@@ -66,6 +66,8 @@ struct FileConfig {
     fault_policy: Option<FaultPolicy>,
     #[serde(default)]
     plugin_limits: BTreeMap<String, FileLimits>,
+    #[serde(default)]
+    plugins: Vec<String>,
 }
 
 /// Sandbox limits of one plugin, e.g. `[plugin_limits."custom.wasm"]`.
@@ -227,6 +229,11 @@ pub fn parse_toml(file: &str, name: &str, text: &str) -> Result<MixerConfig, Con
     }
     Ok(MixerConfig {
         name: name.into(),
+        plugins: parsed.plugins,
+        folder: Path::new(file)
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map(Path::to_path_buf),
         default_job_name: parsed.default_job_name,
         push_interval: parsed.push_interval.map(|Seconds(seconds)| seconds),
         hosts,

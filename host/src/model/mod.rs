@@ -101,6 +101,11 @@ pub struct MixerConfig {
     pub fault_policy: Option<FaultPolicy>,
     /// Limits per plugin, keyed by the plugin's file name (or `builtin`).
     pub plugin_limits: BTreeMap<String, LimitOverrides>,
+    /// Packs the config needs (TOML `plugins = [...]`): paths, names on the
+    /// plugin path, each optionally pinned (`name@sha256:<hex>`).
+    pub plugins: Vec<String>,
+    /// The config file's folder, which relative pack paths start from.
+    pub folder: Option<std::path::PathBuf>,
 }
 
 /// One emulated host.

@@ -251,6 +251,8 @@ mod tests {
 
     fn config(hosts: Vec<HostConfig>) -> MixerConfig {
         MixerConfig {
+            plugins: Vec::new(),
+            folder: None,
             name: "t".into(),
             default_job_name: None,
             push_interval: None,

@@ -49,6 +49,8 @@ impl MixerConfig {
                 .collect(),
             fault_policy: None,
             plugin_limits: Default::default(),
+            plugins: Vec::new(),
+            folder: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use super::error::PluginError;
 use super::identity::PackIdentity;
 use super::instance::PluginInstance;
 use super::limits::{EPOCH_TICK, Limits};
+use super::locate::PackRef;
 use super::state::StoreState;
 
 /// The engine shared by every plugin of a run.
@@ -92,6 +93,19 @@ impl PluginRuntime {
     /// The embedded first-party scenario pack.
     pub fn builtin(&self) -> Result<Plugin, PluginError> {
         self.load_bytes(BUILTIN_PACK_NAME, BUILTIN_PACK_WASM)
+    }
+
+    /// Loads the pack a reference names (a path, or a name on the plugin path),
+    /// refusing it when its bytes are not those its pin says; the plugin is
+    /// named after its file.
+    pub fn load_ref(&self, reference: &PackRef) -> Result<Plugin, PluginError> {
+        let path = reference.locate()?;
+        let bytes = std::fs::read(&path).map_err(|source| PluginError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        reference.check_pin(&path, &bytes)?;
+        self.load_bytes(&path.display().to_string(), &bytes)
     }
 
     /// Loads a component from a file; the plugin is named after the file.

@@ -22,6 +22,23 @@ pub enum PluginError {
     )]
     NoContractExport { plugin: String, exports: String },
 
+    #[error("plugin reference '{reference}': {problem}")]
+    BadReference { reference: String, problem: String },
+
+    #[error(
+        "no plugin named '{name}' on the plugin path (looked for {name}.wasm in: {searched}; set PME_PLUGIN_PATH, or give a path)"
+    )]
+    NotOnPluginPath { name: String, searched: String },
+
+    #[error(
+        "plugin {plugin} is not the pack its reference pins: expected {expected}, its bytes are {actual}"
+    )]
+    DigestMismatch {
+        plugin: String,
+        expected: String,
+        actual: String,
+    },
+
     #[error("plugin {plugin}: metadata")]
     Metadata {
         plugin: String,

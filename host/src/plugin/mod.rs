@@ -17,6 +17,7 @@ mod identity;
 mod inspect;
 mod instance;
 mod limits;
+mod locate;
 mod nested;
 mod state;
 mod text;
@@ -36,6 +37,7 @@ pub use instance::{
     PluginInstance, SeriesSpec, SlotId, StepInput, StepOutput, forward_logs as forward_plugin_logs,
 };
 pub use limits::Limits;
+pub use locate::{PLUGIN_PATH_VAR, PackRef, PackTarget, search_path};
 pub use nested::{MAX_NESTING_DEPTH, ScenarioDirectory, unqualified as unqualified_scenario};
 pub use state::{EmittedEvent, PluginLogLine};
 pub use text::sanitize as sanitize_plugin_text;

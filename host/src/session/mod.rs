@@ -20,7 +20,7 @@ pub use summary::CheckSummary;
 use crate::configs::{ConfigCatalog, ConfigRequest, ListedConfig, default_configs_dir};
 use crate::mixer::{Mixer, StatusOptions};
 use crate::model::{FaultPolicy, MixerConfig, validate};
-use crate::plugin::{Limits, Plugin, PluginRuntime};
+use crate::plugin::{Limits, PackRef, Plugin, PluginRuntime};
 use crate::replay::history::{History, Origin, Written};
 use crate::replay::preview::Preview;
 use crate::replay::{ReplayStats, replay};
@@ -83,7 +83,8 @@ impl Session {
         let runtime = PluginRuntime::new(limits)?;
         let mut plugins = vec![runtime.builtin()?];
         for file in plugin_files {
-            plugins.push(runtime.load_file(file)?);
+            let reference = PackRef::parse(&file.to_string_lossy(), None)?;
+            plugins.push(runtime.load_ref(&reference)?);
         }
         let configs_dir = configs_dir.or_else(default_configs_dir);
         let catalog = ConfigCatalog::discover(&runtime, configs_dir, &plugins[1..])?;
@@ -112,6 +113,7 @@ impl Session {
         for host in &mut config.hosts {
             host.fill_identity(seed);
         }
+        self.load_config_packs(&config)?;
         let problems = validate(&config);
         if !problems.is_empty() {
             return Err(SessionError::Invalid {
@@ -172,6 +174,32 @@ impl Session {
             simulation,
             mixer,
         })
+    }
+}
+
+impl Session {
+    /// Loads the packs a config lists (`plugins = [...]`), those not already
+    /// loaded (the same bytes given with `--plugin`, say); a listed pack comes
+    /// after the command line's, so its scenarios win a shared name.
+    fn load_config_packs(&mut self, config: &MixerConfig) -> Result<(), SessionError> {
+        for text in &config.plugins {
+            let reference = PackRef::parse(text, config.folder.as_deref())?;
+            let plugin = self.runtime.load_ref(&reference)?;
+            let digest = &plugin.identity().digest;
+            if self
+                .plugins
+                .iter()
+                .all(|loaded| &loaded.identity().digest != digest)
+            {
+                tracing::info!(
+                    "Loaded pack {} for the config ({})",
+                    plugin.name(),
+                    plugin.identity().short()
+                );
+                self.plugins.push(plugin);
+            }
+        }
+        Ok(())
     }
 }
 
