@@ -169,8 +169,8 @@ mod tests {
                 .target,
             PackTarget::Registry("127.0.0.1:5000/packs/square:1.0".into())
         );
-        for bad in ["saw@sha256:12", "@sha256:".to_string() + &hex].iter() {
-            assert!(PackRef::parse(bad, None).is_err(), "{bad}");
+        for bad in ["saw@sha256:12".to_string(), format!("@sha256:{hex}")] {
+            assert!(PackRef::parse(&bad, None).is_err(), "{bad}");
         }
     }
 
