@@ -177,11 +177,7 @@ mod tests {
     #[test]
     fn a_pin_refuses_other_bytes_and_names_both_digests() {
         let bytes = b"\0asm component";
-        let pinned = PackRef::parse(
-            &format!("x.wasm@{}", digest(bytes).replace("sha256:", "sha256:")),
-            None,
-        )
-        .unwrap();
+        let pinned = PackRef::parse(&format!("x.wasm@{}", digest(bytes)), None).unwrap();
         assert!(pinned.check_pin(Path::new("x.wasm"), bytes).is_ok());
         let err = pinned
             .check_pin(Path::new("x.wasm"), b"other")
