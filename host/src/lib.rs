@@ -11,6 +11,7 @@ pub mod configs;
 pub mod mixer;
 pub mod model;
 pub mod plugin;
+pub mod registry;
 pub mod replay;
 pub mod run;
 pub mod session;

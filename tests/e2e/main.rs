@@ -1,6 +1,7 @@
 //! End-to-end: the `promemu` binary against a real Pushgateway and a real
 //! Prometheus, all on loopback ports.
 
+mod registry;
 mod sandbox;
 mod services;
 mod time_travel;

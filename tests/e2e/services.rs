@@ -62,6 +62,18 @@ impl Drop for Service {
 }
 
 fn start(program: &str, args: &[String], url: String, dir: tempfile::TempDir) -> Service {
+    let ready = format!("{url}/-/ready");
+    start_when(program, args, url, dir, || get(&ready).is_some())
+}
+
+/// Starts `program` and waits until `ready` says so.
+fn start_when(
+    program: &str,
+    args: &[String],
+    url: String,
+    dir: tempfile::TempDir,
+    ready: impl Fn() -> bool,
+) -> Service {
     let child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
@@ -75,11 +87,40 @@ fn start(program: &str, args: &[String], url: String, dir: tempfile::TempDir) ->
         child,
         _dir: dir,
     };
-    wait_for(Duration::from_secs(30), || {
-        get(&format!("{}/-/ready", service.url))
-    })
-    .unwrap_or_else(|| panic!("{program} did not become ready at {}", service.url));
+    wait_for(Duration::from_secs(30), || ready().then_some(()))
+        .unwrap_or_else(|| panic!("{program} did not become ready at {}", service.url));
     service
+}
+
+/// An OCI registry (Debian's `docker-registry`) on a free loopback port,
+/// requiring `user` (name, password) by htpasswd when given; its URL is
+/// `http://127.0.0.1:PORT`.
+pub fn registry(user: Option<(&str, &str)>) -> Service {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        dir.path().join("data").display()
+    );
+    if let Some((name, password)) = user {
+        let htpasswd = dir.path().join("htpasswd");
+        let hash = bcrypt::hash(password, 5).unwrap();
+        std::fs::write(&htpasswd, format!("{name}:{hash}\n")).unwrap();
+        config.push_str(&format!(
+            "auth:\n  htpasswd:\n    realm: promemu-tests\n    path: {}\n",
+            htpasswd.display()
+        ));
+    }
+    let config_path = dir.path().join("config.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let args = vec!["serve".to_string(), config_path.display().to_string()];
+    start_when(
+        "docker-registry",
+        &args,
+        format!("http://127.0.0.1:{port}"),
+        dir,
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    )
 }
 
 /// A Pushgateway on a free loopback port.
@@ -117,6 +158,7 @@ http {
         listen 127.0.0.1:@PORT@;
         location / {
             if (-f @FLAG@) { return 503 "down for maintenance\n"; }
+            @EXTRA@
             proxy_pass http://127.0.0.1:@UPSTREAM@;
         }
     }
@@ -134,6 +176,22 @@ pub struct Proxy {
 impl Proxy {
     /// Starts nginx proxying to `127.0.0.1:upstream_port`; the upstream must be up.
     pub fn in_front_of(upstream_port: u16) -> Proxy {
+        Self::in_front_of_with(upstream_port, "")
+    }
+
+    /// An nginx in front of a registry that lets through only requests with
+    /// `Authorization: Bearer <token>` (as a token-authenticated registry would).
+    pub fn bearer_gate(upstream_port: u16, token: &str) -> Proxy {
+        Self::in_front_of_with(
+            upstream_port,
+            &format!(
+                "if ($http_authorization != \"Bearer {token}\") {{ return 401; }}\n            client_max_body_size 0;\n            proxy_set_header Host $http_host;"
+            ),
+        )
+    }
+
+    /// `in_front_of`, with `extra` lines in the proxied location.
+    fn in_front_of_with(upstream_port: u16, extra: &str) -> Proxy {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().display().to_string();
@@ -143,7 +201,8 @@ impl Proxy {
             .replace("@ROOT@", &root)
             .replace("@PORT@", &port.to_string())
             .replace("@UPSTREAM@", &upstream_port.to_string())
-            .replace("@FLAG@", &maintenance_flag.display().to_string());
+            .replace("@FLAG@", &maintenance_flag.display().to_string())
+            .replace("@EXTRA@", extra);
         std::fs::write(&config, text).unwrap();
         let program = ["/usr/sbin/nginx", "nginx"]
             .into_iter()
@@ -157,7 +216,14 @@ impl Proxy {
             "-e".to_string(),
             format!("{root}/error.log"),
         ];
-        let service = start(program, &args, format!("http://127.0.0.1:{port}"), dir);
+        // The upstream is up already: nginx is ready once it listens.
+        let service = start_when(
+            program,
+            &args,
+            format!("http://127.0.0.1:{port}"),
+            dir,
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
         Proxy {
             service,
             maintenance_flag,

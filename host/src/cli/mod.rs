@@ -279,6 +279,18 @@ pub enum PluginCommand {
         #[arg(long, value_name = "CARGO_TOML")]
         manifest: Option<PathBuf>,
     },
+    /// Push a pack to an OCI registry (the layout `wkg oci push` writes).
+    Push {
+        /// The component.
+        file: PathBuf,
+        /// Where: HOST[:PORT]/REPOSITORY[:TAG] (an `oci://` prefix is accepted).
+        reference: String,
+    },
+    /// Pull a pack from an OCI registry into the local cache.
+    Pull {
+        /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST] (an `oci://` prefix is accepted).
+        reference: String,
+    },
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -384,6 +396,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
             manifest,
         })) => plugins::componentize(&input, &output, manifest.as_deref()).map(|()| 0),
+        Some(Command::Plugin(PluginCommand::Push { file, reference })) => {
+            plugins::push(&file, &reference).map(|()| 0)
+        }
+        Some(Command::Plugin(PluginCommand::Pull { reference })) => {
+            plugins::pull(&reference).map(|()| 0)
+        }
         Some(Command::Backfill(args)) => replay::backfill(&args, &cli.plugins),
         Some(Command::Preview(args)) => replay::preview(&args, &cli.plugins),
         None => emulate::run(&cli.run, &cli.plugins),

@@ -7,17 +7,18 @@ use anyhow::Context;
 
 use super::print;
 use crate::plugin::{
-    Limits, PackIdentity, PackMetadata, PackRef, PluginRuntime, ScenarioInfo,
+    Limits, PackIdentity, PackMetadata, PluginRuntime, ScenarioInfo,
     componentize as encode_component, inspect as summarize,
 };
+use crate::registry::{Registry, default_cache};
+use crate::session::load_pack;
 
 /// Prints every scenario of the built-in pack and of each plugin file.
 pub fn list_scenarios(plugin_files: &[impl AsRef<Path>]) -> anyhow::Result<()> {
     let runtime = PluginRuntime::new(Limits::default())?;
     let mut plugins = vec![runtime.builtin()?];
     for file in plugin_files {
-        let reference = PackRef::parse(&file.as_ref().to_string_lossy(), None)?;
-        plugins.push(runtime.load_ref(&reference)?);
+        plugins.push(load_pack(&runtime, &file.as_ref().to_string_lossy(), None)?);
     }
     let mut out = String::new();
     for plugin in plugins {
@@ -115,4 +116,64 @@ pub fn componentize(input: &Path, output: &Path, manifest: Option<&Path>) -> any
         output.display(),
         component.len()
     ))
+}
+
+/// Pushes a pack to a registry, after checking that it loads as a plugin.
+pub fn push(file: &Path, reference: &str) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let runtime = PluginRuntime::new(Limits::default())?;
+    let name = file.display().to_string();
+    let plugin = runtime.load_bytes(&name, &bytes)?;
+    let summary = summarize(runtime.engine(), &name, &bytes)?;
+    let names =
+        |items: &[(String, Vec<String>)]| items.iter().map(|(name, _)| name.clone()).collect();
+    let reference = reference.strip_prefix("oci://").unwrap_or(reference);
+    let pushed = Registry::from_env(default_cache())
+        .map_err(crate::session::SessionError::from)?
+        .push(
+            &bytes,
+            plugin.identity(),
+            names(&summary.imports),
+            names(&summary.exports),
+            reference,
+        )
+        .map_err(crate::session::SessionError::from)?;
+    print(&format!(
+        "pushed {} to {reference}\nmanifest: {}\ncomponent: {}\npin it as oci://{}@{}\n",
+        plugin.identity().short(),
+        pushed.manifest_digest,
+        pushed.component_digest,
+        without_tag(reference),
+        pushed.manifest_digest
+    ))
+}
+
+/// Pulls a pack from a registry into the local cache and says where it is.
+pub fn pull(reference: &str) -> anyhow::Result<()> {
+    let reference = reference.strip_prefix("oci://").unwrap_or(reference);
+    let pulled = Registry::from_env(default_cache())
+        .and_then(|registry| registry.pull(reference))
+        .map_err(crate::session::SessionError::from)?;
+    let identity = PackIdentity::of(&std::fs::read(&pulled.path)?);
+    print(&format!(
+        "{}\n{}manifest: {}\n{}\n",
+        pulled.path.display(),
+        identity.lines(),
+        pulled.manifest_digest,
+        if pulled.cached {
+            "(from the cache)"
+        } else {
+            "(downloaded)"
+        }
+    ))
+}
+
+/// `host:port/repository` of `host:port/repository[:tag][@digest]`.
+fn without_tag(reference: &str) -> &str {
+    let reference = reference.split('@').next().unwrap_or(reference);
+    let last_segment = reference.rfind('/').map_or(0, |slash| slash + 1);
+    match reference[last_segment..].find(':') {
+        Some(colon) => &reference[..last_segment + colon],
+        None => reference,
+    }
 }

@@ -31,10 +31,19 @@ pub enum PackTarget {
 }
 
 impl PackRef {
-    /// Reads a reference. Text with a `/`, ending in `.wasm`, or naming an
+    /// Reads a reference. `oci://` starts a registry reference (kept whole,
+    /// `@sha256:` included). Text with a `/`, ending in `.wasm`, or naming an
     /// existing file is a path (joined to `base` when relative); other text is
-    /// a name; `oci://` starts a registry reference. `@sha256:<hex>` at the end pins it.
+    /// a name. `@sha256:<hex>` at the end of a path or name pins its bytes.
     pub fn parse(text: &str, base: Option<&Path>) -> Result<Self, PluginError> {
+        // A registry reference keeps its `@sha256:`: there it is the digest of
+        // the manifest, which the registry client checks.
+        if let Some(reference) = text.strip_prefix("oci://") {
+            return Ok(Self {
+                target: PackTarget::Registry(reference.into()),
+                pin: None,
+            });
+        }
         let (body, pin) = match text.rsplit_once("@sha256:") {
             Some((body, hex)) => {
                 if hex.len() != 64 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()) {
@@ -53,9 +62,7 @@ impl PackRef {
                 problem: "no path or name before the pin".into(),
             });
         }
-        let target = if let Some(reference) = body.strip_prefix("oci://") {
-            PackTarget::Registry(reference.into())
-        } else if body.contains('/') || body.ends_with(".wasm") || Path::new(body).is_file() {
+        let target = if body.contains('/') || body.ends_with(".wasm") || Path::new(body).is_file() {
             let path = Path::new(body);
             PackTarget::Path(match base {
                 Some(base) if path.is_relative() => base.join(path),
@@ -88,7 +95,7 @@ impl PackRef {
             }
             PackTarget::Registry(reference) => Err(PluginError::BadReference {
                 reference: format!("oci://{reference}"),
-                problem: "registry references are not supported yet; pull the component and give its path".into(),
+                problem: "a registry reference is pulled, not located on disk".into(),
             }),
         }
     }

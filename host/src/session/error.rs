@@ -3,6 +3,7 @@
 use crate::configs::ConfigError;
 use crate::model::ModelError;
 use crate::plugin::PluginError;
+use crate::registry::RegistryError;
 use crate::replay::preview::PreviewError;
 use crate::sim::SimError;
 use crate::sink::SinkError;
@@ -41,6 +42,9 @@ pub enum SessionError {
     #[error(transparent)]
     Preview(#[from] PreviewError),
 
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+
     #[error("cannot write the backfill")]
     Backfill(#[source] std::io::Error),
 }
@@ -65,6 +69,7 @@ impl SessionError {
             | SessionError::UnknownPluginInLimits { .. }
             | SessionError::Simulation { .. } => true,
             SessionError::Preview(err) => !matches!(err, PreviewError::Draw { .. }),
+            SessionError::Registry(err) => err.is_bad_input(),
             SessionError::Sink(_) | SessionError::AsyncRuntime(_) | SessionError::Backfill(_) => {
                 false
             }

@@ -8,6 +8,7 @@
 
 mod error;
 mod limits;
+mod packs;
 mod summary;
 
 use std::net::SocketAddr;
@@ -15,12 +16,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::SessionError;
+pub use packs::load_pack;
 pub use summary::CheckSummary;
 
 use crate::configs::{ConfigCatalog, ConfigRequest, ListedConfig, default_configs_dir};
 use crate::mixer::{Mixer, StatusOptions};
 use crate::model::{FaultPolicy, MixerConfig, validate};
-use crate::plugin::{Limits, PackRef, Plugin, PluginRuntime};
+use crate::plugin::{Limits, Plugin, PluginRuntime};
 use crate::replay::history::{History, Origin, Written};
 use crate::replay::preview::Preview;
 use crate::replay::{ReplayStats, replay};
@@ -83,8 +85,7 @@ impl Session {
         let runtime = PluginRuntime::new(limits)?;
         let mut plugins = vec![runtime.builtin()?];
         for file in plugin_files {
-            let reference = PackRef::parse(&file.to_string_lossy(), None)?;
-            plugins.push(runtime.load_ref(&reference)?);
+            plugins.push(load_pack(&runtime, &file.to_string_lossy(), None)?);
         }
         let configs_dir = configs_dir.or_else(default_configs_dir);
         let catalog = ConfigCatalog::discover(&runtime, configs_dir, &plugins[1..])?;
@@ -183,8 +184,7 @@ impl Session {
     /// after the command line's, so its scenarios win a shared name.
     fn load_config_packs(&mut self, config: &MixerConfig) -> Result<(), SessionError> {
         for text in &config.plugins {
-            let reference = PackRef::parse(text, config.folder.as_deref())?;
-            let plugin = self.runtime.load_ref(&reference)?;
+            let plugin = load_pack(&self.runtime, text, config.folder.as_deref())?;
             let digest = &plugin.identity().digest;
             if self
                 .plugins
