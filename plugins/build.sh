@@ -29,9 +29,9 @@ fi
 # when the checkout's files are older than it.
 stage=${PROMEMU_PLUGIN_STAGE:-/tmp/promemu-plugin-build}
 mkdir -p "$stage"
-rm -rf "$stage/wit" "$stage/plugins/sdk" "$stage/plugins/builtin" "$stage/configs" "$stage/tests"
+rm -rf "$stage/wit" "$stage/plugins/sdk" "$stage/plugins/builtin" "$stage/plugins/examples" "$stage/configs" "$stage/tests"
 tar -C "$root" -cf - --exclude=target --exclude='*.wasm' \
-    wit plugins/Cargo.toml plugins/Cargo.lock plugins/sdk plugins/builtin configs/builders tests/fixtures |
+    wit plugins/Cargo.toml plugins/Cargo.lock plugins/sdk plugins/builtin plugins/examples configs/builders tests/fixtures |
     tar -C "$stage" -xmf -
 
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
@@ -59,12 +59,14 @@ outputs=(
     "square_wave_plugin:tests/fixtures/square-wave.wasm"
     "hostile_plugin:tests/fixtures/hostile.wasm"
     "wasi_escape_plugin:tests/fixtures/wasi-escape.wasm"
+    "promemu_example_sawtooth:plugins/examples/sawtooth.wasm"
 )
 # The packs that carry their crate's metadata (name, version, ...); the test
 # fixtures stay as they were built (square-wave.wasm is the contract 0.1.0 witness).
 declare -A manifests=(
     [promemu_builtin]="$stage/plugins/builtin/Cargo.toml"
     [promemu_config_builders]="$stage/configs/builders/Cargo.toml"
+    [promemu_example_sawtooth]="$stage/plugins/examples/sawtooth/Cargo.toml"
 )
 
 scratch=$(mktemp -d)

@@ -995,3 +995,126 @@ fn packs_are_found_on_the_plugin_path_and_refused_when_their_pin_differs() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_sawtooth_example_gives_the_values_it_promises_and_runs_beside_the_peaks_config() {
+    let example = services::repository().join("plugins/examples/sawtooth.wasm");
+    // The README's quick start.
+    let status = std::process::Command::new(services::promemu())
+        .args(["--config", "peaks", "--plugin"])
+        .arg(&example)
+        .args(["--no-push", "--no-listen", "--duration", "3s"])
+        .env("PME_CACHE_DIR", "off")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("saw.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"plugins = ["{}"]
+[[hosts]]
+name = "saw"
+interval = "1s"
+  [[hosts.metrics]]
+  name = "base"
+  value_range = [0, 1000]
+  default_value = 5
+  update_interval = "1s"
+  scenario = "do_nothing"
+  [[hosts.metrics]]
+  name = "ramp"
+  value_range = [0, 1000]
+  update_interval = "1s"
+  scenario = "sawtooth"
+  scenario_data = {{ period = 10, low = 0, high = 100, follow = "base", announce = true }}
+  [[hosts.metrics]]
+  name = "restarted"
+  value_range = [0, 1000]
+  update_interval = "1s"
+  listen_events = ["sawtooth_wrapped"]
+  scenario = "sawtooth"
+  scenario_data = {{ period = 7, low = 0, high = 70, restart_on = "sawtooth_wrapped" }}
+  [[hosts.metrics]]
+  name = "noisy"
+  value_range = [-1000, 1000]
+  update_interval = "1s"
+  scenario = "sawtooth"
+  scenario_data = {{ period = 10, low = 0, high = 100, jitter = 2.5 }}
+"#,
+            example.display()
+        ),
+    )
+    .unwrap();
+    // A backfill gives every step's value at its instant.
+    let output = std::process::Command::new(services::promemu())
+        .args([
+            "backfill",
+            "--seed",
+            "3",
+            "--from",
+            "1000000000",
+            "--to",
+            "1000000029",
+            "--config",
+        ])
+        .arg(&config)
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let values = |metric: &str| -> Vec<f64> {
+        text.lines()
+            .filter(|line| line.starts_with(&format!("{metric}{{")))
+            .map(|line| line.rsplit(' ').nth(1).unwrap().parse().unwrap())
+            .collect()
+    };
+    // The ramp, plus the followed metric's 5.
+    let expected: Vec<f64> = (0..30)
+        .map(|second| f64::from(second % 10 * 10 + 5))
+        .collect();
+    assert_eq!(values("ramp"), expected);
+    // Restarted by the ramp's wraps at 10 s and 20 s.
+    let restarted = values("restarted");
+    assert_eq!(restarted[6..12], [60.0, 0.0, 10.0, 20.0, 0.0, 10.0]);
+    assert_eq!(restarted[20], 0.0);
+    // Jitter stays within its bound and is not zero everywhere.
+    let noisy = values("noisy");
+    let offsets: Vec<f64> = noisy
+        .iter()
+        .zip(0..)
+        .map(|(value, second)| value - f64::from(second % 10 * 10))
+        .collect();
+    assert!(
+        offsets.iter().all(|offset| offset.abs() <= 2.5),
+        "{offsets:?}"
+    );
+    assert!(
+        offsets.iter().any(|offset| offset.abs() > 0.1),
+        "{offsets:?}"
+    );
+    // The wraps were on the bus.
+    let preview = std::process::Command::new(services::promemu())
+        .args(["preview", "--for", "25s", "--metric", "ramp", "--config"])
+        .arg(&config)
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&preview.stdout);
+    assert!(
+        shown.contains("10.0s  sawtooth_wrapped from saw"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("20.0s  sawtooth_wrapped from saw"),
+        "{shown}"
+    );
+}
