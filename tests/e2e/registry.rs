@@ -116,7 +116,8 @@ fn a_pack_pushed_to_a_registry_is_pulled_by_tag_or_digest_and_cached_by_digest()
     let checked = run(&["--check", "--config", config.to_str().unwrap()]);
     assert!(checked.status.success(), "{}", text(&checked));
     assert!(
-        text(&checked).contains(&format!("pack oci://{pinned}: no name or version, sha256:")),
+        text(&checked).contains(&format!("pack oci://{pinned}: no name or version, sha256:"))
+            && text(&checked).contains(" (registry)\n"),
         "{}",
         text(&checked)
     );

@@ -80,6 +80,8 @@ impl CheckSummary {
                 .map(|plugin| {
                     let origin = if plugin.name() == BUILTIN_PACK_NAME {
                         "embedded"
+                    } else if plugin.name().starts_with("oci://") {
+                        "registry"
                     } else {
                         "file"
                     };
