@@ -5,6 +5,7 @@
 mod exposition;
 mod status;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -37,15 +38,46 @@ pub struct Mixer {
     /// Whether snapshots carry each job's push body (only a run that pushes
     /// reads them).
     push_bodies: bool,
+    /// Whether snapshots carry the scrape text (only a run that serves
+    /// `/metrics` reads it).
+    scrape_text: bool,
     /// The texts of the last snapshot, reused while no series' sample changed.
     rendered: Mutex<Option<Rendered>>,
+    /// Readers of the status report ask for a fresh one here (see
+    /// [`StatusRequests`]); it is built only then, not with every snapshot.
+    status_requests: StatusRequests,
 }
 
-/// Exposition texts as of one generation of the simulation's samples.
+/// Asks the simulation's thread for a snapshot with a fresh status report.
+/// A status report walks every host, so it is built when a reader wants one
+/// (the status log at its interval, a request to `/status`), not every second.
+#[derive(Debug, Clone, Default)]
+pub struct StatusRequests(Arc<AtomicBool>);
+
+impl StatusRequests {
+    /// Asks for a fresh report in the next snapshot.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a fresh report was asked for since the last call.
+    pub fn take(&self) -> bool {
+        self.0.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether a fresh report is asked for (without taking the request).
+    pub fn is_pending(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Exposition texts and live hosts per job as of one generation of the
+/// simulation's samples (bumped at reports and expiries).
 #[derive(Debug)]
 struct Rendered {
     generation: u64,
     jobs: Vec<Bytes>,
+    live_hosts: Vec<usize>,
     scrape: Bytes,
 }
 
@@ -57,11 +89,23 @@ pub struct Snapshot {
     pub jobs: Vec<JobSnapshot>,
     /// Every job's series with a `job` label, for the local `/metrics` endpoint.
     pub scrape_text: Bytes,
-    pub status: StatusReport,
+    /// The status report as of `status.virtual_time`, which may be older than
+    /// `time`: ask for a fresh one with [`Snapshot::request_status`].
+    pub status: Arc<StatusReport>,
     /// Every host has reached its TTL: nothing will change any more.
     pub finished: bool,
     /// Virtual time reached the run's `--duration`: the run stops here.
     pub duration_reached: bool,
+    /// Where readers ask for a fresh status report.
+    pub status_requests: StatusRequests,
+}
+
+impl Snapshot {
+    /// Asks for a snapshot with a fresh status report; it comes with one of the
+    /// next snapshots (within about 50 ms while the simulation runs).
+    pub fn request_status(&self) {
+        self.status_requests.request();
+    }
 }
 
 /// One job's share of a [`Snapshot`].
@@ -74,10 +118,11 @@ pub struct JobSnapshot {
 }
 
 impl Mixer {
-    /// Each job's push body and the scrape text: rendered anew only when a
-    /// series' sample changed since the last snapshot (samples change at report
-    /// instants, not every second), else the same bytes again.
-    fn texts(&self, sim: &Simulation) -> (Vec<Bytes>, Bytes) {
+    /// Each job's push body, its live hosts and the scrape text: made anew only
+    /// when a series' sample changed or a host expired since the last snapshot
+    /// (samples change at report instants, not every second), else the same
+    /// again.
+    fn texts(&self, sim: &Simulation) -> (Vec<Bytes>, Vec<usize>, Bytes) {
         let generation = sim.samples_generation();
         let mut rendered = self
             .rendered
@@ -86,7 +131,11 @@ impl Mixer {
         if let Some(cached) = rendered.as_ref()
             && cached.generation == generation
         {
-            return (cached.jobs.clone(), cached.scrape.clone());
+            return (
+                cached.jobs.clone(),
+                cached.live_hosts.clone(),
+                cached.scrape.clone(),
+            );
         }
         let jobs: Vec<Bytes> = self
             .jobs
@@ -99,13 +148,28 @@ impl Mixer {
                 }
             })
             .collect();
-        let scrape = Bytes::from(self.scrape.text(sim));
+        let live_hosts: Vec<usize> = self
+            .jobs
+            .iter()
+            .map(|job| {
+                job.hosts
+                    .iter()
+                    .filter(|host| sim.host(**host).is_alive())
+                    .count()
+            })
+            .collect();
+        let scrape = if self.scrape_text {
+            Bytes::from(self.scrape.text(sim))
+        } else {
+            Bytes::new()
+        };
         *rendered = Some(Rendered {
             generation,
             jobs: jobs.clone(),
+            live_hosts: live_hosts.clone(),
             scrape: scrape.clone(),
         });
-        (jobs, scrape)
+        (jobs, live_hosts, scrape)
     }
 
     /// Groups the hosts of `sim`; hosts without `job_name` go to `default_job`.
@@ -140,7 +204,9 @@ impl Mixer {
             jobs,
             scrape,
             push_bodies: true,
+            scrape_text: true,
             rendered: Mutex::new(None),
+            status_requests: StatusRequests::default(),
         }
     }
 
@@ -148,6 +214,17 @@ impl Mixer {
     /// text): a run that pushes nowhere saves building them.
     pub fn without_push_bodies(mut self) -> Self {
         self.push_bodies = false;
+        *self
+            .rendered
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        self
+    }
+
+    /// The same mixer, leaving the scrape text out of snapshots (empty): a
+    /// run that serves no `/metrics` saves building it.
+    pub fn without_scrape_text(mut self) -> Self {
+        self.scrape_text = false;
         *self
             .rendered
             .get_mut()
@@ -165,20 +242,33 @@ impl Mixer {
         &self.scrape
     }
 
-    /// Everything the sinks need from the simulation as it stands.
+    /// Where readers of snapshots ask for a fresh status report.
+    pub fn status_requests(&self) -> &StatusRequests {
+        &self.status_requests
+    }
+
+    /// Everything the sinks need from the simulation as it stands, with a
+    /// fresh status report.
     pub fn snapshot(&self, sim: &Simulation, options: &StatusOptions) -> Arc<Snapshot> {
-        let (job_texts, scrape_text) = self.texts(sim);
+        let status = Arc::new(StatusReport::new(sim, &self.jobs, options));
+        self.snapshot_with_status(sim, status)
+    }
+
+    /// A snapshot that carries `status` (a report built earlier) as it is.
+    pub fn snapshot_with_status(
+        &self,
+        sim: &Simulation,
+        status: Arc<StatusReport>,
+    ) -> Arc<Snapshot> {
+        let (job_texts, live_hosts, scrape_text) = self.texts(sim);
         let jobs = self
             .jobs
             .iter()
             .zip(job_texts)
-            .map(|(job, text)| JobSnapshot {
+            .zip(live_hosts)
+            .map(|((job, text), live_hosts)| JobSnapshot {
                 name: job.name.clone(),
-                live_hosts: job
-                    .hosts
-                    .iter()
-                    .filter(|host| sim.host(**host).is_alive())
-                    .count(),
+                live_hosts,
                 text,
             })
             .collect();
@@ -186,9 +276,10 @@ impl Mixer {
             time: sim.now(),
             jobs,
             scrape_text,
-            status: StatusReport::new(sim, &self.jobs, options),
+            status,
             finished: sim.is_finished(),
             duration_reached: false,
+            status_requests: self.status_requests.clone(),
         })
     }
 }

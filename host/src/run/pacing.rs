@@ -100,8 +100,17 @@ pub fn spawn(
     end: Option<VirtualTime>,
     stop: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
-    let snapshot = move |sim: &Simulation| {
-        let mut snapshot = mixer.snapshot(sim, &status);
+    // The status report is rebuilt only when a reader asked for it, and for
+    // the last snapshot; other snapshots carry the last one built.
+    let status_requests = mixer.status_requests().clone();
+    let mut last_status: Option<Arc<crate::mixer::StatusReport>> = None;
+    let mut snapshot = move |sim: &Simulation, last: bool| {
+        let fresh = last || last_status.is_none() || mixer.status_requests().take();
+        let mut snapshot = match (&last_status, fresh) {
+            (Some(status), false) => mixer.snapshot_with_status(sim, status.clone()),
+            _ => mixer.snapshot(sim, &status),
+        };
+        last_status = Some(snapshot.status.clone());
         if let Some(snapshot) = Arc::get_mut(&mut snapshot) {
             snapshot.duration_reached = end.is_some_and(|end| sim.now() >= end);
         }
@@ -124,14 +133,15 @@ pub fn spawn(
                 sim.advance_to(target);
                 dirty |= sim.stats().tasks != before;
                 if sim.is_finished() || end.is_some_and(|end| sim.now() >= end) {
-                    let _ = snapshots.send(snapshot(&sim));
+                    let _ = snapshots.send(snapshot(&sim, true));
                     return;
                 }
                 if (dirty && published.elapsed() >= publish_gap)
                     || published.elapsed() >= PUBLISH_AT_LEAST_EVERY.max(publish_gap)
+                    || status_requests.is_pending()
                 {
                     let building = Instant::now();
-                    let _ = snapshots.send(snapshot(&sim));
+                    let _ = snapshots.send(snapshot(&sim, false));
                     publish_gap = building.elapsed().div_f64(PUBLISH_SHARE).max(PUBLISH_EVERY);
                     published = Instant::now();
                     dirty = false;
@@ -145,7 +155,7 @@ pub fn spawn(
                 });
                 std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
             }
-            let _ = snapshots.send(snapshot(&sim));
+            let _ = snapshots.send(snapshot(&sim, true));
         })
         .expect("spawning the simulation thread")
 }

@@ -150,6 +150,9 @@ impl Session {
         if settings.push.is_none() {
             mixer = mixer.without_push_bodies();
         }
+        if settings.listen.is_none() {
+            mixer = mixer.without_scrape_text();
+        }
         tracing::info!(
             target: "promemu::mixer",
             "Created MetricsMixer with {} hosts across {} job groups",

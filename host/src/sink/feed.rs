@@ -1,6 +1,7 @@
 //! What every sink reads: the latest snapshot and the run's stop signal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -8,6 +9,27 @@ use crate::mixer::Snapshot;
 
 /// The latest snapshot the simulation published.
 pub type Snapshots = watch::Receiver<Arc<Snapshot>>;
+
+/// Longest wait for a fresh status report; past it the last one built is used
+/// (the simulation may have ended, or be busy with a long call).
+pub const STATUS_WAIT: Duration = Duration::from_secs(2);
+
+/// The latest snapshot with a status report built after this call (asked for,
+/// then awaited up to [`STATUS_WAIT`]).
+pub async fn with_fresh_status(snapshots: &Snapshots) -> Arc<Snapshot> {
+    let mut watching = snapshots.clone();
+    let before = watching.borrow_and_update().clone();
+    before.request_status();
+    let fresh = tokio::time::timeout(
+        STATUS_WAIT,
+        watching.wait_for(|snapshot| !Arc::ptr_eq(&snapshot.status, &before.status)),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .map(|snapshot| snapshot.clone());
+    fresh.unwrap_or_else(|| watching.borrow().clone())
+}
 
 /// Fires once, when the run stops; every sink holds a copy.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use feed::{Snapshots, StopSignal, stop_signal};
+pub use feed::{STATUS_WAIT, Snapshots, StopSignal, stop_signal, with_fresh_status};
 pub use push::{CLEANUP_TIME_LIMIT, PushOptions, PushgatewaySink};
 pub use pushgateway::{PushError, Pushgateway, group_path};
 pub use scrape::ScrapeEndpoint;

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use super::feed::{Snapshots, StopSignal};
+use super::feed::{Snapshots, StopSignal, with_fresh_status};
 use super::{Sink, SinkError, SinkTask};
 
 /// The HTTP endpoint, bound and ready to serve.
@@ -69,6 +69,7 @@ async fn metrics(State(snapshots): State<Snapshots>) -> impl IntoResponse {
 }
 
 async fn status(State(snapshots): State<Snapshots>) -> impl IntoResponse {
-    let body = serde_json::to_string_pretty(&snapshots.borrow().status).unwrap_or_default();
+    let snapshot = with_fresh_status(&snapshots).await;
+    let body = serde_json::to_string_pretty(&snapshot.status).unwrap_or_default();
     ([(header::CONTENT_TYPE, "application/json")], body)
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Sink, SinkTask, Snapshots, StopSignal};
+use super::{Sink, SinkTask, Snapshots, StopSignal, with_fresh_status};
 use crate::sim::HOSTS_LOGGED_ONE_BY_ONE;
 
 /// Logs the status report every interval.
@@ -36,7 +36,7 @@ impl Sink for StatusLog {
                     _ = ticker.tick() => {}
                     () = stop.stopped() => return,
                 }
-                let snapshot = snapshots.borrow().clone();
+                let snapshot = with_fresh_status(&snapshots).await;
                 let status = &snapshot.status;
                 tracing::info!("--- Status Report ---");
                 tracing::info!(
@@ -54,9 +54,9 @@ impl Sink for StatusLog {
                 );
                 // The whole report grows with the fleet: for large fleets it is in
                 // the debug log and at /status, unless metrics were asked for.
-                let full = serde_json::to_string_pretty(status).unwrap_or_default();
+                let full = || serde_json::to_string_pretty(status).unwrap_or_default();
                 if status.total_hosts <= HOSTS_LOGGED_ONE_BY_ONE || self.show_metrics {
-                    tracing::info!("Status: {full}");
+                    tracing::info!("Status: {}", full());
                 } else {
                     tracing::info!(
                         "Status: {} jobs, {} series, virtual time {} (the whole report: /status, or --debug)",
@@ -64,7 +64,9 @@ impl Sink for StatusLog {
                         status.total_metrics,
                         status.virtual_time
                     );
-                    tracing::debug!("Status: {full}");
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        tracing::debug!("Status: {}", full());
+                    }
                 }
             }
         })

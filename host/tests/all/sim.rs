@@ -905,3 +905,29 @@ fn snapshots_share_their_texts_until_a_sample_changes() {
     assert!(text(&first).contains("} 0\n"), "{}", text(&first));
     assert!(text(&reported).contains("} 1\n"), "{}", text(&reported));
 }
+
+#[test]
+fn snapshots_leave_out_what_no_sink_reads_and_reuse_a_status_until_asked() {
+    let config = config(
+        "[[hosts]]\nname = \"short\"\nttl = 2\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"up\"\nscenario = \"time_duration\"\n[[hosts]]\nname = \"long\"\ninterval = \"1s\"\n[[hosts.metrics]]\nname = \"up\"\nscenario = \"time_duration\"\n",
+    );
+    let mut sim = Simulation::new(&config, &[builtin()], 1).unwrap();
+    let mixer = Mixer::new(&sim, "job").without_scrape_text();
+    sim.advance_to(at(1.0));
+    let before = mixer.snapshot(&sim, &StatusOptions::default());
+    assert!(before.scrape_text.is_empty(), "no /metrics, no scrape text");
+    assert!(!before.jobs[0].text.is_empty(), "the push body is there");
+    assert_eq!(before.jobs[0].live_hosts, 2);
+    sim.advance_to(at(2.5));
+    // A snapshot may carry an older status report; the live hosts are current.
+    let after = mixer.snapshot_with_status(&sim, before.status.clone());
+    assert_eq!(after.jobs[0].live_hosts, 1, "the short host expired at 2 s");
+    assert_eq!(after.status.active_hosts, 2, "the status is the one given");
+    assert!(!mixer.status_requests().take());
+    after.request_status();
+    assert!(
+        mixer.status_requests().take(),
+        "a reader asked for a fresh report"
+    );
+    assert!(!mixer.status_requests().take(), "once");
+}
