@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::mixer::{Exposition, FamilyView, escape, sample_lines, write_sample};
 use crate::model::MetricKind;
-use crate::sim::{Journal, Sample, Simulation, VirtualTime};
+use crate::sim::{Journal, Sample, SeriesView, Simulation, VirtualTime};
 
 /// Bytes of samples kept in memory before they are spilled to a temporary file.
 pub const DEFAULT_SPILL_BYTES: usize = 256 << 20;
@@ -71,9 +71,11 @@ struct Track {
     /// A histogram's bucket bounds (empty for gauges and counters).
     bounds: Arc<[f64]>,
     words: Vec<u64>,
-    /// The instant of the last sample, where its words start and its lines: a
-    /// second step at one instant replaces the first (one sample per instant).
-    last: Option<(VirtualTime, usize, u64)>,
+    /// Lines of one sample (a histogram's buckets, sum and count).
+    lines: u64,
+    /// The instant of the last sample and where its words start: a second
+    /// step at one instant replaces the first (one sample per instant).
+    last: Option<(VirtualTime, usize)>,
 }
 
 impl Track {
@@ -86,20 +88,16 @@ impl Track {
         }
     }
 
-    fn push(&mut self, time: VirtualTime, sample: &Sample) {
+    /// Appends the series' sample as it stands at `time`, read in place.
+    fn push(&mut self, time: VirtualTime, series: SeriesView<'_>) {
         self.words.push(time.as_millis());
-        match sample {
-            Sample::Gauge(value) | Sample::Counter(value) => self.words.push(value.to_bits()),
-            Sample::Histogram {
-                cumulative,
-                sum,
-                count,
-                ..
-            } => {
+        match series.histogram() {
+            Some((cumulative, sum, count)) => {
                 self.words.push(sum.to_bits());
-                self.words.push(*count);
+                self.words.push(count);
                 self.words.extend_from_slice(cumulative);
             }
+            None => self.words.push(series.linked_value().to_bits()),
         }
     }
 }
@@ -135,7 +133,9 @@ impl History {
             let name: Arc<str> = family.name.into();
             for member in family.members {
                 track_of[member.series.index()] = Some(tracks.len() as u32);
-                let bounds: Arc<[f64]> = match sim.series_view(member.series).current() {
+                let sample = sim.series_view(member.series).current();
+                let lines = sample_lines(&sample);
+                let bounds: Arc<[f64]> = match sample {
                     Sample::Histogram { bounds, .. } => bounds.into(),
                     Sample::Gauge(_) | Sample::Counter(_) => Arc::new([]),
                 };
@@ -144,6 +144,7 @@ impl History {
                     labels: member.labels.clone(),
                     bounds,
                     words: Vec::new(),
+                    lines,
                     last: None,
                 });
             }
@@ -200,19 +201,17 @@ impl History {
             };
             let track = &mut self.tracks[track as usize];
             let start = match track.last {
-                Some((time, start, lines)) if time == now => {
+                Some((time, start)) if time == now => {
                     self.kept_words -= track.words.len() - start;
-                    self.samples -= lines;
+                    self.samples -= track.lines;
                     track.words.truncate(start);
                     start
                 }
                 _ => track.words.len(),
             };
-            let sample = sim.series_view(*id).current();
-            let lines = sample_lines(&sample);
-            self.samples += lines;
-            track.push(now, &sample);
-            track.last = Some((now, start, lines));
+            self.samples += track.lines;
+            track.push(now, sim.series_view(*id));
+            track.last = Some((now, start));
             self.kept_words += track.words.len() - start;
         }
         if self.kept_words > self.spill_words {

@@ -179,9 +179,7 @@ impl Session {
             mixer,
         })
     }
-}
 
-impl Session {
     /// Loads the packs a config lists (`plugins = [...]`), those not already
     /// loaded (the same bytes given with `--plugin`, say); a listed pack comes
     /// after the command line's, so its scenarios win a shared name.

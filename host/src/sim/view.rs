@@ -2,7 +2,7 @@
 //! status report and tests may know of them. The state itself stays private to
 //! the simulation.
 
-use crate::model::{HostConfig, MetricConfig};
+use crate::model::{HostConfig, MetricConfig, MetricKind};
 
 use super::clock::VirtualTime;
 use super::engine::{HostState, Simulation};
@@ -115,6 +115,17 @@ impl<'a> SeriesView<'a> {
     /// The series' sample as it stands (what its host would report now).
     pub fn current(&self) -> Sample {
         self.state.sample()
+    }
+
+    /// A histogram's cumulative bucket counts, sum and count as they stand,
+    /// borrowed (`None` for gauges and counters, whose sample is
+    /// [`Self::linked_value`]).
+    pub fn histogram(&self) -> Option<(&'a [u64], f64, u64)> {
+        (self.state.config.kind == MetricKind::Histogram).then_some((
+            self.state.bucket_counts.as_slice(),
+            self.state.histogram_sum,
+            self.state.histogram_count,
+        ))
     }
 
     /// What the host last reported for this series; `None` when not exposed.
