@@ -19,6 +19,8 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 # nginx plays the reverse proxy that answers 5xx in front of the Pushgateway.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# openssl makes the CA and certificates of the TLS proxy tests.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # docker-registry is the OCI registry packs are pushed to and pulled from.
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then

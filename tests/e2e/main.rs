@@ -2,6 +2,7 @@
 //! Prometheus, all on loopback ports.
 
 mod registry;
+mod remote_write;
 mod sandbox;
 mod services;
 mod time_travel;

@@ -155,7 +155,8 @@ http {
     uwsgi_temp_path @ROOT@/uwsgi;
     scgi_temp_path @ROOT@/scgi;
     server {
-        listen 127.0.0.1:@PORT@;
+        listen 127.0.0.1:@PORT@@SSL@;
+        @SERVER@
         location / {
             if (-f @FLAG@) { return 503 "down for maintenance\n"; }
             @EXTRA@
@@ -190,8 +191,49 @@ impl Proxy {
         )
     }
 
+    /// An nginx that answers every request with `status` (never passing it on).
+    pub fn refusing(upstream_port: u16, status: u16) -> Proxy {
+        Self::in_front_of_with(
+            upstream_port,
+            &format!("return {status} \"refused by the test proxy\\n\";"),
+        )
+    }
+
+    /// An HTTPS nginx (server certificate from `tls`, for 127.0.0.1) that lets
+    /// through only clients showing a certificate of `tls`'s CA, basic auth
+    /// `user`:`password` and the header `X-Scope-OrgID: <tenant>`; its URL is
+    /// `https://127.0.0.1:PORT`.
+    pub fn tls_gate(
+        upstream_port: u16,
+        tls: &TlsFiles,
+        (user, password): (&str, &str),
+        tenant: &str,
+    ) -> Proxy {
+        let htpasswd = tls.dir.join(format!("htpasswd-{upstream_port}"));
+        std::fs::write(&htpasswd, format!("{user}:{{PLAIN}}{password}\n")).unwrap();
+        let server = format!(
+            "ssl_certificate {};\n        ssl_certificate_key {};\n        ssl_client_certificate {};\n        ssl_verify_client on;\n        auth_basic \"promemu-tests\";\n        auth_basic_user_file {};",
+            tls.server_cert.display(),
+            tls.server_key.display(),
+            tls.ca.display(),
+            htpasswd.display()
+        );
+        let extra = format!(
+            "if ($http_x_scope_orgid != \"{tenant}\") {{ return 403 \"unknown tenant\\n\"; }}\n            client_max_body_size 0;"
+        );
+        let mut proxy = Self::configured(upstream_port, &extra, " ssl", &server);
+        proxy.service.url = proxy.service.url.replace("http://", "https://");
+        proxy
+    }
+
     /// `in_front_of`, with `extra` lines in the proxied location.
     fn in_front_of_with(upstream_port: u16, extra: &str) -> Proxy {
+        Self::configured(upstream_port, extra, "", "")
+    }
+
+    /// An nginx with `extra` lines in the proxied location, `listen_options`
+    /// after its address and `server` lines in its server block.
+    fn configured(upstream_port: u16, extra: &str, listen_options: &str, server: &str) -> Proxy {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().display().to_string();
@@ -202,7 +244,9 @@ impl Proxy {
             .replace("@PORT@", &port.to_string())
             .replace("@UPSTREAM@", &upstream_port.to_string())
             .replace("@FLAG@", &maintenance_flag.display().to_string())
-            .replace("@EXTRA@", extra);
+            .replace("@EXTRA@", extra)
+            .replace("@SSL@", listen_options)
+            .replace("@SERVER@", server);
         std::fs::write(&config, text).unwrap();
         let program = ["/usr/sbin/nginx", "nginx"]
             .into_iter()
@@ -258,6 +302,130 @@ pub fn prometheus(target: &str) -> Service {
         format!("--web.listen-address=127.0.0.1:{port}"),
     ];
     start("prometheus", &args, format!("http://127.0.0.1:{port}"), dir)
+}
+
+/// A Prometheus that scrapes nothing and takes remote writes at
+/// `<url>/api/v1/write`.
+pub fn prometheus_receiver() -> Service {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--web.enable-remote-write-receiver".to_string(),
+    ];
+    start("prometheus", &args, format!("http://127.0.0.1:{port}"), dir)
+}
+
+/// A private CA, a server certificate for 127.0.0.1 and a client
+/// certificate it signed, made with `openssl` (PEM files in `dir`).
+pub struct TlsFiles {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+/// Makes [`TlsFiles`] in `dir`.
+pub fn tls_files(dir: &Path) -> TlsFiles {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (tests/run.sh installs it)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &key,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=promemu test CA",
+            ],
+            &["-addext", "basicConstraints=critical,CA:TRUE"],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ]
+        .concat(),
+    );
+    for (name, usage) in [("server", "serverAuth"), ("client", "clientAuth")] {
+        let extensions = format!("{name}.ext");
+        std::fs::write(
+            dir.join(&extensions),
+            format!(
+                "basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1\n"
+            ),
+        )
+        .unwrap();
+        let (key_file, request, cert) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &key,
+                &[
+                    "-keyout",
+                    &key_file,
+                    "-out",
+                    &request,
+                    "-subj",
+                    &format!("/CN=promemu {name}"),
+                ],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &request,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &cert,
+            "-days",
+            "2",
+            "-extfile",
+            &extensions,
+        ]);
+    }
+    TlsFiles {
+        dir: dir.to_path_buf(),
+        ca: dir.join("ca.pem"),
+        server_cert: dir.join("server.pem"),
+        server_key: dir.join("server.key"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client.key"),
+    }
 }
 
 /// A Prometheus that scrapes nothing, on a TSDB folder made with `fill` (given
@@ -333,6 +501,23 @@ pub fn resident_kib(pid: u32) -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Runs promemu with `args` to the end.
+pub fn promemu_output(args: &[&str]) -> std::process::Output {
+    Command::new(promemu())
+        .args(args)
+        .env("PME_CACHE_DIR", "off")
+        .output()
+        .expect("promemu runs")
+}
+
+/// The wall clock in Unix seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Starts promemu with `args`, its log captured to a file in `log_dir`.

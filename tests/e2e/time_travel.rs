@@ -5,12 +5,12 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::query_at;
 use crate::services::{
-    free_port, get, promemu, prometheus_on_blocks, send_signal, spawn_promemu, virtual_seconds,
-    wait_for,
+    free_port, get, promemu, promemu_output, prometheus_on_blocks, send_signal, spawn_promemu,
+    unix_now, virtual_seconds, wait_for,
 };
 
 /// Runs promemu with `args` to the end, which must be a success.
@@ -22,22 +22,6 @@ fn promemu_ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// Runs promemu with `args` to the end.
-fn promemu_output(args: &[&str]) -> Output {
-    Command::new(promemu())
-        .args(args)
-        .env("PME_CACHE_DIR", "off")
-        .output()
-        .expect("promemu runs")
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// (value, timestamp) of every line that starts with `prefix` and holds `label`.

@@ -255,7 +255,7 @@ fn server_errors_from_a_proxy_are_retried_with_backoff_until_the_pushgateway_hea
         "one warning per burst, not per attempt ({warnings}):\n{text}"
     );
     assert!(
-        !text.contains("<html") && !text.contains("looks permanent"),
+        !text.contains("<html") && !text.contains("will keep failing"),
         "5xx pages are reduced to one line and treated as transient:\n{text}"
     );
 }
@@ -286,7 +286,15 @@ fn a_refusal_that_will_not_heal_is_reported_with_the_pushgateways_message() {
         line.contains("cpu_usage_percent"),
         "the Pushgateway's own message: {line}"
     );
-    assert!(line.contains("looks permanent"), "{line}");
+    assert!(
+        line.contains("will keep failing until this is fixed"),
+        "{line}"
+    );
+    assert_eq!(
+        text.matches("refused PUT").count(),
+        1,
+        "one error line for a refusal that will not heal:\n{text}"
+    );
 }
 
 #[test]

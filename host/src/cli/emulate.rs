@@ -59,10 +59,15 @@ fn settings(args: &RunArgs) -> anyhow::Result<Settings> {
     Ok(Settings {
         push_interval: args.push_interval,
         push: (!args.no_push).then(|| PushTarget {
-            url: args.pushgateway_url.clone(),
+            endpoint: args.push_endpoint.endpoint(&args.pushgateway_url),
             cleanup_on_start: args.cleanup_on_start,
             cleanup_on_finish: args.cleanup_on_finish,
         }),
+        remote_write: args
+            .remote_write_urls
+            .iter()
+            .map(|url| args.remote_write_endpoint.endpoint(url))
+            .collect(),
         listen: (!args.no_listen).then_some(args.listen),
         status_interval: (args.status_interval > 0.0)
             .then(|| Duration::from_secs_f64(args.status_interval)),

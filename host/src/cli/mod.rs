@@ -2,6 +2,7 @@
 //! parses, sets up logging and dispatches; the work happens in the library modules.
 
 mod emulate;
+mod endpoints;
 mod instant;
 mod logging;
 mod plugins;
@@ -68,6 +69,22 @@ pub struct RunArgs {
     /// Do not push anywhere (serve /metrics only).
     #[arg(long)]
     pub no_push: bool,
+
+    #[command(flatten)]
+    pub push_endpoint: endpoints::PushEndpointArgs,
+
+    /// Send every series to this Prometheus remote-write receiver too
+    /// (e.g. http://localhost:9090/api/v1/write); repeatable.
+    #[arg(
+        long = "remote-write-url",
+        env = "PME_REMOTE_WRITE_URL",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub remote_write_urls: Vec<String>,
+
+    #[command(flatten)]
+    pub remote_write_endpoint: endpoints::RemoteWriteEndpointArgs,
 
     /// Seconds between pushes of each job (default: the config's, else 15).
     #[arg(long, env = "PME_PUSH_INTERVAL", value_parser = parse_positive_seconds_arg)]
@@ -451,5 +468,15 @@ fn print(text: &str) -> anyhow::Result<()> {
     {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -5,6 +5,9 @@
 //! default_job_name = "web"       # optional
 //! push_interval = "15s"          # optional
 //!
+//! [[remote_write]]               # optional, repeatable (see `model::Endpoint`)
+//! url = "http://localhost:9090/api/v1/write"
+//!
 //! [args]                         # --config-args and their defaults, used as ${name}
 //! hosts_count = 3
 //!
@@ -30,7 +33,7 @@ use serde::Deserialize;
 use super::duration::Seconds;
 use super::error::ConfigError;
 use crate::model::{
-    FaultPolicy, HostConfig, LimitOverrides, MetricConfig, MetricKind, MixerConfig,
+    Endpoint, FaultPolicy, HostConfig, LimitOverrides, MetricConfig, MetricKind, MixerConfig,
 };
 
 /// The shipped TOML configs, embedded so they work from any directory.
@@ -68,6 +71,8 @@ struct FileConfig {
     plugin_limits: BTreeMap<String, FileLimits>,
     #[serde(default)]
     plugins: Vec<String>,
+    #[serde(default)]
+    remote_write: Vec<Endpoint>,
 }
 
 /// Sandbox limits of one plugin, e.g. `[plugin_limits."custom.wasm"]`.
@@ -227,13 +232,22 @@ pub fn parse_toml(file: &str, name: &str, text: &str) -> Result<MixerConfig, Con
     for host in parsed.hosts {
         expand_host(file, host, &mut hosts)?;
     }
+    let folder = Path::new(file)
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .map(Path::to_path_buf);
     Ok(MixerConfig {
         name: name.into(),
         plugins: parsed.plugins,
-        folder: Path::new(file)
-            .parent()
-            .filter(|folder| !folder.as_os_str().is_empty())
-            .map(Path::to_path_buf),
+        remote_write: parsed
+            .remote_write
+            .into_iter()
+            .map(|endpoint| match &folder {
+                Some(folder) => endpoint.relative_to(folder),
+                None => endpoint,
+            })
+            .collect(),
+        folder,
         default_job_name: parsed.default_job_name,
         push_interval: parsed.push_interval.map(|Seconds(seconds)| seconds),
         hosts,

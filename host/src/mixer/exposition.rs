@@ -157,41 +157,54 @@ pub(crate) fn write_sample(
         labels,
         timestamp,
     };
-    match sample {
-        Sample::Gauge(value) | Sample::Counter(value) => {
-            line.write(out, "", None, *value);
+    let mut bound_text = String::new();
+    for_each_line(sample, |suffix, bound, value| match bound {
+        Some(bound) => {
+            bound_text.clear();
+            push_value(&mut bound_text, bound);
+            line.write(out, suffix, Some(&bound_text), value);
         }
+        None => line.write(out, suffix, None, value),
+    });
+}
+
+/// Each line of `sample` in exposition order, as (name suffix, `le` bound of a
+/// histogram bucket, value): one for a gauge or counter; a histogram's buckets
+/// (`+Inf` included), `_sum` and `_count`, each a series to a Prometheus TSDB.
+pub(crate) fn for_each_line(sample: &Sample, mut line: impl FnMut(&'static str, Option<f64>, f64)) {
+    match sample {
+        Sample::Gauge(value) | Sample::Counter(value) => line("", None, *value),
         Sample::Histogram {
             bounds,
             cumulative,
             sum,
             count,
         } => {
-            let mut bound_text = String::new();
             for (bound, bucket) in bounds.iter().zip(cumulative) {
-                bound_text.clear();
-                push_value(&mut bound_text, *bound);
-                line.write(out, "_bucket", Some(&bound_text), *bucket as f64);
+                line("_bucket", Some(*bound), *bucket as f64);
             }
             if !bounds.last().is_some_and(|bound| *bound == f64::INFINITY) {
-                line.write(out, "_bucket", Some("+Inf"), *count as f64);
+                line("_bucket", Some(f64::INFINITY), *count as f64);
             }
-            line.write(out, "_sum", None, *sum);
-            line.write(out, "_count", None, *count as f64);
+            line("_sum", None, *sum);
+            line("_count", None, *count as f64);
         }
     }
 }
 
-/// How many lines [`write_sample`] writes for `sample` (each a sample to a
-/// Prometheus TSDB: a histogram's buckets, sum and count are series of their own).
+/// How many lines [`write_sample`] writes for `sample`.
 pub(crate) fn sample_lines(sample: &Sample) -> u64 {
-    match sample {
-        Sample::Gauge(_) | Sample::Counter(_) => 1,
-        Sample::Histogram { bounds, .. } => {
-            let infinite = bounds.last().is_some_and(|bound| *bound == f64::INFINITY);
-            bounds.len() as u64 + 2 + u64::from(!infinite)
-        }
-    }
+    let mut lines = 0;
+    for_each_line(sample, |_, _, _| lines += 1);
+    lines
+}
+
+/// A value as the exposition writes it (`50`, `0.25`, `+Inf`): the text of a
+/// histogram bucket's `le` label.
+pub(crate) fn value_text(value: f64) -> String {
+    let mut text = String::new();
+    push_value(&mut text, value);
+    text
 }
 
 /// What the lines of one sample share.

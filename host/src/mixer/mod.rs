@@ -3,6 +3,7 @@
 //! status in the original's shape. Reads the simulation; does no I/O.
 
 mod exposition;
+mod lines;
 mod status;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,8 @@ use crate::sim::{HostId, Simulation, VirtualTime};
 
 pub use exposition::{Exposition, FamilyView, Member};
 pub(crate) use exposition::{escape, sample_lines, write_sample};
+use lines::LineLayout;
+pub use lines::{LineValues, NOT_REPORTED};
 pub use status::{HostStatus, JobStatus, StatusOptions, StatusReport};
 
 /// Jobs listed one by one when the mixer is built; the rest are counted.
@@ -41,6 +44,9 @@ pub struct Mixer {
     /// Whether snapshots carry the scrape text (only a run that serves
     /// `/metrics` reads it).
     scrape_text: bool,
+    /// Where each series' lines sit, when the mixer gives line values (only a
+    /// run that remote-writes reads them).
+    lines: Option<LineLayout>,
     /// The texts of the last snapshot, reused while no series' sample changed.
     rendered: Mutex<Option<Rendered>>,
     /// Readers of the status report ask for a fresh one here (see
@@ -73,7 +79,7 @@ impl StatusRequests {
 
 /// Exposition texts and live hosts per job as of one generation of the
 /// simulation's samples (bumped at reports and expiries).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Rendered {
     generation: u64,
     jobs: Vec<Bytes>,
@@ -122,7 +128,7 @@ impl Mixer {
     /// when a series' sample changed or a host expired since the last snapshot
     /// (samples change at report instants, not every second), else the same
     /// again.
-    fn texts(&self, sim: &Simulation) -> (Vec<Bytes>, Vec<usize>, Bytes) {
+    fn texts(&self, sim: &Simulation) -> Rendered {
         let generation = sim.samples_generation();
         let mut rendered = self
             .rendered
@@ -131,11 +137,7 @@ impl Mixer {
         if let Some(cached) = rendered.as_ref()
             && cached.generation == generation
         {
-            return (
-                cached.jobs.clone(),
-                cached.live_hosts.clone(),
-                cached.scrape.clone(),
-            );
+            return cached.clone();
         }
         let jobs: Vec<Bytes> = self
             .jobs
@@ -163,13 +165,14 @@ impl Mixer {
         } else {
             Bytes::new()
         };
-        *rendered = Some(Rendered {
+        let fresh = Rendered {
             generation,
-            jobs: jobs.clone(),
-            live_hosts: live_hosts.clone(),
-            scrape: scrape.clone(),
-        });
-        (jobs, live_hosts, scrape)
+            jobs,
+            live_hosts,
+            scrape,
+        };
+        *rendered = Some(fresh.clone());
+        fresh
     }
 
     /// Groups the hosts of `sim`; hosts without `job_name` go to `default_job`.
@@ -205,6 +208,7 @@ impl Mixer {
             scrape,
             push_bodies: true,
             scrape_text: true,
+            lines: None,
             rendered: Mutex::new(None),
             status_requests: StatusRequests::default(),
         }
@@ -230,6 +234,45 @@ impl Mixer {
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         self
+    }
+
+    /// The same mixer, able to give every line's reported value (see
+    /// [`LineValues`]), for sinks that send samples.
+    pub fn with_line_values(mut self, sim: &Simulation) -> Self {
+        self.lines = Some(LineLayout::new(&self.scrape, sim));
+        self
+    }
+
+    /// How many lines [`Self::line_values`] gives (0 without line values).
+    pub fn line_count(&self) -> usize {
+        self.lines.as_ref().map_or(0, LineLayout::len)
+    }
+
+    /// Every line's reported value as `sim` stands; empty without line values.
+    pub fn line_values(&self, sim: &Simulation) -> LineValues {
+        self.lines
+            .as_ref()
+            .map(|layout| layout.values(sim))
+            .unwrap_or_default()
+    }
+
+    /// Calls `line` with the labels of each line of [`LineValues`], in order,
+    /// sorted by name, `__name__` and `job` included. Nothing without line values.
+    pub fn for_each_line_labels(&self, sim: &Simulation, line: impl FnMut(&[(&str, &str)])) {
+        let Some(layout) = &self.lines else {
+            return;
+        };
+        let mut job_of_host = vec![0; sim.hosts().len()];
+        for (index, job) in self.jobs.iter().enumerate() {
+            for host in &job.hosts {
+                job_of_host[host.index()] = index;
+            }
+        }
+        layout.for_each_labels(
+            sim,
+            |host| ("job", self.jobs[job_of_host[host.index()]].name.clone()),
+            line,
+        );
     }
 
     pub fn jobs(&self) -> &[Job] {
@@ -260,12 +303,12 @@ impl Mixer {
         sim: &Simulation,
         status: Arc<StatusReport>,
     ) -> Arc<Snapshot> {
-        let (job_texts, live_hosts, scrape_text) = self.texts(sim);
+        let rendered = self.texts(sim);
         let jobs = self
             .jobs
             .iter()
-            .zip(job_texts)
-            .zip(live_hosts)
+            .zip(rendered.jobs)
+            .zip(rendered.live_hosts)
             .map(|((job, text), live_hosts)| JobSnapshot {
                 name: job.name.clone(),
                 live_hosts,
@@ -275,7 +318,7 @@ impl Mixer {
         Arc::new(Snapshot {
             time: sim.now(),
             jobs,
-            scrape_text,
+            scrape_text: rendered.scrape,
             status,
             finished: sim.is_finished(),
             duration_reached: false,

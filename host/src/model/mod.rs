@@ -3,6 +3,7 @@
 //! TOML files and config-builder plugins both produce this model; `validate`
 //! checks it before anything runs. It holds no behaviour and does no I/O.
 
+mod endpoint;
 mod naming;
 mod validate;
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use endpoint::{BasicAuth, Endpoint, Secret, TlsSettings};
 pub use naming::{fake_address, fake_host_name, is_valid_label_name, is_valid_metric_name};
 pub use validate::{ModelError, validate};
 
@@ -106,6 +108,10 @@ pub struct MixerConfig {
     pub plugins: Vec<String>,
     /// The config file's folder, which relative pack paths start from.
     pub folder: Option<std::path::PathBuf>,
+    /// Remote-write targets (TOML `[[remote_write]]`), besides the command
+    /// line's; never serialized, since they may hold credentials.
+    #[serde(skip)]
+    pub remote_write: Vec<Endpoint>,
 }
 
 /// One emulated host.

@@ -253,6 +253,7 @@ mod tests {
         MixerConfig {
             plugins: Vec::new(),
             folder: None,
+            remote_write: Vec::new(),
             name: "t".into(),
             default_job_name: None,
             push_interval: None,

@@ -51,6 +51,7 @@ impl MixerConfig {
             plugin_limits: Default::default(),
             plugins: Vec::new(),
             folder: None,
+            remote_write: Vec::new(),
         }
     }
 }

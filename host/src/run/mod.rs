@@ -16,7 +16,9 @@ pub use signal::Signal;
 
 use crate::mixer::{Mixer, StatusOptions};
 use crate::sim::{Simulation, VirtualTime};
-use crate::sink::{self, SinkError, SinkOptions, Snapshots, stop_signal};
+use crate::sink::{
+    self, EncodedLabels, LineFeed, SinkError, SinkOptions, Snapshots, line_feed, stop_signal,
+};
 
 /// How long stopping waits for the simulation thread to finish its current
 /// call; past it the run ends without it (sinks still get the last snapshot).
@@ -72,14 +74,32 @@ pub async fn run(
     let first = mixer.snapshot(&sim, &options.status);
     let job_names: Vec<String> = first.jobs.iter().map(|job| job.name.clone()).collect();
     let (snapshots_tx, snapshots) = watch::channel(first);
-    let sinks = sink::open(&options.sinks, &job_names).await?;
+    let (publisher, lines) = if mixer.line_count() > 0 {
+        let wait = options.pace.speed == Speed::Max;
+        let (publisher, captures) = line_feed(options.sinks.remote_write.len(), wait);
+        let feed = LineFeed {
+            labels: Arc::new(EncodedLabels::encode(|line| {
+                mixer.for_each_line_labels(&sim, |labels| line(labels));
+            })),
+            captures,
+            origin: options.pace.start.unwrap_or_else(unix_millis),
+            wait,
+        };
+        (Some(publisher), Some(feed))
+    } else {
+        (None, None)
+    };
+    let sinks = sink::open(&options.sinks, &job_names, lines).await?;
 
     let stop_sim = Arc::new(AtomicBool::new(false));
     let sim_thread = pacing::spawn(
         sim,
         mixer,
         options.status.clone(),
-        snapshots_tx,
+        pacing::Outputs {
+            snapshots: snapshots_tx,
+            lines: publisher,
+        },
         options.pace,
         options.stop_after,
         stop_sim.clone(),

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::mixer::{Mixer, Snapshot, StatusOptions};
 use crate::sim::{Simulation, VirtualTime};
+use crate::sink::{LineCapture, LinePublisher};
 
 /// Shortest time between two published snapshots.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -80,6 +81,15 @@ impl Pace {
     }
 }
 
+/// Hands every line's reported value to the line feed, if a host reported or
+/// expired since the last capture.
+fn capture_lines(lines: &mut LinePublisher, mixer: &Mixer, sim: &Simulation) {
+    lines.publish(sim.samples_generation(), || LineCapture {
+        time: sim.now(),
+        values: mixer.line_values(sim),
+    });
+}
+
 /// The wall clock in Unix milliseconds.
 pub fn unix_millis() -> u64 {
     SystemTime::now()
@@ -89,22 +99,34 @@ pub fn unix_millis() -> u64 {
         })
 }
 
+/// Where the simulation's thread hands what it made.
+pub struct Outputs {
+    /// The latest snapshot, for every sink.
+    pub snapshots: watch::Sender<Arc<Snapshot>>,
+    /// Every capture of the lines' values, for sinks that send samples.
+    pub lines: Option<LinePublisher>,
+}
+
 /// Runs `sim` on its own thread at `pace` until `stop` is set, every host has
 /// expired, or virtual time reaches `end`; the last snapshot says which.
 pub fn spawn(
     mut sim: Simulation,
     mixer: Mixer,
     status: StatusOptions,
-    snapshots: watch::Sender<Arc<Snapshot>>,
+    outputs: Outputs,
     pace: Pace,
     end: Option<VirtualTime>,
     stop: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
+    let Outputs {
+        snapshots,
+        mut lines,
+    } = outputs;
     // The status report is rebuilt only when a reader asked for it, and for
     // the last snapshot; other snapshots carry the last one built.
     let status_requests = mixer.status_requests().clone();
     let mut last_status: Option<Arc<crate::mixer::StatusReport>> = None;
-    let mut snapshot = move |sim: &Simulation, last: bool| {
+    let mut snapshot = move |mixer: &Mixer, sim: &Simulation, last: bool| {
         let fresh = last || last_status.is_none() || mixer.status_requests().take();
         let mut snapshot = match (&last_status, fresh) {
             (Some(status), false) => mixer.snapshot_with_status(sim, status.clone()),
@@ -132,8 +154,11 @@ pub fn spawn(
                 let was = sim.now();
                 sim.advance_to(target);
                 dirty |= sim.stats().tasks != before;
+                if let Some(lines) = &mut lines {
+                    capture_lines(lines, &mixer, &sim);
+                }
                 if sim.is_finished() || end.is_some_and(|end| sim.now() >= end) {
-                    let _ = snapshots.send(snapshot(&sim, true));
+                    let _ = snapshots.send(snapshot(&mixer, &sim, true));
                     return;
                 }
                 if (dirty && published.elapsed() >= publish_gap)
@@ -141,7 +166,7 @@ pub fn spawn(
                     || status_requests.is_pending()
                 {
                     let building = Instant::now();
-                    let _ = snapshots.send(snapshot(&sim, false));
+                    let _ = snapshots.send(snapshot(&mixer, &sim, false));
                     publish_gap = building.elapsed().div_f64(PUBLISH_SHARE).max(PUBLISH_EVERY);
                     published = Instant::now();
                     dirty = false;
@@ -155,7 +180,10 @@ pub fn spawn(
                 });
                 std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
             }
-            let _ = snapshots.send(snapshot(&sim, true));
+            if let Some(lines) = &mut lines {
+                capture_lines(lines, &mixer, &sim);
+            }
+            let _ = snapshots.send(snapshot(&mixer, &sim, true));
         })
         .expect("spawning the simulation thread")
 }

@@ -70,9 +70,8 @@ impl SessionError {
             | SessionError::Simulation { .. } => true,
             SessionError::Preview(err) => !matches!(err, PreviewError::Draw { .. }),
             SessionError::Registry(err) => err.is_bad_input(),
-            SessionError::Sink(_) | SessionError::AsyncRuntime(_) | SessionError::Backfill(_) => {
-                false
-            }
+            SessionError::Sink(err) => matches!(err, SinkError::Endpoint(_)),
+            SessionError::AsyncRuntime(_) | SessionError::Backfill(_) => false,
         }
     }
 }

@@ -21,14 +21,14 @@ pub use summary::CheckSummary;
 
 use crate::configs::{ConfigCatalog, ConfigRequest, ListedConfig, default_configs_dir};
 use crate::mixer::{Mixer, StatusOptions};
-use crate::model::{FaultPolicy, MixerConfig, validate};
+use crate::model::{Endpoint, FaultPolicy, MixerConfig, validate};
 use crate::plugin::{Limits, Plugin, PluginRuntime};
 use crate::replay::history::{History, Origin, Written};
 use crate::replay::preview::Preview;
 use crate::replay::{ReplayStats, replay};
 use crate::run::{Pace, RunOptions, RunOutcome};
 use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation, VirtualTime};
-use crate::sink::{PushOptions, SinkOptions};
+use crate::sink::{HttpTarget, PushOptions, SinkError, SinkOptions};
 
 /// Push interval when neither the command line nor the config sets one.
 pub const DEFAULT_PUSH_INTERVAL: f64 = 15.0;
@@ -36,7 +36,7 @@ pub const DEFAULT_PUSH_INTERVAL: f64 = 15.0;
 /// Where to push, when pushing.
 #[derive(Debug, Clone)]
 pub struct PushTarget {
-    pub url: String,
+    pub endpoint: Endpoint,
     pub cleanup_on_start: bool,
     pub cleanup_on_finish: bool,
 }
@@ -54,6 +54,8 @@ pub struct Settings {
     /// Seconds; wins over the config's; else [`DEFAULT_PUSH_INTERVAL`].
     pub push_interval: Option<f64>,
     pub push: Option<PushTarget>,
+    /// Remote-write targets, besides those the config lists.
+    pub remote_write: Vec<Endpoint>,
     pub listen: Option<SocketAddr>,
     pub status_interval: Option<Duration>,
     pub show_metrics_status: bool,
@@ -103,7 +105,7 @@ impl Session {
 
     /// Loads, validates and builds the requested config: every series is created
     /// with its parameters, so a run that is prepared will start.
-    pub fn prepare(mut self, settings: Settings) -> Result<PreparedRun, SessionError> {
+    pub fn prepare(mut self, mut settings: Settings) -> Result<PreparedRun, SessionError> {
         let request = &settings.config;
         tracing::info!("Loading configuration: <{}>", request.config);
         if !request.args.is_empty() {
@@ -123,6 +125,10 @@ impl Session {
             });
         }
         limits::apply(&mut self.plugins, &config.plugin_limits)?;
+        settings
+            .remote_write
+            .extend(config.remote_write.iter().cloned());
+        check_endpoints(&settings)?;
         tracing::info!("Seed: {seed} (pass --seed {seed} to repeat this run)");
         log_created_hosts(&config);
         let fault_policy = settings
@@ -152,6 +158,9 @@ impl Session {
         }
         if settings.listen.is_none() {
             mixer = mixer.without_scrape_text();
+        }
+        if !settings.remote_write.is_empty() {
+            mixer = mixer.with_line_values(&simulation);
         }
         tracing::info!(
             target: "promemu::mixer",
@@ -292,7 +301,7 @@ impl PreparedRun {
             tracing::info!("Config arguments: {}", format_args_map(args));
         }
         match &self.settings.push {
-            Some(push) => tracing::info!("Pushgateway URL: <{}>", push.url),
+            Some(push) => tracing::info!("Pushgateway URL: <{}>", push.endpoint.url),
             None => tracing::info!("Pushgateway: off"),
         }
         tracing::info!("Press Ctrl+C to stop");
@@ -305,11 +314,12 @@ fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
     RunOptions {
         sinks: SinkOptions {
             push: settings.push.as_ref().map(|push| PushOptions {
-                url: push.url.clone(),
+                endpoint: push.endpoint.clone(),
                 interval: Duration::from_secs_f64(push_interval),
                 cleanup_on_start: push.cleanup_on_start,
                 cleanup_on_finish: push.cleanup_on_finish,
             }),
+            remote_write: settings.remote_write.clone(),
             listen: settings.listen,
             status_interval: settings.status_interval,
             show_metrics_status: settings.show_metrics_status,
@@ -317,11 +327,24 @@ fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
         stop_after: settings.duration.map(VirtualTime::from_duration),
         pace: settings.pace,
         status: StatusOptions {
-            pushgateway_url: settings.push.as_ref().map(|push| push.url.clone()),
+            pushgateway_url: settings.push.as_ref().map(|push| push.endpoint.url.clone()),
             push_interval,
             show_metrics: settings.show_metrics_status,
         },
     }
+}
+
+/// Reads every sink endpoint's credentials, certificates and headers, so that
+/// a bad one stops the run before it starts (and `--check` finds it).
+fn check_endpoints(settings: &Settings) -> Result<(), SessionError> {
+    let timeout = Duration::from_secs(1);
+    if let Some(push) = &settings.push {
+        HttpTarget::open("Pushgateway", &push.endpoint, timeout).map_err(SinkError::from)?;
+    }
+    for endpoint in &settings.remote_write {
+        HttpTarget::open("remote-write endpoint", endpoint, timeout).map_err(SinkError::from)?;
+    }
+    Ok(())
 }
 
 /// The original's "Created host" line per host; past

@@ -36,6 +36,8 @@ pub(super) struct HostState {
     pub(super) config: HostConfig,
     pub(super) alive: bool,
     pub(super) expires_at: Option<VirtualTime>,
+    /// When the host last reported its series; `None` before its first report.
+    pub(super) reported_at: Option<VirtualTime>,
     /// Indices of the host's series in the simulation's series table.
     pub(super) series: Range<usize>,
 }
@@ -257,6 +259,7 @@ impl Simulation {
             config: host.clone(),
             alive: true,
             expires_at,
+            reported_at: None,
             series: range,
         });
         Ok(())
@@ -510,6 +513,7 @@ impl Simulation {
                     return;
                 }
                 self.samples_generation += 1;
+                self.hosts[host.index()].reported_at = Some(self.now);
                 for index in self.hosts[host.index()].series.clone() {
                     let series = &mut self.series[index];
                     series.reported = series.active.then(|| series.sample());

@@ -188,7 +188,7 @@ impl SeriesState {
         }
     }
 
-    fn bounds(&self) -> &[f64] {
+    pub(super) fn bounds(&self) -> &[f64] {
         if self.config.buckets.is_empty() {
             &DEFAULT_BUCKETS
         } else {

@@ -45,6 +45,12 @@ impl<'a> HostView<'a> {
         self.state.expires_at
     }
 
+    /// When the host last reported its series (what `reported` samples are
+    /// as of); `None` before its first report.
+    pub fn reported_at(&self) -> Option<VirtualTime> {
+        self.state.reported_at
+    }
+
     /// How long the host has lived: until now, or until its TTL once expired.
     pub fn uptime(&self) -> VirtualTime {
         let now = self.sim.now();
@@ -126,6 +132,15 @@ impl<'a> SeriesView<'a> {
             self.state.histogram_sum,
             self.state.histogram_count,
         ))
+    }
+
+    /// A histogram's bucket upper bounds (empty for gauges and counters).
+    pub fn bounds(&self) -> &'a [f64] {
+        if self.state.config.kind == MetricKind::Histogram {
+            self.state.bounds()
+        } else {
+            &[]
+        }
     }
 
     /// What the host last reported for this series; `None` when not exposed.

@@ -53,6 +53,11 @@ impl StopTrigger {
 }
 
 impl StopSignal {
+    /// Whether the run is stopping.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.borrow()
+    }
+
     /// Resolves once the run stops (at once if it already has).
     pub async fn stopped(&mut self) {
         // An error means the trigger is gone, which also means stopping.

@@ -7,19 +7,30 @@
 //! line in [`open`].
 
 mod feed;
+mod http;
+mod lines;
 mod push;
 mod pushgateway;
+mod remote_write;
 mod scrape;
 mod status_log;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::model::Endpoint;
+
 pub use feed::{STATUS_WAIT, Snapshots, StopSignal, stop_signal, with_fresh_status};
+pub use http::{EndpointError, HttpError, HttpTarget};
+pub use lines::{LineCapture, LineCaptures, LinePublisher, line_feed};
 pub use push::{CLEANUP_TIME_LIMIT, PushOptions, PushgatewaySink};
 pub use pushgateway::{PushError, Pushgateway, group_path};
+pub use remote_write::{
+    EncodedLabels, MAX_SAMPLES_PER_SEND, RemoteWriteOptions, RemoteWriteSink, STALE_NAN, proto,
+};
 pub use scrape::ScrapeEndpoint;
 pub use status_log::StatusLog;
 
@@ -43,6 +54,8 @@ pub trait Sink: Send {
 pub struct SinkOptions {
     /// Push every job to a Pushgateway.
     pub push: Option<PushOptions>,
+    /// Send every series to these remote-write receivers.
+    pub remote_write: Vec<Endpoint>,
     /// Serve `/metrics` and `/status` on this address.
     pub listen: Option<SocketAddr>,
     /// Log the status report this often.
@@ -61,15 +74,45 @@ pub enum SinkError {
         address: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot set up the Pushgateway client")]
-    Push(#[source] PushError),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
 }
 
-/// Opens every sink `options` ask for; `jobs` are the run's job names.
-pub async fn open(options: &SinkOptions, jobs: &[String]) -> Result<Vec<Box<dyn Sink>>, SinkError> {
+/// What remote-write sinks send: every line's labels, one queue of captures
+/// per `options.remote_write` target, where virtual time zero is on the wall
+/// clock (Unix ms), and whether the simulation waits for a full queue.
+#[derive(Debug)]
+pub struct LineFeed {
+    pub labels: Arc<EncodedLabels>,
+    pub captures: Vec<LineCaptures>,
+    pub origin: u64,
+    pub wait: bool,
+}
+
+/// Opens every sink `options` ask for; `jobs` are the run's job names, `lines`
+/// what remote write sends (needed when `options` name remote-write targets).
+pub async fn open(
+    options: &SinkOptions,
+    jobs: &[String],
+    lines: Option<LineFeed>,
+) -> Result<Vec<Box<dyn Sink>>, SinkError> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(push) = &options.push {
         sinks.push(Box::new(PushgatewaySink::open(push, jobs).await?));
+    }
+    if let Some(lines) = lines {
+        for (endpoint, captures) in options.remote_write.iter().zip(lines.captures) {
+            let options = RemoteWriteOptions {
+                endpoint: endpoint.clone(),
+                origin: lines.origin,
+                wait: lines.wait,
+            };
+            sinks.push(Box::new(RemoteWriteSink::open(
+                &options,
+                lines.labels.clone(),
+                captures,
+            )?));
+        }
     }
     if let Some(address) = options.listen {
         sinks.push(Box::new(ScrapeEndpoint::bind(address).await?));

@@ -5,11 +5,10 @@
 use std::time::{Duration, Instant};
 
 use super::feed::{Snapshots, StopSignal};
-use super::pushgateway::{PushError, Pushgateway};
+use super::http::{backoff, log_failure};
+use super::pushgateway::Pushgateway;
 use super::{Sink, SinkError, SinkTask};
-
-/// Longest wait between attempts after repeated failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+use crate::model::Endpoint;
 
 /// Longest time the cleanup on finish may take before the emulator exits anyway.
 pub const CLEANUP_TIME_LIMIT: Duration = Duration::from_secs(10);
@@ -20,7 +19,7 @@ const MAX_REQUEST_TIME: Duration = Duration::from_secs(10);
 /// Where and how to push.
 #[derive(Debug, Clone)]
 pub struct PushOptions {
-    pub url: String,
+    pub endpoint: Endpoint,
     pub interval: Duration,
     pub cleanup_on_start: bool,
     pub cleanup_on_finish: bool,
@@ -39,7 +38,7 @@ impl PushgatewaySink {
     /// A sink for `jobs`; deletes their groups first when asked to.
     pub async fn open(options: &PushOptions, jobs: &[String]) -> Result<Self, SinkError> {
         let timeout = options.interval.min(MAX_REQUEST_TIME);
-        let gateway = Pushgateway::new(&options.url, timeout).map_err(SinkError::Push)?;
+        let gateway = Pushgateway::new(&options.endpoint, timeout)?;
         let reachability = if options.cleanup_on_start {
             delete_groups(&gateway, jobs, "on start").await
         } else {
@@ -208,52 +207,14 @@ async fn push_loop(
                 retry_at = Instant::now() + backoff;
                 let announced =
                     reachability == Reachability::ReportedUnreachable && !outcome.may_own_group;
-                log_failure(&job, &err, failures, backoff, announced);
+                log_failure(
+                    &format!("Push of job <{job}>"),
+                    &err,
+                    failures,
+                    backoff,
+                    announced,
+                );
             }
         }
-    }
-}
-
-/// Doubles the wait per consecutive failure, from `interval` up to [`MAX_BACKOFF`].
-fn backoff(interval: Duration, failures: u32) -> Duration {
-    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
-    interval
-        .saturating_mul(factor)
-        .min(MAX_BACKOFF.max(interval))
-}
-
-/// Warns at the first failure of a burst (unless `announced` already) and then at
-/// every power of two, so a long outage costs a handful of lines.
-fn log_failure(job: &str, err: &PushError, failures: u32, backoff: Duration, announced: bool) {
-    let first_to_report = if announced { 2 } else { 1 };
-    if failures == first_to_report || (failures > first_to_report && failures.is_power_of_two()) {
-        let kind = if err.is_transient() {
-            ""
-        } else {
-            ", but this looks permanent"
-        };
-        tracing::warn!(
-            "Push of job <{job}> failed ({failures} in a row; retrying in {backoff:?}{kind}): {err}"
-        );
-    } else {
-        tracing::debug!("Push of job <{job}> failed ({failures} in a row): {err}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_a_ceiling() {
-        let second = Duration::from_secs(1);
-        assert_eq!(backoff(second, 1), second);
-        assert_eq!(backoff(second, 2), 2 * second);
-        assert_eq!(backoff(second, 4), 8 * second);
-        assert_eq!(backoff(second, 30), MAX_BACKOFF);
-        assert_eq!(
-            backoff(Duration::from_secs(120), 3),
-            Duration::from_secs(120)
-        );
     }
 }

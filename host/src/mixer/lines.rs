@@ -1,0 +1,111 @@
+//! Every series' reported sample line by line, for sinks that send samples
+//! rather than text (remote write): a histogram's buckets, `_sum` and `_count`
+//! are lines of their own, as in a Prometheus TSDB. Each line's labels are
+//! walked once, when a sink sets up; a snapshot then carries each line's value
+//! and the instant its host reported it.
+
+use std::collections::BTreeMap;
+
+use super::exposition::{Exposition, for_each_line, value_text};
+use crate::sim::{HostId, SeriesId, Simulation};
+
+/// A line whose host has not reported it, or no longer does (expired, or the
+/// series was dropped or is inactive).
+pub const NOT_REPORTED: u64 = u64::MAX;
+
+/// Where each series' lines sit, in the order of the scrape exposition.
+#[derive(Debug)]
+pub(super) struct LineLayout {
+    members: Vec<(SeriesId, HostId)>,
+    lines: usize,
+}
+
+/// Every line's reported value as of one snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineValues {
+    pub values: Vec<f64>,
+    /// Per line, the virtual millisecond of its host's report, or [`NOT_REPORTED`].
+    pub reported_at: Vec<u64>,
+}
+
+impl LineLayout {
+    /// The lines of every series of `scrape`, in its order.
+    pub(super) fn new(scrape: &Exposition, sim: &Simulation) -> Self {
+        let mut members = Vec::new();
+        let mut lines = 0;
+        for family in scrape.families() {
+            for member in family.members {
+                let series = sim.series_view(member.series);
+                members.push((member.series, series.host()));
+                let mut count = 0;
+                for_each_line(&series.current(), |_, _, _| count += 1);
+                lines += count;
+            }
+        }
+        Self { members, lines }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.lines
+    }
+
+    /// Each line's reported value and report instant, as `sim` stands.
+    pub(super) fn values(&self, sim: &Simulation) -> LineValues {
+        let mut values = LineValues {
+            values: Vec::with_capacity(self.lines),
+            reported_at: Vec::with_capacity(self.lines),
+        };
+        for &(id, host) in &self.members {
+            let series = sim.series_view(id);
+            let reported = series.reported();
+            let at = match (reported, sim.host(host).reported_at()) {
+                (Some(_), Some(at)) => at.as_millis(),
+                _ => NOT_REPORTED,
+            };
+            match reported {
+                Some(sample) => for_each_line(sample, |_, _, value| {
+                    values.values.push(value);
+                    values.reported_at.push(at);
+                }),
+                // Not reported: as many empty lines as the series has.
+                None => for_each_line(&series.current(), |_, _, _| {
+                    values.values.push(f64::NAN);
+                    values.reported_at.push(NOT_REPORTED);
+                }),
+            }
+        }
+        values
+    }
+
+    /// Calls `line` with each line's labels, sorted by name (`__name__`
+    /// included; `extra` such as `job` added per host).
+    pub(super) fn for_each_labels(
+        &self,
+        sim: &Simulation,
+        extra: impl Fn(HostId) -> (&'static str, String),
+        mut line: impl FnMut(&[(&str, &str)]),
+    ) {
+        for &(id, host) in &self.members {
+            let series = sim.series_view(id);
+            let metric = series.metric();
+            let mut own: BTreeMap<String, String> = sim.host(host).config().series_labels(metric);
+            let (extra_name, extra_value) = extra(host);
+            own.insert(extra_name.into(), extra_value);
+            for_each_line(&series.current(), |suffix, bound, _| {
+                let name = format!("{}{suffix}", metric.name);
+                let le = bound.map(value_text);
+                let mut labels: Vec<(&str, &str)> = Vec::with_capacity(own.len() + 2);
+                labels.push(("__name__", &name));
+                labels.extend(
+                    own.iter()
+                        .map(|(key, value)| (key.as_str(), value.as_str())),
+                );
+                if let Some(le) = &le {
+                    labels.push(("le", le));
+                }
+                labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                line(&labels);
+            });
+        }
+    }
+}
