@@ -153,7 +153,7 @@ fn run_to_end(args: &[&str], dir: &Path) -> String {
 }
 
 /// The emulator's own samples of `config` from `start` (Unix s) over 8 s.
-fn backfill_of(config: &Path, start: u64) -> BTreeMap<SampleKey, f64> {
+fn backfill_of(config: &Path, start: u64, seconds: u64) -> BTreeMap<SampleKey, f64> {
     let output = promemu_output(&[
         "backfill",
         "--config",
@@ -163,7 +163,7 @@ fn backfill_of(config: &Path, start: u64) -> BTreeMap<SampleKey, f64> {
         "--from",
         &start.to_string(),
         "--to",
-        &(start + 8).to_string(),
+        &(start + seconds).to_string(),
     ]);
     assert!(
         output.status.success(),
@@ -182,17 +182,9 @@ fn write_fleet(dir: &Path, extra: &str) -> PathBuf {
 /// Checks that Prometheus holds exactly the emulator's samples of `config`
 /// from `start`, and that none of its series is current any more.
 fn assert_prometheus_holds_the_backfill(prometheus: &Service, config: &Path, start: u64) {
-    let expected = backfill_of(config, start);
+    let expected = backfill_of(config, start, 8);
     assert_eq!(expected.len(), FLEET_LINES * 8, "8 reports of every line");
-    let stored = wait_for(Duration::from_secs(10), || {
-        let stored = stored_samples(prometheus, r#"{job="rw"}"#, start + 30);
-        (stored == expected).then_some(stored)
-    });
-    assert!(
-        stored.is_some(),
-        "Prometheus holds the emulator's samples:\nexpected {expected:#?}\nstored {:#?}",
-        stored_samples(prometheus, r#"{job="rw"}"#, start + 30)
-    );
+    assert_prometheus_holds(prometheus, &expected, start);
     let during = query_at(prometheus, r#"count({job="rw"})"#, Some(start as f64 + 5.0));
     assert_eq!(
         during[0].1, FLEET_LINES as f64,
@@ -202,6 +194,86 @@ fn assert_prometheus_holds_the_backfill(prometheus: &Service, config: &Path, sta
         query_at(prometheus, r#"{job="rw"}"#, None).is_empty(),
         "stale markers end every series at the TTL (else they would show for 5 minutes)"
     );
+}
+
+/// Checks that Prometheus holds exactly `expected` of job `rw`.
+fn assert_prometheus_holds(prometheus: &Service, expected: &BTreeMap<SampleKey, f64>, start: u64) {
+    let stored = wait_for(Duration::from_secs(10), || {
+        let stored = stored_samples(prometheus, r#"{job="rw"}"#, start + 30);
+        (&stored == expected).then_some(stored)
+    });
+    assert!(
+        stored.is_some(),
+        "Prometheus holds the emulator's samples:\nexpected {expected:#?}\nstored {:#?}",
+        stored_samples(prometheus, r#"{job="rw"}"#, start + 30)
+    );
+}
+
+#[test]
+fn hosts_that_respawn_churn_series_seeded_and_each_old_identity_goes_stale() {
+    let prometheus = prometheus_receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("churn.toml");
+    std::fs::write(
+        &config,
+        FLEET.replace("ttl = \"8s\"", "ttl = \"3s\"\nrespawn = true"),
+    )
+    .unwrap();
+    let start = unix_now();
+    let url = format!("{}/api/v1/write", prometheus.url);
+    let listen = format!("127.0.0.1:{}", crate::services::free_port());
+    let log = dir.path().join("churn.log");
+    // Served, not pushed: the status shows the churn.
+    let mut args = fleet_args(
+        &config,
+        start,
+        &["--remote-write-url", &url, "--duration", "8s"],
+    );
+    args.retain(|arg| arg != "--no-listen");
+    args.extend(["--listen".to_string(), listen.clone()]);
+    let mut child = spawn_promemu(&as_strs(&args), &log);
+    let status = wait_for(Duration::from_secs(15), || {
+        let status: Value = serde_json::from_str(&get(&format!("http://{listen}/status"))?).ok()?;
+        (status["churn"]["respawns"].as_u64()? >= 4).then_some(status)
+    })
+    .expect("the status shows the respawns");
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // Two hosts of 3 series each, respawned at 3 s and 6 s.
+    let churn = &status["churn"];
+    assert_eq!(churn["series_ended"], 12, "{status}");
+    assert_eq!(churn["series_created"], 18, "{status}");
+    assert!(
+        churn["created_per_minute"].as_f64().unwrap() > 100.0,
+        "{status}"
+    );
+    assert!(
+        text.contains("Host <node-1> respawned as <node-1-"),
+        "{text}"
+    );
+
+    // Prometheus holds what the emulator computes (its backfill of the same
+    // seed and start names the same identities)...
+    let expected = backfill_of(&config, start, 8);
+    let identities: std::collections::BTreeSet<&str> = expected
+        .keys()
+        .filter_map(|(series, _)| series.split("name=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        identities.len(),
+        6,
+        "three identities per host: {identities:?}"
+    );
+    assert_prometheus_holds(&prometheus, &expected, start);
+    // ... and an identity ends with a stale marker when its host respawns:
+    // after the first respawn only the new identities are current.
+    let current = query_at(&prometheus, "count(load)", Some(start as f64 + 4.5));
+    assert_eq!(
+        current[0].1, 2.0,
+        "old identities went stale at the respawn"
+    );
+    // The same seed gives the same identities.
+    assert_eq!(backfill_of(&config, start, 8), expected);
 }
 
 #[test]
@@ -389,11 +461,18 @@ fn both_sinks_pass_a_tls_proxy_that_wants_a_client_certificate_credentials_and_a
     args.extend(gate_flags("push", &tls, "pw"));
     args.extend(gate_flags("remote-write", &tls, "pw"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let log = run_to_end(&args, dir.path());
+    let log = dir.path().join("gated.log");
+    let mut child = spawn_promemu(&args, &log);
+    // Pushed while the hosts live (the group goes when they expire).
+    let pushed = wait_for(Duration::from_secs(10), || {
+        let pushed = pushgateway_series(&gateway, "rw");
+        (pushed.len() == FLEET_LINES).then_some(pushed)
+    });
+    assert!(child.wait().unwrap().success());
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(pushed.is_some(), "{log}");
     assert!(!log.contains("WARN") && !log.contains("ERROR"), "{log}");
     assert_prometheus_holds_the_backfill(&prometheus, &config, start);
-    let pushed = pushgateway_series(&gateway, "rw");
-    assert_eq!(pushed.len(), FLEET_LINES, "{pushed:?}");
 
     // Each missing piece gives one clear error; the run itself goes on.
     let without = |dropped: &[&str], replaced: Option<(&str, &str)>| {

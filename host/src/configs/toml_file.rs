@@ -15,6 +15,7 @@
 //! name = "worker-{i:02}"         # {i} is the 1-based index within `count`
 //! count = ${hosts_count}
 //! ttl = "15m"
+//! respawn = true                 # back with a new identity at each TTL (churn)
 //! interval = "15s"
 //! labels = { role = "worker" }
 //!
@@ -129,6 +130,8 @@ struct FileHost {
     #[serde(default)]
     address: String,
     ttl: Option<Seconds>,
+    #[serde(default)]
+    respawn: bool,
     interval: Option<Seconds>,
     job_name: Option<String>,
     #[serde(default)]
@@ -423,6 +426,7 @@ fn expand_host(file: &str, host: FileHost, hosts: &mut Vec<HostConfig>) -> Resul
             host: expand(&host.host),
             address: expand(&host.address),
             ttl: host.ttl.map_or(defaults.ttl, |Seconds(seconds)| seconds),
+            respawn: host.respawn,
             interval: host
                 .interval
                 .map_or(defaults.interval, |Seconds(seconds)| seconds),

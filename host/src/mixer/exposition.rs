@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::{MetricConfig, MetricKind};
-use crate::sim::{HostView, Sample, SeriesId, Simulation};
+use crate::sim::{HostView, Sample, SeriesId, SeriesView, Simulation};
 
 /// The series of one exposition (a job's push body, or every job's series for
 /// the scrape endpoint), grouped into metric families.
@@ -20,6 +20,8 @@ pub struct Exposition {
     by_name: HashMap<String, usize>,
     /// Length of the last text written, to allocate the next one at once.
     last_len: AtomicUsize,
+    /// Where each series sits (family, member), built when a host is relabelled.
+    member_index: Option<HashMap<SeriesId, (usize, usize)>>,
 }
 
 #[derive(Debug)]
@@ -54,25 +56,48 @@ impl Exposition {
     /// Adds every series of `host`, each labelled with the host's labels, the
     /// metric's, and `extra` (such as the job) where given.
     pub fn add_host(&mut self, host: HostView<'_>, extra: Option<(&str, &str)>) {
-        let with_extra = |mut labels: BTreeMap<String, String>| {
-            if let Some((name, value)) = extra {
-                labels.insert(name.into(), value.into());
-            }
-            render_labels(&labels)
-        };
-        let host_labels: Arc<str> = with_extra(host.config().host_labels()).into();
-        for series in host.series() {
-            let metric = series.metric();
-            let labels = if metric.labels.is_empty() {
-                host_labels.clone()
-            } else {
-                with_extra(host.config().series_labels(metric)).into()
-            };
-            let family = self.family(metric);
+        for (series, labels) in rendered_labels(host, extra) {
+            let family = self.family(series.metric());
             self.families[family].members.push(Member {
                 series: series.id(),
                 labels,
             });
+        }
+        self.member_index = None;
+    }
+
+    /// Renders the labels of `host`'s series again, after it respawned with a
+    /// new identity (its series were added with [`Self::add_host`]).
+    pub fn relabel_host(&mut self, host: HostView<'_>, extra: Option<(&str, &str)>) {
+        let families = &self.families;
+        let index = self.member_index.get_or_insert_with(|| {
+            let mut index = HashMap::new();
+            for (family, members) in families.iter().enumerate() {
+                for (member, entry) in members.members.iter().enumerate() {
+                    index.insert(entry.series, (family, member));
+                }
+            }
+            index
+        });
+        for (series, labels) in rendered_labels(host, extra) {
+            if let Some(&(family, member)) = index.get(&series.id()) {
+                self.families[family].members[member].labels = labels;
+            }
+        }
+    }
+
+    /// The rendered labels of `series`, if it is one of this exposition's.
+    pub fn labels_of(&self, series: SeriesId) -> Option<&Arc<str>> {
+        match &self.member_index {
+            Some(index) => index
+                .get(&series)
+                .map(|&(family, member)| &self.families[family].members[member].labels),
+            None => self
+                .families
+                .iter()
+                .flat_map(|family| &family.members)
+                .find(|member| member.series == series)
+                .map(|member| &member.labels),
         }
     }
 
@@ -266,6 +291,34 @@ fn push_value(out: &mut String, value: f64) {
     } else {
         out.push_str("-Inf");
     }
+}
+
+/// Each series of `host` with its labels rendered: the host's, the metric's,
+/// and `extra` where given (series without labels of their own share one text).
+fn rendered_labels<'a>(
+    host: HostView<'a>,
+    extra: Option<(&str, &str)>,
+) -> impl Iterator<Item = (SeriesView<'a>, Arc<str>)> + 'a {
+    let with_extra = move |mut labels: BTreeMap<String, String>| -> Arc<str> {
+        if let Some((name, value)) = extra {
+            labels.insert(name.into(), value.into());
+        }
+        render_labels(&labels).into()
+    };
+    let host_labels = with_extra(host.config().host_labels());
+    let per_series: Vec<(SeriesView<'a>, Arc<str>)> = host
+        .series()
+        .map(|series| {
+            let metric = series.metric();
+            let labels = if metric.labels.is_empty() {
+                host_labels.clone()
+            } else {
+                with_extra(host.config().series_labels(metric))
+            };
+            (series, labels)
+        })
+        .collect();
+    per_series.into_iter()
 }
 
 /// `a="x",b="y"` with values escaped.

@@ -1,8 +1,9 @@
 //! Every series' reported sample line by line, for sinks that send samples
 //! rather than text (remote write): a histogram's buckets, `_sum` and `_count`
 //! are lines of their own, as in a Prometheus TSDB. Each line's labels are
-//! walked once, when a sink sets up; a snapshot then carries each line's value
-//! and the instant its host reported it.
+//! walked once, when a sink sets up (and again for a host that respawned with
+//! a new identity); a capture then holds each line's value and the instant its
+//! host reported it.
 
 use std::collections::BTreeMap;
 
@@ -16,11 +17,14 @@ pub const NOT_REPORTED: u64 = u64::MAX;
 /// Where each series' lines sit, in the order of the scrape exposition.
 #[derive(Debug)]
 pub(super) struct LineLayout {
-    members: Vec<(SeriesId, HostId)>,
+    /// Per series: its id, its host and its first line.
+    members: Vec<(SeriesId, HostId, usize)>,
+    /// Per host, its members (indices into `members`).
+    by_host: Vec<Vec<u32>>,
     lines: usize,
 }
 
-/// Every line's reported value as of one snapshot.
+/// Every line's reported value as of one instant.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LineValues {
     pub values: Vec<f64>,
@@ -28,21 +32,28 @@ pub struct LineValues {
     pub reported_at: Vec<u64>,
 }
 
+/// A line's labels, sorted by name, `__name__` included.
+pub type LineLabels = Vec<(String, String)>;
+
 impl LineLayout {
     /// The lines of every series of `scrape`, in its order.
     pub(super) fn new(scrape: &Exposition, sim: &Simulation) -> Self {
         let mut members = Vec::new();
+        let mut by_host = vec![Vec::new(); sim.hosts().len()];
         let mut lines = 0;
         for family in scrape.families() {
             for member in family.members {
                 let series = sim.series_view(member.series);
-                members.push((member.series, series.host()));
-                let mut count = 0;
-                for_each_line(&series.current(), |_, _, _| count += 1);
-                lines += count;
+                by_host[series.host().index()].push(members.len() as u32);
+                members.push((member.series, series.host(), lines));
+                for_each_line(&series.current(), |_, _, _| lines += 1);
             }
         }
-        Self { members, lines }
+        Self {
+            members,
+            by_host,
+            lines,
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -55,7 +66,7 @@ impl LineLayout {
             values: Vec::with_capacity(self.lines),
             reported_at: Vec::with_capacity(self.lines),
         };
-        for &(id, host) in &self.members {
+        for &(id, host, _) in &self.members {
             let series = sim.series_view(id);
             let reported = series.reported();
             let at = match (reported, sim.host(host).reported_at()) {
@@ -77,20 +88,23 @@ impl LineLayout {
         values
     }
 
-    /// Calls `line` with each line's labels, sorted by name (`__name__`
-    /// included; `extra` such as `job` added per host).
+    /// Calls `line` with each line's index and labels (`extra`, such as
+    /// `job`, added per host), for every line or, given `hosts`, those of
+    /// these hosts' series.
     pub(super) fn for_each_labels(
         &self,
         sim: &Simulation,
+        hosts: Option<&[HostId]>,
         extra: impl Fn(HostId) -> (&'static str, String),
-        mut line: impl FnMut(&[(&str, &str)]),
+        mut line: impl FnMut(usize, &[(&str, &str)]),
     ) {
-        for &(id, host) in &self.members {
+        let mut visit = |&(id, host, first): &(SeriesId, HostId, usize)| {
             let series = sim.series_view(id);
             let metric = series.metric();
             let mut own: BTreeMap<String, String> = sim.host(host).config().series_labels(metric);
             let (extra_name, extra_value) = extra(host);
             own.insert(extra_name.into(), extra_value);
+            let mut index = first;
             for_each_line(&series.current(), |suffix, bound, _| {
                 let name = format!("{}{suffix}", metric.name);
                 let le = bound.map(value_text);
@@ -104,8 +118,19 @@ impl LineLayout {
                     labels.push(("le", le));
                 }
                 labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                line(&labels);
+                line(index, &labels);
+                index += 1;
             });
+        };
+        match hosts {
+            None => self.members.iter().for_each(&mut visit),
+            Some(hosts) => {
+                for host in hosts {
+                    for &member in &self.by_host[host.index()] {
+                        visit(&self.members[member as usize]);
+                    }
+                }
+            }
         }
     }
 }

@@ -16,8 +16,8 @@ use crate::sim::{HostId, Simulation, VirtualTime};
 pub use exposition::{Exposition, FamilyView, Member};
 pub(crate) use exposition::{escape, sample_lines, write_sample};
 use lines::LineLayout;
-pub use lines::{LineValues, NOT_REPORTED};
-pub use status::{HostStatus, JobStatus, StatusOptions, StatusReport};
+pub use lines::{LineLabels, LineValues, NOT_REPORTED};
+pub use status::{Churn, HostStatus, JobStatus, StatusOptions, StatusReport};
 
 /// Jobs listed one by one when the mixer is built; the rest are counted.
 const JOBS_LOGGED_ONE_BY_ONE: usize = 20;
@@ -47,6 +47,12 @@ pub struct Mixer {
     /// Where each series' lines sit, when the mixer gives line values (only a
     /// run that remote-writes reads them).
     lines: Option<LineLayout>,
+    /// Per host, its job (an index into `jobs`).
+    job_of_host: Vec<usize>,
+    /// Per host, the incarnation its labels were rendered for.
+    incarnations: Vec<u32>,
+    /// The simulation's identity generation the labels were rendered for.
+    identity_generation: u64,
     /// The texts of the last snapshot, reused while no series' sample changed.
     rendered: Mutex<Option<Rendered>>,
     /// Readers of the status report ask for a fresh one here (see
@@ -179,6 +185,7 @@ impl Mixer {
     pub fn new(sim: &Simulation, default_job: &str) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
         let mut scrape = Exposition::default();
+        let mut job_of_host = Vec::with_capacity(sim.hosts().len());
         for host in sim.hosts() {
             let name = host.config().job_name.as_deref().unwrap_or(default_job);
             let index = match jobs.iter().position(|job| job.name == name) {
@@ -192,6 +199,7 @@ impl Mixer {
                     jobs.len() - 1
                 }
             };
+            job_of_host.push(index);
             let job = &mut jobs[index];
             job.hosts.push(host.id());
             job.exposition.add_host(host, None);
@@ -209,6 +217,9 @@ impl Mixer {
             push_bodies: true,
             scrape_text: true,
             lines: None,
+            job_of_host,
+            incarnations: vec![0; sim.hosts().len()],
+            identity_generation: sim.identity_generation(),
             rendered: Mutex::new(None),
             status_requests: StatusRequests::default(),
         }
@@ -258,21 +269,71 @@ impl Mixer {
 
     /// Calls `line` with the labels of each line of [`LineValues`], in order,
     /// sorted by name, `__name__` and `job` included. Nothing without line values.
-    pub fn for_each_line_labels(&self, sim: &Simulation, line: impl FnMut(&[(&str, &str)])) {
-        let Some(layout) = &self.lines else {
-            return;
-        };
-        let mut job_of_host = vec![0; sim.hosts().len()];
-        for (index, job) in self.jobs.iter().enumerate() {
-            for host in &job.hosts {
-                job_of_host[host.index()] = index;
+    pub fn for_each_line_labels(&self, sim: &Simulation, mut line: impl FnMut(&[(&str, &str)])) {
+        if let Some(layout) = &self.lines {
+            layout.for_each_labels(
+                sim,
+                None,
+                |host| self.job_label(host),
+                |_, labels| line(labels),
+            );
+        }
+    }
+
+    /// The lines of `hosts`' series with their labels (as they stand: after a
+    /// respawn, the new identity's).
+    pub fn line_labels_of(&self, sim: &Simulation, hosts: &[HostId]) -> Vec<(usize, LineLabels)> {
+        let mut relabeled = Vec::new();
+        if let Some(layout) = &self.lines {
+            layout.for_each_labels(
+                sim,
+                Some(hosts),
+                |host| self.job_label(host),
+                |index, labels| {
+                    let owned = labels
+                        .iter()
+                        .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+                        .collect();
+                    relabeled.push((index, owned));
+                },
+            );
+        }
+        relabeled
+    }
+
+    /// The `job` label of `host`'s series.
+    fn job_label(&self, host: HostId) -> (&'static str, String) {
+        (
+            "job",
+            self.jobs[self.job_of_host[host.index()]].name.clone(),
+        )
+    }
+
+    /// Renders the labels of the hosts that respawned since the last call
+    /// again (see [`Simulation::identity_generation`]); returns those hosts.
+    pub fn follow_respawns(&mut self, sim: &Simulation) -> Vec<HostId> {
+        if sim.identity_generation() == self.identity_generation {
+            return Vec::new();
+        }
+        self.identity_generation = sim.identity_generation();
+        let mut respawned = Vec::new();
+        for job in &mut self.jobs {
+            for &host in &job.hosts {
+                let view = sim.host(host);
+                if view.incarnation() == self.incarnations[host.index()] {
+                    continue;
+                }
+                self.incarnations[host.index()] = view.incarnation();
+                job.exposition.relabel_host(view, None);
+                self.scrape.relabel_host(view, Some(("job", &job.name)));
+                respawned.push(host);
             }
         }
-        layout.for_each_labels(
-            sim,
-            |host| ("job", self.jobs[job_of_host[host.index()]].name.clone()),
-            line,
-        );
+        *self
+            .rendered
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        respawned
     }
 
     pub fn jobs(&self) -> &[Job] {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Job;
-use crate::sim::{HostView, Simulation, VirtualTime};
+use crate::sim::{HostView, Simulation};
 
 /// What the report shows besides the hosts.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +30,46 @@ pub struct StatusReport {
     pub total_metrics: usize,
     /// e.g. `"90.0s"`
     pub virtual_time: String,
+    /// Series born and ended (hosts that respawn make churn).
+    pub churn: Churn,
+}
+
+/// Series born and ended so far, and per minute of virtual time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Churn {
+    /// Hosts brought back with a new identity at their TTL.
+    pub respawns: u64,
+    /// Series created, at the start and by respawns.
+    pub series_created: u64,
+    /// Series ended by their host's TTL.
+    pub series_ended: u64,
+    /// Series created by respawns per minute of virtual time, on average.
+    pub created_per_minute: f64,
+    /// Series ended per minute of virtual time, on average.
+    pub ended_per_minute: f64,
+}
+
+impl Churn {
+    /// The churn of `sim` so far.
+    pub fn of(sim: &Simulation) -> Self {
+        let stats = sim.stats();
+        let minutes = sim.now().as_secs() / 60.0;
+        let per_minute = |count: u64| {
+            if minutes > 0.0 {
+                (count as f64 / minutes * 100.0).round() / 100.0
+            } else {
+                0.0
+            }
+        };
+        let initial = sim.series().len() as u64;
+        Churn {
+            respawns: stats.respawns,
+            series_created: stats.series_created,
+            series_ended: stats.series_ended,
+            created_per_minute: per_minute(stats.series_created.saturating_sub(initial)),
+            ended_per_minute: per_minute(stats.series_ended),
+        }
+    }
 }
 
 /// The status of one job.
@@ -74,6 +114,7 @@ impl StatusReport {
             pushgateway_url: options.pushgateway_url.clone(),
             total_hosts: sim.hosts().len(),
             virtual_time: sim.now().to_string(),
+            churn: Churn::of(sim),
         }
     }
 }
@@ -103,7 +144,7 @@ fn host_status(host: HostView<'_>, options: &StatusOptions) -> HostStatus {
         }),
         metrics_count: host.series().len(),
         name: host.name().to_string(),
-        start_time: VirtualTime::ZERO.to_string(),
+        start_time: host.born_at().to_string(),
         ttl_remaining: host
             .ttl_remaining()
             .map_or_else(|| "inf".into(), |left| left.to_string()),

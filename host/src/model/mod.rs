@@ -13,7 +13,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use endpoint::{BasicAuth, Endpoint, Secret, TlsSettings};
-pub use naming::{fake_address, fake_host_name, is_valid_label_name, is_valid_metric_name};
+pub use naming::{
+    fake_address, fake_host_name, is_valid_label_name, is_valid_metric_name, respawned_name,
+};
 pub use validate::{ModelError, validate};
 
 /// The longest span any duration of a run may have: 100 years, in seconds. Longer
@@ -124,6 +126,10 @@ pub struct HostConfig {
     pub address: String,
     /// Seconds the host lives (`f64::INFINITY` for ever).
     pub ttl: f64,
+    /// At its TTL the host comes back with a new identity (name, `host`,
+    /// `address` derived from the seed): series churn, as in a fleet whose
+    /// containers are replaced.
+    pub respawn: bool,
     /// Seconds between the host's reports of its metrics.
     pub interval: f64,
     /// Pushgateway job; `None` for the default job.
@@ -236,6 +242,7 @@ impl HostConfig {
             host: String::new(),
             address: String::new(),
             ttl: f64::INFINITY,
+            respawn: false,
             interval: 30.0,
             job_name: None,
             labels: BTreeMap::new(),

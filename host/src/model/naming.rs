@@ -35,6 +35,14 @@ pub fn fake_host_name(name: &str) -> String {
     format!("stress.{name}.test.stage")
 }
 
+/// The name of a host's `incarnation`-th respawn: its configured name and five
+/// hex digits derived from the seed, as a replaced pod's (`worker-01-3fa9c`).
+pub fn respawned_name(seed: u64, base: &str, incarnation: u32) -> String {
+    let bytes = digest(seed, &format!("respawn {incarnation}"), base);
+    let suffix = hex::encode(&bytes[..3]);
+    format!("{base}-{}", &suffix[..5])
+}
+
 /// A private IPv4 address in the original's style, e.g. `192.168.21.118`, derived
 /// from the seed and the host's name. Used only as a label value.
 pub fn fake_address(seed: u64, name: &str) -> String {

@@ -124,6 +124,12 @@ fn validate_host(errors: &mut Vec<ModelError>, host: &HostConfig) {
             format!("must be greater than 0 seconds, got {}", host.ttl),
         ));
     }
+    if host.respawn && !host.ttl.is_finite() {
+        errors.push(at(
+            format!("{here}, field 'respawn'"),
+            "needs a finite ttl: a host respawns when it reaches its TTL",
+        ));
+    }
     positive(errors, format!("{here}, field 'interval'"), host.interval);
     if host
         .job_name

@@ -63,6 +63,7 @@ impl HostConfig {
             host: host.host,
             address: host.address,
             ttl: host.ttl,
+            respawn: false,
             interval: host.interval,
             job_name: non_empty(host.job_name),
             labels: label_map(host.labels),

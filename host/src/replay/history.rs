@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::mixer::{Exposition, FamilyView, escape, sample_lines, write_sample};
 use crate::model::MetricKind;
-use crate::sim::{Journal, Sample, SeriesView, Simulation, VirtualTime};
+use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, VirtualTime};
 
 /// Bytes of samples kept in memory before they are spilled to a temporary file.
 pub const DEFAULT_SPILL_BYTES: usize = 256 << 20;
@@ -67,7 +67,9 @@ struct FamilyOut {
 /// each bucket's cumulative count (histogram).
 struct Track {
     name: Arc<str>,
-    labels: Arc<str>,
+    /// The series' labels from a virtual millisecond on: one entry, and one
+    /// more per respawn of its host (a new identity, a new series).
+    labels: Vec<(u64, Arc<str>)>,
     /// A histogram's bucket bounds (empty for gauges and counters).
     bounds: Arc<[f64]>,
     words: Vec<u64>,
@@ -141,7 +143,7 @@ impl History {
                 };
                 tracks.push(Track {
                     name: name.clone(),
-                    labels: member.labels.clone(),
+                    labels: vec![(0, member.labels.clone())],
                     bounds,
                     words: Vec::new(),
                     lines,
@@ -190,6 +192,25 @@ impl History {
     /// histogram's buckets, sum and count are samples of series of their own).
     pub fn samples(&self) -> u64 {
         self.samples
+    }
+
+    /// Takes the labels of `hosts`' series (respawned with a new identity)
+    /// from `exposition` as of now: later samples belong to the new series.
+    pub fn relabel(&mut self, exposition: &Exposition, sim: &Simulation, hosts: &[HostId]) {
+        let now = sim.now().as_millis();
+        for host in hosts {
+            for series in sim.host(*host).series() {
+                let (Some(Some(track)), Some(labels)) = (
+                    self.track_of.get(series.id().index()),
+                    exposition.labels_of(series.id()),
+                ) else {
+                    continue;
+                };
+                self.tracks[*track as usize]
+                    .labels
+                    .push((now, labels.clone()));
+            }
+        }
     }
 
     /// Records the sample of every series that stepped at this instant.
@@ -325,6 +346,10 @@ impl Renderer {
             count: 0,
         };
         for sample in words.chunks_exact(track.stride()) {
+            let identity = track
+                .labels
+                .partition_point(|(from, _)| *from <= sample[0])
+                .saturating_sub(1);
             self.origin.timestamp(sample[0], &mut self.timestamp);
             let value = f64::from_bits(sample[1]);
             let rendered = match &mut histogram {
@@ -344,7 +369,7 @@ impl Renderer {
             write_sample(
                 &mut self.text,
                 &track.name,
-                &track.labels,
+                &track.labels[identity].1,
                 rendered,
                 Some(&self.timestamp),
             );

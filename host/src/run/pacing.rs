@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::mixer::{Mixer, Snapshot, StatusOptions};
 use crate::sim::{Simulation, VirtualTime};
-use crate::sink::{LineCapture, LinePublisher};
+use crate::sink::LinePublisher;
 
 /// Shortest time between two published snapshots.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -81,13 +81,19 @@ impl Pace {
     }
 }
 
-/// Hands every line's reported value to the line feed, if a host reported or
-/// expired since the last capture.
-fn capture_lines(lines: &mut LinePublisher, mixer: &Mixer, sim: &Simulation) {
-    lines.publish(sim.samples_generation(), || LineCapture {
-        time: sim.now(),
-        values: mixer.line_values(sim),
-    });
+/// Renders the labels of hosts that respawned again, then hands every line's
+/// reported value to the line feed (if any), if a host reported or expired
+/// since the last capture.
+fn follow(mixer: &mut Mixer, sim: &Simulation, lines: Option<&mut LinePublisher>) {
+    let respawned = mixer.follow_respawns(sim);
+    if let Some(lines) = lines {
+        if !respawned.is_empty() {
+            lines.relabel(mixer.line_labels_of(sim, &respawned));
+        }
+        lines.publish(sim.samples_generation(), sim.now(), || {
+            mixer.line_values(sim)
+        });
+    }
 }
 
 /// The wall clock in Unix milliseconds.
@@ -111,7 +117,7 @@ pub struct Outputs {
 /// expired, or virtual time reaches `end`; the last snapshot says which.
 pub fn spawn(
     mut sim: Simulation,
-    mixer: Mixer,
+    mut mixer: Mixer,
     status: StatusOptions,
     outputs: Outputs,
     pace: Pace,
@@ -154,9 +160,7 @@ pub fn spawn(
                 let was = sim.now();
                 sim.advance_to(target);
                 dirty |= sim.stats().tasks != before;
-                if let Some(lines) = &mut lines {
-                    capture_lines(lines, &mixer, &sim);
-                }
+                follow(&mut mixer, &sim, lines.as_mut());
                 if sim.is_finished() || end.is_some_and(|end| sim.now() >= end) {
                     let _ = snapshots.send(snapshot(&mixer, &sim, true));
                     return;
@@ -180,9 +184,7 @@ pub fn spawn(
                 });
                 std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
             }
-            if let Some(lines) = &mut lines {
-                capture_lines(lines, &mixer, &sim);
-            }
+            follow(&mut mixer, &sim, lines.as_mut());
             let _ = snapshots.send(snapshot(&mixer, &sim, true));
         })
         .expect("spawning the simulation thread")

@@ -257,10 +257,15 @@ impl PreparedRun {
         let mut history = History::new(self.mixer.scrape_exposition(), &self.simulation, origin);
         history.reserve_for(span, &self.simulation);
         let samples = std::cell::Cell::new(0);
+        let mixer = &mut self.mixer;
         let stats = replay(
             &mut self.simulation,
             span,
             |sim, journal| {
+                let respawned = mixer.follow_respawns(sim);
+                if !respawned.is_empty() {
+                    history.relabel(mixer.scrape_exposition(), sim, &respawned);
+                }
                 let recorded = history.record(sim, journal);
                 samples.set(history.samples());
                 recorded

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::model::{FaultPolicy, HostConfig, MetricConfig, MixerConfig};
+use crate::model::{FaultPolicy, HostConfig, MetricConfig, MixerConfig, respawned_name};
 use crate::plugin::{
     EmittedEvent, Event, LinkedValue, MetricInfo, Plugin, PluginError, PluginInstance,
     ScenarioDirectory, Sender, SeriesSpec, StepInput, unqualified_scenario,
@@ -34,6 +34,12 @@ pub const MAX_DELIVERIES_PER_INSTANT: usize = 1_000;
 #[derive(Debug, Clone)]
 pub(super) struct HostState {
     pub(super) config: HostConfig,
+    /// The name the config gave it (a respawned host's name derives from it).
+    pub(super) base_name: String,
+    /// How many times it respawned (`respawn = true`).
+    pub(super) incarnation: u32,
+    /// When this incarnation started.
+    pub(super) born_at: VirtualTime,
     pub(super) alive: bool,
     pub(super) expires_at: Option<VirtualTime>,
     /// When the host last reported its series; `None` before its first report.
@@ -57,6 +63,12 @@ pub struct SimStats {
     pub plugin_events_dropped: u64,
     /// Steps skipped because their plugin was over its CPU budget.
     pub throttled_steps: u64,
+    /// Hosts brought back after their TTL (`respawn = true`).
+    pub respawns: u64,
+    /// Series created, at the start and by respawns.
+    pub series_created: u64,
+    /// Series ended by their host's TTL.
+    pub series_ended: u64,
 }
 
 /// How much of its instances a scenario plugin uses (what `--check` reports).
@@ -103,6 +115,8 @@ pub struct Simulation {
     pub(super) stats: SimStats,
     /// Bumped whenever a series' reported sample may have changed.
     samples_generation: u64,
+    /// Bumped whenever a host respawned with a new identity.
+    identity_generation: u64,
     fault_policy: FaultPolicy,
     /// Hosts of a large fleet expired since the last summary line.
     expired_unlogged: usize,
@@ -163,6 +177,7 @@ impl Simulation {
             listeners: HashMap::new(),
             stats: SimStats::default(),
             samples_generation: 0,
+            identity_generation: 0,
             fault_policy: FaultPolicy::default(),
             expired_unlogged: 0,
             journal: None,
@@ -170,47 +185,15 @@ impl Simulation {
         for host in &config.hosts {
             simulation.add_host(host)?;
         }
+        simulation.stats.series_created = simulation.series.len() as u64;
         Ok(simulation)
     }
 
     fn add_host(&mut self, host: &HostConfig) -> Result<(), SimError> {
         let id = HostId::new(self.hosts.len());
         let first = self.series.len();
-        // Series that listen to no events may be stepped in groups; series that
-        // others read are stepped on their own too, since a reader at the same
-        // instant must see them in config order.
-        let mut grouped: Vec<Option<GroupIndex>> = Vec::with_capacity(host.metrics.len());
-        for (index, metric) in host.metrics.iter().enumerate() {
-            let quiet = metric.listen_events.is_empty() && host.listen_events.is_empty();
-            let group = if quiet {
-                self.group_for(host, index)?
-            } else {
-                None
-            };
-            grouped.push(group);
-        }
-        let mut runners: Vec<Option<Runner>> = vec![None; host.metrics.len()];
-        let mut links: Vec<Vec<String>> = vec![Vec::new(); host.metrics.len()];
-        for (index, metric) in host.metrics.iter().enumerate() {
-            if grouped[index].is_none() {
-                let (runner, names) = self.create_single(host, metric)?;
-                runners[index] = Some(runner);
-                links[index] = names;
-            }
-        }
-        let read: HashSet<&str> = links.iter().flatten().map(String::as_str).collect();
-        for (index, metric) in host.metrics.iter().enumerate() {
-            let Some(group) = grouped[index] else {
-                continue;
-            };
-            runners[index] = Some(if read.contains(metric.name.as_str()) {
-                self.create_single(host, metric)?.0
-            } else {
-                self.join_group(group, SeriesId::new(first + index), host, metric)?
-            });
-        }
+        let (runners, links) = self.create_runners(host, first)?;
         for (index, runner) in runners.into_iter().enumerate() {
-            let runner = runner.expect("every metric got a runner");
             let metric = SharedMetric::new(&host.metrics, index);
             self.series.push(SeriesState::new(id, metric, runner));
         }
@@ -245,24 +228,127 @@ impl Simulation {
                     .or_default()
                     .push(SeriesId::new(index));
             }
-            if let Some(start) = VirtualTime::from_secs(metric.start_time) {
-                self.schedule
-                    .at(start, Task::Activate(SeriesId::new(index)));
-            }
         }
-        let expires_at = VirtualTime::from_secs(host.ttl);
-        if let Some(expiry) = expires_at {
-            self.schedule.at(expiry, Task::ExpireHost(id));
-        }
-        self.schedule.at(VirtualTime::ZERO, Task::Report(id));
         self.hosts.push(HostState {
             config: host.clone(),
+            base_name: host.name.clone(),
+            incarnation: 0,
+            born_at: VirtualTime::ZERO,
             alive: true,
-            expires_at,
+            expires_at: None,
             reported_at: None,
             series: range,
         });
+        self.schedule_life(id);
         Ok(())
+    }
+
+    /// Schedules the life of host `id` from now: its metrics' activations,
+    /// its first report, and its TTL.
+    fn schedule_life(&mut self, id: HostId) {
+        let now = self.now;
+        let state = &mut self.hosts[id.index()];
+        state.born_at = now;
+        for index in state.series.clone() {
+            let metric = &self.series[index].config;
+            if let Some(start) = VirtualTime::from_secs(metric.start_time) {
+                self.schedule.at(
+                    now.saturating_add(start),
+                    Task::Activate(SeriesId::new(index)),
+                );
+            }
+        }
+        state.expires_at =
+            VirtualTime::from_secs(state.config.ttl).map(|ttl| now.saturating_add(ttl));
+        if let Some(expiry) = state.expires_at {
+            self.schedule.at(expiry, Task::ExpireHost(id));
+        }
+        self.schedule.at(now, Task::Report(id));
+    }
+
+    /// Brings host `id` (just expired) back with a new identity, derived from
+    /// the seed, its configured name and how often it came back: new series
+    /// from the scenarios' start, as a replaced container's would be.
+    fn respawn(&mut self, id: HostId) {
+        let state = &self.hosts[id.index()];
+        let incarnation = state.incarnation + 1;
+        let mut config = state.config.clone();
+        config.name = respawned_name(self.seed, &state.base_name, incarnation);
+        config.host.clear();
+        config.address.clear();
+        config.fill_identity(self.seed);
+        let range = state.series.clone();
+        let (runners, _) = match self.create_runners(&config, range.start) {
+            Ok(created) => created,
+            Err(err) => {
+                let base = &self.hosts[id.index()].base_name;
+                tracing::error!("Host <{base}> cannot respawn: {err}");
+                return;
+            }
+        };
+        for (index, runner) in range.clone().zip(runners) {
+            let old = &self.series[index];
+            let mut fresh = SeriesState::new(id, old.config.clone(), runner);
+            fresh.links = old.links.clone();
+            self.series[index] = fresh;
+        }
+        let state = &mut self.hosts[id.index()];
+        state.config = config;
+        state.incarnation = incarnation;
+        state.alive = true;
+        state.reported_at = None;
+        self.stats.respawns += 1;
+        self.stats.series_created += range.len() as u64;
+        self.identity_generation += 1;
+        self.schedule_life(id);
+    }
+
+    /// Creates the scenario state of every metric of `host`, whose series
+    /// are (or are about to be) `first..`: grouped where they can be. Returns
+    /// each series' runner and the names of the metrics it reads.
+    fn create_runners(
+        &mut self,
+        host: &HostConfig,
+        first: usize,
+    ) -> Result<(Vec<Runner>, Vec<Vec<String>>), SimError> {
+        // Series that listen to no events may be stepped in groups; series that
+        // others read are stepped on their own too, since a reader at the same
+        // instant must see them in config order.
+        let mut grouped: Vec<Option<GroupIndex>> = Vec::with_capacity(host.metrics.len());
+        for (index, metric) in host.metrics.iter().enumerate() {
+            let quiet = metric.listen_events.is_empty() && host.listen_events.is_empty();
+            let group = if quiet {
+                self.group_for(host, index)?
+            } else {
+                None
+            };
+            grouped.push(group);
+        }
+        let mut runners: Vec<Option<Runner>> = vec![None; host.metrics.len()];
+        let mut links: Vec<Vec<String>> = vec![Vec::new(); host.metrics.len()];
+        for (index, metric) in host.metrics.iter().enumerate() {
+            if grouped[index].is_none() {
+                let (runner, names) = self.create_single(host, metric)?;
+                runners[index] = Some(runner);
+                links[index] = names;
+            }
+        }
+        let read: HashSet<&str> = links.iter().flatten().map(String::as_str).collect();
+        for (index, metric) in host.metrics.iter().enumerate() {
+            let Some(group) = grouped[index] else {
+                continue;
+            };
+            runners[index] = Some(if read.contains(metric.name.as_str()) {
+                self.create_single(host, metric)?.0
+            } else {
+                self.join_group(group, SeriesId::new(first + index), host, metric)?
+            });
+        }
+        let runners = runners
+            .into_iter()
+            .map(|runner| runner.expect("every metric got a runner"))
+            .collect();
+        Ok((runners, links))
     }
 
     /// The plugin (in directory order) that runs `metric`'s scenario.
@@ -430,6 +516,13 @@ impl Simulation {
         self.samples_generation
     }
 
+    /// Changes whenever a host respawned with a new identity (see
+    /// [`HostView::incarnation`]): readers that render labels once re-render
+    /// the hosts whose incarnation changed.
+    pub fn identity_generation(&self) -> u64 {
+        self.identity_generation
+    }
+
     pub fn stats(&self) -> &SimStats {
         &self.stats
     }
@@ -459,9 +552,10 @@ impl Simulation {
         if self.expired_unlogged > 0 {
             let alive = self.hosts.iter().filter(|host| host.alive).count();
             tracing::info!(
-                "{} hosts reached their TTL by {}; {alive} of {} alive",
+                "{} hosts reached their TTL by {} ({} respawns so far); {alive} of {} alive",
                 self.expired_unlogged,
                 self.now,
+                self.stats.respawns,
                 self.hosts.len()
             );
             self.expired_unlogged = 0;
@@ -530,20 +624,27 @@ impl Simulation {
         self.samples_generation += 1;
         let state = &mut self.hosts[host.index()];
         state.alive = false;
+        let lived = self.now.saturating_sub(state.born_at);
         if one_by_one {
-            tracing::info!(
-                "Host <{}> reached its TTL after {}",
-                state.config.name,
-                self.now
-            );
+            tracing::info!("Host <{}> reached its TTL after {lived}", state.config.name);
         } else {
             self.expired_unlogged += 1;
         }
-        for index in state.series.clone() {
+        let series = state.series.clone();
+        self.stats.series_ended += series.len() as u64;
+        for index in series {
             let series = &mut self.series[index];
             series.active = false;
             series.reported = None;
             self.release(SeriesId::new(index));
+        }
+        if self.hosts[host.index()].config.respawn {
+            let old = self.hosts[host.index()].config.name.clone();
+            self.respawn(host);
+            let state = &self.hosts[host.index()];
+            if one_by_one && state.alive {
+                tracing::info!("Host <{old}> respawned as <{}>", state.config.name);
+            }
         }
     }
 

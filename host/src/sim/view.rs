@@ -51,10 +51,25 @@ impl<'a> HostView<'a> {
         self.state.reported_at
     }
 
-    /// How long the host has lived: until now, or until its TTL once expired.
+    /// How long the host (this incarnation of it) has lived: until now, or
+    /// until its TTL once expired.
     pub fn uptime(&self) -> VirtualTime {
         let now = self.sim.now();
-        self.state.expires_at.map_or(now, |expiry| expiry.min(now))
+        self.state
+            .expires_at
+            .map_or(now, |expiry| expiry.min(now))
+            .saturating_sub(self.state.born_at)
+    }
+
+    /// When this incarnation of the host started (zero unless it respawned).
+    pub fn born_at(&self) -> VirtualTime {
+        self.state.born_at
+    }
+
+    /// How many times the host respawned (`respawn = true`); each time it
+    /// has a new name, `host` and `address`.
+    pub fn incarnation(&self) -> u32 {
+        self.state.incarnation
     }
 
     /// Time left until its TTL (zero once expired); `None` for never.

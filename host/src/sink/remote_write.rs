@@ -12,6 +12,7 @@
 //! behind by more than its queue drops the newest requests (counted, logged),
 //! so it never holds the simulation or another sink back.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use super::feed::{Snapshots, StopSignal};
 use super::http::{EndpointError, HttpError, HttpTarget, backoff, log_failure};
 use super::lines::LineCaptures;
 use super::{Sink, SinkTask};
-use crate::mixer::{LineValues, NOT_REPORTED};
+use crate::mixer::{LineLabels, LineValues, NOT_REPORTED};
 use crate::model::Endpoint;
 
 /// Samples per request, as Prometheus' own `max_samples_per_send`.
@@ -95,13 +96,7 @@ impl EncodedLabels {
     pub fn encode(walk: impl FnOnce(&mut dyn FnMut(&[(&str, &str)]))) -> Self {
         let mut encoded = Self::default();
         walk(&mut |labels| {
-            for (name, value) in labels {
-                let label = proto::Label {
-                    name: (*name).to_string(),
-                    value: (*value).to_string(),
-                };
-                prost::encoding::message::encode(1, &label, &mut encoded.bytes);
-            }
+            encode_labels(labels.iter().copied(), &mut encoded.bytes);
             encoded.ends.push(encoded.bytes.len());
         });
         encoded
@@ -122,23 +117,66 @@ impl EncodedLabels {
 
     /// The uncompressed `WriteRequest` of `samples` (line, value, Unix ms).
     pub fn write_request(&self, samples: &[(usize, f64, i64)]) -> Vec<u8> {
-        let mut body = Vec::with_capacity(samples.len() * 128);
-        for &(line, value, timestamp) in samples {
-            let labels = self.line(line);
-            let sample = proto::Sample { value, timestamp };
-            let sample_len = sample.encoded_len();
-            let series_len =
-                labels.len() + key_len(2) + encoded_len_varint(sample_len as u64) + sample_len;
-            encode_key(1, WireType::LengthDelimited, &mut body);
-            encode_varint(series_len as u64, &mut body);
-            body.extend_from_slice(labels);
-            prost::encoding::message::encode(2, &sample, &mut body);
-        }
-        body
+        write_request(samples, |line| self.line(line))
     }
 }
 
-/// What a target has sent since the last snapshot it read: per line, the
+/// The `labels` fields of a `TimeSeries`, appended to `out`.
+fn encode_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>, out: &mut Vec<u8>) {
+    for (name, value) in labels {
+        let label = proto::Label {
+            name: name.to_string(),
+            value: value.to_string(),
+        };
+        prost::encoding::message::encode(1, &label, out);
+    }
+}
+
+/// One target's labels: the run's, with the lines of respawned hosts renamed.
+struct TargetLabels {
+    base: Arc<EncodedLabels>,
+    renamed: HashMap<usize, Vec<u8>>,
+}
+
+impl TargetLabels {
+    fn line(&self, line: usize) -> &[u8] {
+        match self.renamed.get(&line) {
+            Some(labels) => labels,
+            None => self.base.line(line),
+        }
+    }
+
+    fn rename(&mut self, line: usize, labels: &LineLabels) {
+        let mut encoded = Vec::new();
+        encode_labels(
+            labels
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+            &mut encoded,
+        );
+        self.renamed.insert(line, encoded);
+    }
+}
+
+/// The uncompressed `WriteRequest` of `samples` (line, value, Unix ms), each
+/// line's encoded labels given by `labels`.
+fn write_request<'a>(samples: &[(usize, f64, i64)], labels: impl Fn(usize) -> &'a [u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(samples.len() * 128);
+    for &(line, value, timestamp) in samples {
+        let labels = labels(line);
+        let sample = proto::Sample { value, timestamp };
+        let sample_len = sample.encoded_len();
+        let series_len =
+            labels.len() + key_len(2) + encoded_len_varint(sample_len as u64) + sample_len;
+        encode_key(1, WireType::LengthDelimited, &mut body);
+        encode_varint(series_len as u64, &mut body);
+        body.extend_from_slice(labels);
+        prost::encoding::message::encode(2, &sample, &mut body);
+    }
+    body
+}
+
+/// What a target has sent so far: per line, the
 /// virtual millisecond of the last sample sent, or [`NOT_REPORTED`].
 #[derive(Debug)]
 struct SentLines(Vec<u64>);
@@ -149,31 +187,56 @@ impl SentLines {
     /// ms, or just after its last sample). `origin` maps virtual ms onto Unix ms.
     fn news(&mut self, values: &LineValues, now: u64, origin: u64) -> Vec<(usize, f64, i64)> {
         let mut news = Vec::new();
-        let unix =
-            |virtual_ms: u64| i64::try_from(origin.saturating_add(virtual_ms)).unwrap_or(i64::MAX);
+        let mut ended = Vec::new();
         for (line, (&at, &value)) in values.reported_at.iter().zip(&values.values).enumerate() {
-            let sent = &mut self.0[line];
-            if at != NOT_REPORTED {
-                if *sent == NOT_REPORTED || at > *sent {
-                    news.push((line, value, unix(at)));
-                    *sent = at;
+            let sent = self.0[line];
+            if at == NOT_REPORTED {
+                if sent != NOT_REPORTED {
+                    ended.push(line);
                 }
-            } else if *sent != NOT_REPORTED {
-                news.push((line, f64::from_bits(STALE_NAN), unix(now.max(*sent + 1))));
-                *sent = NOT_REPORTED;
+            } else if sent == NOT_REPORTED || at > sent {
+                news.push((line, value, unix(origin, at)));
+                self.0[line] = at;
             }
         }
+        news.extend(self.end(ended, now, origin));
+        news.sort_unstable_by_key(|&(line, _, _)| line);
         news
     }
 
     /// A stale marker for every line still live (the run stops).
     fn all_stale(&mut self, now: u64, origin: u64) -> Vec<(usize, f64, i64)> {
-        let ended = LineValues {
-            values: vec![f64::NAN; self.0.len()],
-            reported_at: vec![NOT_REPORTED; self.0.len()],
-        };
-        self.news(&ended, now, origin)
+        self.end(0..self.0.len(), now, origin)
     }
+
+    /// A stale marker for each of `lines` still live (they end: the run
+    /// stops, or their host respawned as other series), at `now` or just
+    /// after the line's last sample.
+    fn end(
+        &mut self,
+        lines: impl IntoIterator<Item = usize>,
+        now: u64,
+        origin: u64,
+    ) -> Vec<(usize, f64, i64)> {
+        let mut ended = Vec::new();
+        for line in lines {
+            let sent = &mut self.0[line];
+            if *sent != NOT_REPORTED {
+                ended.push((
+                    line,
+                    f64::from_bits(STALE_NAN),
+                    unix(origin, now.max(*sent + 1)),
+                ));
+                *sent = NOT_REPORTED;
+            }
+        }
+        ended
+    }
+}
+
+/// Unix ms of virtual ms `at`, for virtual time zero at `origin` (Unix ms).
+fn unix(origin: u64, at: u64) -> i64 {
+    i64::try_from(origin.saturating_add(at)).unwrap_or(i64::MAX)
 }
 
 /// Settings of one remote-write target.
@@ -285,13 +348,17 @@ async fn collect(
     url: String,
 ) -> u64 {
     let mut sent = SentLines(vec![NOT_REPORTED; labels.len()]);
+    let mut labels = TargetLabels {
+        base: labels,
+        renamed: HashMap::new(),
+    };
     let mut dropped: u64 = 0;
     let mut last_time = 0;
     let origin = options.origin;
-    let mut enqueue = async |samples: Vec<(usize, f64, i64)>| {
+    let mut enqueue = async |samples: Vec<(usize, f64, i64)>, labels: &TargetLabels| {
         for chunk in samples.chunks(MAX_SAMPLES_PER_SEND) {
             let body = snap::raw::Encoder::new()
-                .compress_vec(&labels.write_request(chunk))
+                .compress_vec(&write_request(chunk, |line| labels.line(line)))
                 .expect("snappy compresses any input");
             let request = Request {
                 body: Bytes::from(body),
@@ -314,9 +381,18 @@ async fn collect(
     };
     while let Some(capture) = captures.recv().await {
         last_time = capture.time.as_millis();
-        enqueue(sent.news(&capture.values, last_time, origin)).await;
+        if !capture.relabeled.is_empty() {
+            // The old series end (under their old labels) before the new begin.
+            let lines = capture.relabeled.iter().map(|(line, _)| *line);
+            let ended = sent.end(lines, last_time, origin);
+            enqueue(ended, &labels).await;
+            for (line, new) in &capture.relabeled {
+                labels.rename(*line, new);
+            }
+        }
+        enqueue(sent.news(&capture.values, last_time, origin), &labels).await;
     }
-    enqueue(sent.all_stale(last_time, origin)).await;
+    enqueue(sent.all_stale(last_time, origin), &labels).await;
     dropped
 }
 

@@ -52,6 +52,15 @@ impl Sink for StatusLog {
                     status.active_hosts,
                     status.total_hosts
                 );
+                let churn = &status.churn;
+                if churn.respawns > 0 {
+                    tracing::info!(
+                        "Churn: {} respawns; series created {:.2}/min, ended {:.2}/min",
+                        churn.respawns,
+                        churn.created_per_minute,
+                        churn.ended_per_minute
+                    );
+                }
                 // The whole report grows with the fleet: for large fleets it is in
                 // the debug log and at /status, unless metrics were asked for.
                 let full = || serde_json::to_string_pretty(status).unwrap_or_default();

@@ -30,6 +30,81 @@ fn gauge(sim: &Simulation, host: &str, metric: &str) -> Option<f64> {
 }
 
 #[test]
+fn a_host_that_respawns_comes_back_at_its_ttl_with_a_seeded_new_identity_and_fresh_series() {
+    let toml = r#"
+        [[hosts]]
+        name = "pod"
+        ttl = "10s"
+        respawn = true
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "up"
+        update_interval = "1s"
+        scenario = "time_duration"
+        value_range = [0, 1000]
+        [[hosts.metrics]]
+        name = "requests_total"
+        kind = "counter"
+        update_interval = "1s"
+        scenario = "time_duration"
+        value_range = [0, 1000]
+        "#;
+    let identities = |seed: u64| {
+        let mut sim = simulation(toml, seed);
+        let mut seen = Vec::new();
+        for second in [9.5, 15.5, 25.5] {
+            sim.advance_to(at(second));
+            let host = sim.hosts().next().unwrap();
+            seen.push((
+                host.name().to_string(),
+                host.config().address.clone(),
+                host.incarnation(),
+                host.uptime().as_secs(),
+            ));
+        }
+        (sim, seen)
+    };
+    let (sim, seen) = identities(7);
+    assert_eq!(seen[0].0, "pod");
+    assert_eq!(seen[0].2, 0);
+    // Back at 10 s as someone else, its series started afresh (uptime 5 s).
+    assert!(
+        seen[1].0.starts_with("pod-") && seen[1].0.len() == "pod-".len() + 5,
+        "{seen:?}"
+    );
+    assert_ne!(seen[1].1, seen[0].1, "a new address");
+    assert_eq!((seen[1].2, seen[1].3), (1, 5.5));
+    assert_ne!(seen[2].0, seen[1].0);
+    assert_eq!(seen[2].2, 2);
+    assert!(sim.hosts().next().unwrap().is_alive() && !sim.is_finished());
+    // Its scenarios started again at 20 s: 5 s in, and a counter from zero.
+    assert_eq!(gauge(&sim, &seen[2].0, "up"), Some(5.0));
+    match series(&sim, &seen[2].0, "requests_total").reported() {
+        Some(Sample::Counter(total)) => assert!(*total <= 15.0, "{total}"),
+        other => panic!("{other:?}"),
+    }
+    let stats = sim.stats();
+    assert_eq!(
+        (stats.respawns, stats.series_created, stats.series_ended),
+        (2, 6, 4)
+    );
+    // The same seed names the same identities; another seed others.
+    assert_eq!(identities(7).1, seen);
+    assert_ne!(identities(8).1[1].0, seen[1].0);
+
+    // A host that never reaches a TTL cannot respawn.
+    let forever = promemu::configs::parse_toml("t.toml", "t", &toml.replace("ttl = \"10s\"", ""));
+    let problems = validate(&forever.expect("valid TOML"));
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.to_string().contains("field 'respawn'")
+                && problem.to_string().contains("needs a finite ttl")),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_host_disappears_at_its_ttl() {
     let mut sim = simulation(
         r#"
