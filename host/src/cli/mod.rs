@@ -479,4 +479,49 @@ mod tests {
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+
+    /// The flags in the README's table of run flags, and those of the command.
+    #[test]
+    fn the_readme_lists_every_run_flag_and_no_other() {
+        let readme = include_str!("../../../README.md");
+        let mut listed = std::collections::BTreeSet::new();
+        for row in readme.lines().filter(|line| line.starts_with("| `--")) {
+            let first_cell = row.split(" | ").next().unwrap_or_default();
+            for flag in first_cell.split("`--").skip(1) {
+                let name: String = flag
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                listed.insert(name);
+            }
+        }
+        // `--remote-write-password[-file]` names two flags.
+        for (short, long) in [
+            ("remote-write-password", "remote-write-password-file"),
+            (
+                "remote-write-bearer-token",
+                "remote-write-bearer-token-file",
+            ),
+        ] {
+            if listed.contains(short) {
+                listed.insert(long.to_string());
+            }
+        }
+        let command = super::Cli::command();
+        let actual: std::collections::BTreeSet<String> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_long().map(str::to_string))
+            .filter(|long| !["help", "version"].contains(&long.as_str()))
+            .collect();
+        let missing: Vec<_> = actual.difference(&listed).collect();
+        let unknown: Vec<_> = listed.difference(&actual).collect();
+        assert!(
+            missing.is_empty(),
+            "flags the README's table leaves out: {missing:?}"
+        );
+        assert!(
+            unknown.is_empty(),
+            "README flags the command does not have: {unknown:?}"
+        );
+    }
 }
