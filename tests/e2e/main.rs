@@ -5,6 +5,7 @@ mod registry;
 mod remote_write;
 mod sandbox;
 mod services;
+mod stack;
 mod time_travel;
 mod unreliable;
 

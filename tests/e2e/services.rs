@@ -61,6 +61,17 @@ impl Drop for Service {
     }
 }
 
+/// Starts `program` with `args` and waits until `<url>/-/ready` answers (as
+/// Prometheus and the Pushgateway do); `dir` lives as long as the service.
+pub fn start_service(
+    program: &str,
+    args: &[String],
+    url: String,
+    dir: tempfile::TempDir,
+) -> Service {
+    start(program, args, url, dir)
+}
+
 fn start(program: &str, args: &[String], url: String, dir: tempfile::TempDir) -> Service {
     let ready = format!("{url}/-/ready");
     start_when(program, args, url, dir, || get(&ready).is_some())

@@ -110,6 +110,48 @@ pub struct Snapshot {
     pub duration_reached: bool,
     /// Where readers ask for a fresh status report.
     pub status_requests: StatusRequests,
+    /// The run in figures, for the emulator's own metrics.
+    pub figures: Arc<RunFigures>,
+}
+
+/// The run in figures as of a snapshot: what the emulator's own metrics
+/// (`/promemu/metrics`) show.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunFigures {
+    pub virtual_seconds: f64,
+    pub hosts: usize,
+    pub hosts_alive: usize,
+    pub series: usize,
+    pub steps: u64,
+    pub faults: u64,
+    pub respawns: u64,
+    pub series_created: u64,
+    pub series_ended: u64,
+    /// Events sent on the bus: (event, source, count).
+    pub events: Vec<(String, String, u64)>,
+}
+
+impl RunFigures {
+    /// The figures of `sim` as it stands.
+    pub fn of(sim: &Simulation, hosts_alive: usize) -> Self {
+        let stats = sim.stats();
+        RunFigures {
+            virtual_seconds: sim.now().as_secs(),
+            hosts: sim.hosts().len(),
+            hosts_alive,
+            series: sim.series().len(),
+            steps: stats.steps,
+            faults: stats.faults,
+            respawns: stats.respawns,
+            series_created: stats.series_created,
+            series_ended: stats.series_ended,
+            events: sim
+                .event_counts()
+                .iter()
+                .map(|((event, source), count)| (event.clone(), source.clone(), *count))
+                .collect(),
+        }
+    }
 }
 
 impl Snapshot {
@@ -365,6 +407,7 @@ impl Mixer {
         status: Arc<StatusReport>,
     ) -> Arc<Snapshot> {
         let rendered = self.texts(sim);
+        let hosts_alive = rendered.live_hosts.iter().sum();
         let jobs = self
             .jobs
             .iter()
@@ -384,6 +427,7 @@ impl Mixer {
             finished: sim.is_finished(),
             duration_reached: false,
             status_requests: self.status_requests.clone(),
+            figures: Arc::new(RunFigures::of(sim, hosts_alive)),
         })
     }
 }

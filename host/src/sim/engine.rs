@@ -1,7 +1,7 @@
 //! The simulation proper: builds hosts and series from the model, runs the
 //! schedule up to a virtual time and carries events between series.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,6 +71,10 @@ pub struct SimStats {
     pub series_ended: u64,
 }
 
+/// Distinct (event, source) pairs counted one by one (see
+/// [`Simulation::event_counts`]); past it, an event counts under source `other`.
+pub const MAX_EVENT_KINDS: usize = 1000;
+
 /// How much of its instances a scenario plugin uses (what `--check` reports).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginUsage {
@@ -120,6 +124,9 @@ pub struct Simulation {
     fault_policy: FaultPolicy,
     /// Hosts of a large fleet expired since the last summary line.
     expired_unlogged: usize,
+    /// Events sent on the bus, per (event, source): at most
+    /// [`MAX_EVENT_KINDS`] pairs; others count under source `other`.
+    event_counts: BTreeMap<(String, String), u64>,
     /// Steps and events, when a reader keeps a journal (see [`Self::keep_journal`]).
     journal: Option<Journal>,
 }
@@ -180,6 +187,7 @@ impl Simulation {
             identity_generation: 0,
             fault_policy: FaultPolicy::default(),
             expired_unlogged: 0,
+            event_counts: BTreeMap::new(),
             journal: None,
         };
         for host in &config.hosts {
@@ -656,12 +664,32 @@ impl Simulation {
         }
     }
 
+    fn count_event(&mut self, event: &Event) {
+        let key = (event.name.clone(), event.source.clone());
+        if let Some(count) = self.event_counts.get_mut(&key) {
+            *count += 1;
+        } else if self.event_counts.len() < MAX_EVENT_KINDS {
+            self.event_counts.insert(key, 1);
+        } else {
+            *self
+                .event_counts
+                .entry((event.name.clone(), "other".into()))
+                .or_default() += 1;
+        }
+    }
+
+    /// Events sent on the bus so far, per (event name, source).
+    pub fn event_counts(&self) -> &BTreeMap<(String, String), u64> {
+        &self.event_counts
+    }
+
     /// Delivers events, and the events their listeners emit, at this instant.
     fn dispatch(&mut self, initial: Vec<BusEvent>) {
         let mut queue: VecDeque<BusEvent> = initial.into();
         let mut delivered = 0;
         while let Some(event) = queue.pop_front() {
             self.stats.events += 1;
+            self.count_event(&event.event);
             if let Some(journal) = &mut self.journal {
                 journal.events.push(JournalEvent {
                     time: self.now,

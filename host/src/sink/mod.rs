@@ -9,6 +9,7 @@
 mod feed;
 mod http;
 mod lines;
+mod own_metrics;
 mod push;
 mod pushgateway;
 mod remote_write;

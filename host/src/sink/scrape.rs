@@ -1,5 +1,7 @@
 //! The local endpoint: `/metrics` serves every job's series (with a `job` label) so
-//! a run is useful with nothing else installed; `/status` serves the status report.
+//! a run is useful with nothing else installed; `/promemu/metrics` the
+//! emulator's own metrics (events on the bus among them); `/status` the status
+//! report.
 
 use std::net::SocketAddr;
 
@@ -39,6 +41,7 @@ impl Sink for ScrapeEndpoint {
         let app = Router::new()
             .route("/", get(index))
             .route("/metrics", get(metrics))
+            .route("/promemu/metrics", get(own_metrics))
             .route("/status", get(status))
             .with_state(snapshots);
         Box::pin(async move {
@@ -54,7 +57,7 @@ impl Sink for ScrapeEndpoint {
 }
 
 async fn index() -> impl IntoResponse {
-    "promemu: /metrics (Prometheus text format), /status (JSON)\n"
+    "promemu: /metrics (the emulated series, Prometheus text format), /promemu/metrics (the emulator's own), /status (JSON)\n"
 }
 
 async fn metrics(State(snapshots): State<Snapshots>) -> impl IntoResponse {
@@ -65,6 +68,17 @@ async fn metrics(State(snapshots): State<Snapshots>) -> impl IntoResponse {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         text,
+    )
+}
+
+async fn own_metrics(State(snapshots): State<Snapshots>) -> impl IntoResponse {
+    let figures = snapshots.borrow().figures.clone();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        super::own_metrics::render(&figures),
     )
 }
 
