@@ -21,6 +21,8 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushga
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # openssl makes the CA and certificates of the TLS proxy tests.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# A headless Chromium renders the live page.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # docker-compose checks the Docker stack's compose file (no engine needed).
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 # docker-registry is the OCI registry packs are pushed to and pulled from.

@@ -4,6 +4,7 @@
 
 mod exposition;
 mod lines;
+mod page;
 mod status;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ pub use exposition::{Exposition, FamilyView, Member};
 pub(crate) use exposition::{escape, sample_lines, write_sample};
 use lines::LineLayout;
 pub use lines::{LineLabels, LineValues, NOT_REPORTED};
+pub use page::{HostsPage, MAX_PAGE_HOSTS, PageEvent, PageHost, PageRange, PageRequests};
 pub use status::{Churn, HostStatus, JobStatus, StatusOptions, StatusReport};
 
 /// Jobs listed one by one when the mixer is built; the rest are counted.
@@ -58,6 +60,8 @@ pub struct Mixer {
     /// Readers of the status report ask for a fresh one here (see
     /// [`StatusRequests`]); it is built only then, not with every snapshot.
     status_requests: StatusRequests,
+    /// Readers of the live page ask for a page of hosts here.
+    page_requests: PageRequests,
 }
 
 /// Asks the simulation's thread for a snapshot with a fresh status report.
@@ -112,6 +116,11 @@ pub struct Snapshot {
     pub status_requests: StatusRequests,
     /// The run in figures, for the emulator's own metrics.
     pub figures: Arc<RunFigures>,
+    /// The page of hosts a reader asked for last, if any (see
+    /// [`Snapshot::request_page`]).
+    pub page: Option<Arc<HostsPage>>,
+    /// Where readers ask for a page of hosts.
+    pub page_requests: PageRequests,
 }
 
 /// The run in figures as of a snapshot: what the emulator's own metrics
@@ -159,6 +168,11 @@ impl Snapshot {
     /// next snapshots (within about 50 ms while the simulation runs).
     pub fn request_status(&self) {
         self.status_requests.request();
+    }
+
+    /// Asks for a snapshot with the hosts of `range` (see [`HostsPage`]).
+    pub fn request_page(&self, range: PageRange) {
+        self.page_requests.request(range);
     }
 }
 
@@ -264,6 +278,7 @@ impl Mixer {
             identity_generation: sim.identity_generation(),
             rendered: Mutex::new(None),
             status_requests: StatusRequests::default(),
+            page_requests: PageRequests::default(),
         }
     }
 
@@ -388,6 +403,11 @@ impl Mixer {
         &self.scrape
     }
 
+    /// Where readers of snapshots ask for a page of hosts.
+    pub fn page_requests(&self) -> &PageRequests {
+        &self.page_requests
+    }
+
     /// Where readers of snapshots ask for a fresh status report.
     pub fn status_requests(&self) -> &StatusRequests {
         &self.status_requests
@@ -428,6 +448,8 @@ impl Mixer {
             duration_reached: false,
             status_requests: self.status_requests.clone(),
             figures: Arc::new(RunFigures::of(sim, hosts_alive)),
+            page: None,
+            page_requests: self.page_requests.clone(),
         })
     }
 }

@@ -131,7 +131,9 @@ pub fn spawn(
     // The status report is rebuilt only when a reader asked for it, and for
     // the last snapshot; other snapshots carry the last one built.
     let status_requests = mixer.status_requests().clone();
+    let page_requests = mixer.page_requests().clone();
     let mut last_status: Option<Arc<crate::mixer::StatusReport>> = None;
+    let mut last_page: Option<Arc<crate::mixer::HostsPage>> = None;
     let mut snapshot = move |mixer: &Mixer, sim: &Simulation, last: bool| {
         let fresh = last || last_status.is_none() || mixer.status_requests().take();
         let mut snapshot = match (&last_status, fresh) {
@@ -139,8 +141,12 @@ pub fn spawn(
             _ => mixer.snapshot(sim, &status),
         };
         last_status = Some(snapshot.status.clone());
+        if let Some(range) = mixer.page_requests().take() {
+            last_page = Some(Arc::new(mixer.hosts_page(sim, range)));
+        }
         if let Some(snapshot) = Arc::get_mut(&mut snapshot) {
             snapshot.duration_reached = end.is_some_and(|end| sim.now() >= end);
+            snapshot.page = last_page.clone();
         }
         snapshot
     };
@@ -168,6 +174,7 @@ pub fn spawn(
                 if (dirty && published.elapsed() >= publish_gap)
                     || published.elapsed() >= PUBLISH_AT_LEAST_EVERY.max(publish_gap)
                     || status_requests.is_pending()
+                    || page_requests.is_pending()
                 {
                     let building = Instant::now();
                     let _ = snapshots.send(snapshot(&mixer, &sim, false));

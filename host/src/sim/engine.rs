@@ -71,6 +71,9 @@ pub struct SimStats {
     pub series_ended: u64,
 }
 
+/// Events kept for [`Simulation::recent_events`].
+pub const RECENT_EVENTS: usize = 50;
+
 /// Distinct (event, source) pairs counted one by one (see
 /// [`Simulation::event_counts`]); past it, an event counts under source `other`.
 pub const MAX_EVENT_KINDS: usize = 1000;
@@ -127,6 +130,8 @@ pub struct Simulation {
     /// Events sent on the bus, per (event, source): at most
     /// [`MAX_EVENT_KINDS`] pairs; others count under source `other`.
     event_counts: BTreeMap<(String, String), u64>,
+    /// The last events sent on the bus (for the live page's timeline).
+    recent_events: VecDeque<JournalEvent>,
     /// Steps and events, when a reader keeps a journal (see [`Self::keep_journal`]).
     journal: Option<Journal>,
 }
@@ -188,6 +193,7 @@ impl Simulation {
             fault_policy: FaultPolicy::default(),
             expired_unlogged: 0,
             event_counts: BTreeMap::new(),
+            recent_events: VecDeque::new(),
             journal: None,
         };
         for host in &config.hosts {
@@ -665,6 +671,14 @@ impl Simulation {
     }
 
     fn count_event(&mut self, event: &Event) {
+        if self.recent_events.len() == RECENT_EVENTS {
+            self.recent_events.pop_front();
+        }
+        self.recent_events.push_back(JournalEvent {
+            time: self.now,
+            name: event.name.clone(),
+            source: event.source.clone(),
+        });
         let key = (event.name.clone(), event.source.clone());
         if let Some(count) = self.event_counts.get_mut(&key) {
             *count += 1;
@@ -676,6 +690,11 @@ impl Simulation {
                 .entry((event.name.clone(), "other".into()))
                 .or_default() += 1;
         }
+    }
+
+    /// The last [`RECENT_EVENTS`] events sent on the bus, oldest first.
+    pub fn recent_events(&self) -> &VecDeque<JournalEvent> {
+        &self.recent_events
     }
 
     /// Events sent on the bus so far, per (event name, source).

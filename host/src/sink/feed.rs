@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::mixer::Snapshot;
+use crate::mixer::{HostsPage, PageRange, Snapshot};
 
 /// The latest snapshot the simulation published.
 pub type Snapshots = watch::Receiver<Arc<Snapshot>>;
@@ -17,18 +17,44 @@ pub const STATUS_WAIT: Duration = Duration::from_secs(2);
 /// The latest snapshot with a status report built after this call (asked for,
 /// then awaited up to [`STATUS_WAIT`]).
 pub async fn with_fresh_status(snapshots: &Snapshots) -> Arc<Snapshot> {
+    fresh_snapshot(snapshots, Snapshot::request_status, |snapshot, before| {
+        !Arc::ptr_eq(&snapshot.status, &before.status)
+    })
+    .await
+}
+
+/// The hosts of `range` as of after this call (asked for, then awaited up to
+/// [`STATUS_WAIT`]); the last page built, if that one is of `range` too.
+pub async fn fresh_page(snapshots: &Snapshots, range: PageRange) -> Option<Arc<HostsPage>> {
+    let is_fresh = |snapshot: &Snapshot, before: &Snapshot| match (&snapshot.page, &before.page) {
+        (Some(page), Some(old)) => page.range == range && !Arc::ptr_eq(page, old),
+        (Some(page), None) => page.range == range,
+        (None, _) => false,
+    };
+    let snapshot =
+        fresh_snapshot(snapshots, |snapshot| snapshot.request_page(range), is_fresh).await;
+    snapshot.page.clone().filter(|page| page.range == range)
+}
+
+/// The latest snapshot once `fresh` says it has what `ask` asked for
+/// (compared with the snapshot before asking), or after [`STATUS_WAIT`].
+async fn fresh_snapshot(
+    snapshots: &Snapshots,
+    ask: impl FnOnce(&Snapshot),
+    fresh: impl Fn(&Snapshot, &Snapshot) -> bool,
+) -> Arc<Snapshot> {
     let mut watching = snapshots.clone();
     let before = watching.borrow_and_update().clone();
-    before.request_status();
-    let fresh = tokio::time::timeout(
+    ask(&before);
+    let found = tokio::time::timeout(
         STATUS_WAIT,
-        watching.wait_for(|snapshot| !Arc::ptr_eq(&snapshot.status, &before.status)),
+        watching.wait_for(|snapshot| fresh(snapshot, &before)),
     )
     .await
     .ok()
     .and_then(Result::ok)
     .map(|snapshot| snapshot.clone());
-    fresh.unwrap_or_else(|| watching.borrow().clone())
+    found.unwrap_or_else(|| watching.borrow().clone())
 }
 
 /// Fires once, when the run stops; every sink holds a copy.

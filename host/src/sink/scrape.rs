@@ -1,19 +1,21 @@
 //! The local endpoint: `/metrics` serves every job's series (with a `job` label) so
 //! a run is useful with nothing else installed; `/promemu/metrics` the
 //! emulator's own metrics (events on the bus among them); `/status` the status
-//! report.
+//! report; `/` a live page (embedded, no CDN) that shows the hosts page by page
+//! with a sparkline per metric and the latest events, from `/api/page`.
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use super::feed::{Snapshots, StopSignal, with_fresh_status};
+use super::feed::{Snapshots, StopSignal, fresh_page, with_fresh_status};
 use super::{Sink, SinkError, SinkTask};
+use crate::mixer::{MAX_PAGE_HOSTS, PageRange};
 
 /// The HTTP endpoint, bound and ready to serve.
 #[derive(Debug)]
@@ -40,6 +42,7 @@ impl Sink for ScrapeEndpoint {
     fn run(self: Box<Self>, snapshots: Snapshots, mut stop: StopSignal) -> SinkTask {
         let app = Router::new()
             .route("/", get(index))
+            .route("/api/page", get(page))
             .route("/metrics", get(metrics))
             .route("/promemu/metrics", get(own_metrics))
             .route("/status", get(status))
@@ -56,8 +59,38 @@ impl Sink for ScrapeEndpoint {
     }
 }
 
+/// The live page.
+const PAGE_HTML: &str = include_str!("page.html");
+
 async fn index() -> impl IntoResponse {
-    "promemu: /metrics (the emulated series, Prometheus text format), /promemu/metrics (the emulator's own), /status (JSON)\n"
+    Html(PAGE_HTML)
+}
+
+/// `/api/page?offset=N&limit=M`: at most [`MAX_PAGE_HOSTS`] hosts from `offset`.
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+async fn page(State(snapshots): State<Snapshots>, Query(query): Query<PageQuery>) -> Response {
+    let range = PageRange {
+        offset: query.offset,
+        limit: query.limit.unwrap_or(50).clamp(1, MAX_PAGE_HOSTS),
+    };
+    match fresh_page(&snapshots, range).await {
+        Some(page) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&*page).unwrap_or_default(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the simulation did not answer in time; try again\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics(State(snapshots): State<Snapshots>) -> impl IntoResponse {
