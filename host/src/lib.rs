@@ -6,6 +6,7 @@
 //! sandboxed WebAssembly components behind the `promemu:plugin` contract (see
 //! `wit/`).
 
+pub mod authoring;
 pub mod cli;
 pub mod configs;
 pub mod mixer;

@@ -1,6 +1,7 @@
 //! End-to-end: the `promemu` binary against a real Pushgateway and a real
 //! Prometheus, all on loopback ports.
 
+mod authoring;
 mod live_page;
 mod registry;
 mod remote_write;

@@ -278,6 +278,18 @@ pub struct PreviewArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
+    /// Write a new scenario pack project that builds as generated (its own
+    /// copy of the SDK and the contract), with a build.sh and a README.
+    New {
+        /// The pack's name: lowercase letters, digits, '-' and '_'.
+        name: String,
+        /// The language of the project.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: crate::authoring::Language,
+        /// The folder to create the project in (as DIR/NAME).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print what a WebAssembly file imports and exports and whether it fits the contract.
     Inspect {
         /// The .wasm file.
@@ -405,6 +417,15 @@ fn run_flag_given(matches: &ArgMatches) -> Option<String> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Some(Command::Scenarios) => plugins::list_scenarios(&cli.plugins).map(|()| 0),
+        Some(Command::Plugin(PluginCommand::New { name, lang, dir })) => {
+            let root = crate::authoring::new_project(&name, lang, &dir)?;
+            print(&format!(
+                "Created {}: build it with {}/build.sh\n",
+                root.display(),
+                root.display()
+            ))
+            .map(|()| 0)
+        }
         Some(Command::Plugin(PluginCommand::Inspect { file })) => {
             plugins::inspect(&file).map(|()| 0)
         }
@@ -453,6 +474,9 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<PluginError>()
                 .is_some_and(PluginError::is_bad_input)
+            || cause
+                .downcast_ref::<crate::authoring::TemplateError>()
+                .is_some_and(crate::authoring::TemplateError::is_bad_input)
     });
     if bad_input { 2 } else { 1 }
 }

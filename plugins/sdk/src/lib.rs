@@ -18,7 +18,7 @@ pub use params::{ParamSpec, Params, param_infos};
 pub mod scenario_pack {
     wit_bindgen::generate!({
         world: "scenario-pack",
-        path: "../../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "export_scenarios",
         default_bindings_module: "promemu_guest::scenario_pack",
@@ -30,7 +30,7 @@ pub mod scenario_pack {
 pub mod config_pack {
     wit_bindgen::generate!({
         world: "config-pack",
-        path: "../../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "export_builders",
         default_bindings_module: "promemu_guest::config_pack",

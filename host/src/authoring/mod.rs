@@ -1,0 +1,236 @@
+//! Projects for plugin authors: `promemu plugin new NAME --lang rust` writes a
+//! self-contained scenario pack that builds as generated, outside any checkout:
+//! the guest SDK vendored with its own copy of the contract's WIT, the example
+//! scenario of `plugins/examples/sawtooth` (parameters, `random`, events,
+//! links, `log`), a `build.sh` that writes `NAME.wasm` beside it, and a README.
+//! The files are embedded in the binary, from the sources the test command
+//! builds and checks.
+
+use std::path::{Path, PathBuf};
+
+/// A language a project can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Language {
+    /// Rust on the guest SDK (plain cargo for wasm32-unknown-unknown, then
+    /// `promemu plugin componentize`).
+    Rust,
+}
+
+/// Why a project could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(
+        "'{0}' is not a usable plugin name: use lowercase letters, digits, '-' and '_', starting with a letter"
+    )]
+    BadName(String),
+    #[error("{} exists and is not empty; choose another --dir or name", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl TemplateError {
+    /// Whether the user's input is wrong (exit status 2) rather than the disk.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, TemplateError::Write { .. })
+    }
+}
+
+/// The guest SDK, vendored into Rust projects.
+const SDK_FILES: [(&str, &str); 4] = [
+    (
+        "Cargo.toml",
+        include_str!("../../../plugins/sdk/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../plugins/sdk/src/lib.rs"),
+    ),
+    (
+        "src/params.rs",
+        include_str!("../../../plugins/sdk/src/params.rs"),
+    ),
+    (
+        "wit/promemu.wit",
+        include_str!("../../../plugins/sdk/wit/promemu.wit"),
+    ),
+];
+
+/// The example scenario every new Rust project starts from.
+const RUST_EXAMPLE: &str = include_str!("../../../plugins/examples/sawtooth/src/lib.rs");
+
+/// Writes a new `language` project called `name` into `dir/name`; returns
+/// the project's folder.
+pub fn new_project(name: &str, language: Language, dir: &Path) -> Result<PathBuf, TemplateError> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        return Err(TemplateError::BadName(name.into()));
+    }
+    let root = dir.join(name);
+    if root
+        .read_dir()
+        .is_ok_and(|mut entries| entries.next().is_some())
+    {
+        return Err(TemplateError::NotEmpty(root));
+    }
+    let files = match language {
+        Language::Rust => rust_files(name),
+    };
+    for (path, text, executable) in files {
+        write(&root.join(path), &text, executable)?;
+    }
+    Ok(root)
+}
+
+fn write(path: &Path, text: &str, executable: bool) -> Result<(), TemplateError> {
+    let failed = |source| TemplateError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(failed)?;
+    }
+    std::fs::write(path, text).map_err(failed)?;
+    if executable {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// The files of a Rust project: (path, text, executable).
+fn rust_files(name: &str) -> Vec<(String, String, bool)> {
+    let library = name.replace('-', "_");
+    let mut files = vec![
+        ("Cargo.toml".to_string(), rust_manifest(name), false),
+        ("src/lib.rs".to_string(), RUST_EXAMPLE.to_string(), false),
+        (
+            "build.sh".to_string(),
+            RUST_BUILD
+                .replace("@NAME@", name)
+                .replace("@LIB@", &library),
+            true,
+        ),
+        (
+            "README.md".to_string(),
+            RUST_README.replace("@NAME@", name),
+            false,
+        ),
+        (".gitignore".to_string(), "/target/\n".to_string(), false),
+    ];
+    for (path, text) in SDK_FILES {
+        files.push((
+            format!("vendor/promemu-guest/{path}"),
+            text.to_string(),
+            false,
+        ));
+    }
+    files
+}
+
+fn rust_manifest(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+description = "A PromEmu scenario pack."
+version = "0.1.0"
+edition = "2024"
+license = "MIT OR Apache-2.0"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+promemu-guest = {{ path = "vendor/promemu-guest" }}
+
+# Small, fast components.
+[profile.release]
+opt-level = "s"
+lto = true
+codegen-units = 1
+panic = "abort"
+strip = true
+debug = false
+
+# A project of its own, even inside another workspace.
+[workspace]
+"#
+    )
+}
+
+const RUST_BUILD: &str = r#"#!/usr/bin/env bash
+# Builds @NAME@.wasm: the crate for wasm32-unknown-unknown, made a component (with
+# this Cargo.toml's name, version and description as its metadata) by promemu.
+# PROMEMU names the promemu binary when it is not on PATH.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+if command -v rustup >/dev/null 2>&1; then
+    rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+fi
+cargo build --release --target wasm32-unknown-unknown
+target_dir="${CARGO_TARGET_DIR:-target}"
+"${PROMEMU:-promemu}" plugin componentize "$target_dir/wasm32-unknown-unknown/release/@LIB@.wasm" \
+    --output @NAME@.wasm --manifest Cargo.toml
+echo "Built @NAME@.wasm; try: promemu scenarios --plugin @NAME@.wasm"
+"#;
+
+const RUST_README: &str = r#"# @NAME@
+
+A PromEmu scenario pack in Rust. It starts as the SDK's example, `sawtooth`: a
+ramp from `low` to `high` over `period` seconds, with seeded `jitter`, an event
+that restarts it (`restart_on`), an event it sends when it wraps (`announce`),
+another metric it can follow (`follow`, a link), and a debug log line.
+
+Build it (needs Rust with the `wasm32-unknown-unknown` target, which build.sh
+adds through rustup, and `promemu` on PATH or in `$PROMEMU`):
+
+    ./build.sh
+
+Use it:
+
+    promemu scenarios --plugin @NAME@.wasm                 # lists sawtooth and its parameters
+    promemu --plugin @NAME@.wasm --config my.toml          # a config whose metrics use scenario = "sawtooth"
+    promemu preview --plugin @NAME@.wasm --config my.toml  # see what it draws
+
+Layout:
+
+    src/lib.rs               the scenarios: rename, change, add more
+    vendor/promemu-guest/    the guest SDK with the contract's WIT (wit/promemu.wit)
+    build.sh                 cargo build, then promemu plugin componentize
+
+The README of promemu ("Writing plugins") describes the contract, the SDK's
+parameter helpers, the sandbox's limits, and what a step costs.
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vendored_wit_is_the_contract() {
+        assert_eq!(SDK_FILES[3].1, include_str!("../../../wit/promemu.wit"));
+    }
+
+    #[test]
+    fn bad_names_and_used_folders_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["Demo", "9lives", "a/b", ""] {
+            let err = new_project(name, Language::Rust, dir.path()).unwrap_err();
+            assert!(
+                err.is_bad_input() && err.to_string().contains("not a usable"),
+                "{err}"
+            );
+        }
+        let root = new_project("demo", Language::Rust, dir.path()).unwrap();
+        assert!(root.join("vendor/promemu-guest/wit/promemu.wit").is_file());
+        let err = new_project("demo", Language::Rust, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is not empty"), "{err}");
+    }
+}
