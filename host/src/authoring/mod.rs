@@ -1,10 +1,12 @@
-//! Projects for plugin authors: `promemu plugin new NAME --lang rust` writes a
-//! self-contained scenario pack that builds as generated, outside any checkout:
-//! the guest SDK vendored with its own copy of the contract's WIT, the example
-//! scenario of `plugins/examples/sawtooth` (parameters, `random`, events,
-//! links, `log`), a `build.sh` that writes `NAME.wasm` beside it, and a README.
-//! The files are embedded in the binary, from the sources the test command
-//! builds and checks.
+//! Projects for plugin authors: `promemu plugin new NAME --lang rust|python`
+//! writes a self-contained scenario pack that builds as generated, outside any
+//! checkout: the contract's WIT, the `sawtooth` example scenario (parameters,
+//! `random`, events, links, `log`), a `build.sh` that writes `NAME.wasm` beside
+//! it, and a README. Rust projects vendor the guest SDK and start from
+//! `plugins/examples/sawtooth`; Python projects use componentize-py's layout
+//! (`app.py`, and the resource class in `scenarios.py`, the module named after
+//! the exported interface). The files are embedded in the binary, from sources
+//! the test command builds and runs.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,8 @@ pub enum Language {
     /// Rust on the guest SDK (plain cargo for wasm32-unknown-unknown, then
     /// `promemu plugin componentize`).
     Rust,
+    /// Python with componentize-py (`pip install componentize-py==0.25.1`).
+    Python,
 }
 
 /// Why a project could not be written.
@@ -81,6 +85,7 @@ pub fn new_project(name: &str, language: Language, dir: &Path) -> Result<PathBuf
     }
     let files = match language {
         Language::Rust => rust_files(name),
+        Language::Python => python_files(name),
     };
     for (path, text, executable) in files {
         write(&root.join(path), &text, executable)?;
@@ -133,6 +138,88 @@ fn rust_files(name: &str) -> Vec<(String, String, bool)> {
     }
     files
 }
+
+/// The files of a Python project: (path, text, executable).
+fn python_files(name: &str) -> Vec<(String, String, bool)> {
+    vec![
+        ("app.py".to_string(), PYTHON_APP.to_string(), false),
+        (
+            "scenarios.py".to_string(),
+            PYTHON_SCENARIOS.to_string(),
+            false,
+        ),
+        (
+            "wit/promemu.wit".to_string(),
+            SDK_FILES[3].1.to_string(),
+            false,
+        ),
+        (
+            "build.sh".to_string(),
+            PYTHON_BUILD.replace("@NAME@", name),
+            true,
+        ),
+        (
+            "README.md".to_string(),
+            PYTHON_README.replace("@NAME@", name),
+            false,
+        ),
+        (
+            ".gitignore".to_string(),
+            "__pycache__/
+*.wasm
+"
+            .to_string(),
+            false,
+        ),
+    ]
+}
+
+const PYTHON_APP: &str = include_str!("python/app.py");
+const PYTHON_SCENARIOS: &str = include_str!("python/scenarios.py");
+
+const PYTHON_BUILD: &str = r#"#!/usr/bin/env bash
+# Builds @NAME@.wasm with componentize-py: app.py's Scenarios and scenarios.py's
+# Scenario, against the contract in wit/, for the scenario-pack world.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+if ! command -v componentize-py >/dev/null 2>&1; then
+    echo "build.sh: componentize-py is missing: pip install componentize-py==0.25.1" >&2
+    exit 1
+fi
+componentize-py -d wit/promemu.wit -w scenario-pack componentize app -o @NAME@.wasm
+echo "Built @NAME@.wasm; try: promemu scenarios --plugin @NAME@.wasm"
+"#;
+
+const PYTHON_README: &str = r#"# @NAME@
+
+A PromEmu scenario pack in Python, built with componentize-py. It starts as the
+`sawtooth` example: a ramp from `low` to `high` over `period` seconds, with seeded
+`jitter`, an event that restarts it (`restart_on`), an event it sends when it
+wraps (`announce`), another metric it can follow (`follow`, a link), and a debug
+log line.
+
+Build it (needs `pip install componentize-py==0.25.1`):
+
+    ./build.sh
+
+Use it:
+
+    promemu scenarios --plugin @NAME@.wasm                 # lists sawtooth and its parameters
+    promemu --plugin @NAME@.wasm --config my.toml          # a config whose metrics use scenario = "sawtooth"
+
+Layout:
+
+    app.py          class Scenarios: the scenarios the pack offers (list_scenarios)
+    scenarios.py    class Scenario: one series' state (create, links, step); it must
+                    live in a module named after the exported interface
+    wit/            the contract (promemu:plugin)
+
+Errors from `create` are raised as `componentize_py_types.Err("what is wrong")`:
+promemu shows them with the config's host, metric and field. What it costs: the
+component is about 18 MB; its first start compiles it (several seconds; then it
+comes from promemu's cache, `~/.cache/promemu`); a step costs a few microseconds
+more than in Rust.
+"#;
 
 fn rust_manifest(name: &str) -> String {
     format!(
