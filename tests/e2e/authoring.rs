@@ -31,6 +31,15 @@ fn a_new_python_project_builds_with_componentize_py_and_its_pack_runs() {
     );
 }
 
+#[test]
+fn a_new_javascript_project_builds_with_componentize_js_and_its_pack_runs() {
+    new_project_builds_and_runs(
+        "js",
+        &["scenarios.js", "package.json", "wit/promemu.wit"],
+        &[],
+    );
+}
+
 /// `plugin new demo --lang LANG` in an empty folder, `./build.sh` (with
 /// `env`), then the pack lists its scenario and its series show on /metrics.
 fn new_project_builds_and_runs(lang: &str, files: &[&str], env: &[(&str, &std::ffi::OsStr)]) {

@@ -1,12 +1,13 @@
-//! Projects for plugin authors: `promemu plugin new NAME --lang rust|python`
+//! Projects for plugin authors: `promemu plugin new NAME --lang rust|python|js`
 //! writes a self-contained scenario pack that builds as generated, outside any
 //! checkout: the contract's WIT, the `sawtooth` example scenario (parameters,
 //! `random`, events, links, `log`), a `build.sh` that writes `NAME.wasm` beside
 //! it, and a README. Rust projects vendor the guest SDK and start from
 //! `plugins/examples/sawtooth`; Python projects use componentize-py's layout
 //! (`app.py`, and the resource class in `scenarios.py`, the module named after
-//! the exported interface). The files are embedded in the binary, from sources
-//! the test command builds and runs.
+//! the exported interface); JavaScript projects use componentize-js with WASI
+//! HTTP left out (promemu links no network). The files are embedded in the
+//! binary, from sources the test command builds and runs.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ pub enum Language {
     Rust,
     /// Python with componentize-py (`pip install componentize-py==0.25.1`).
     Python,
+    /// JavaScript with componentize-js 0.23 (npm).
+    Js,
 }
 
 /// Why a project could not be written.
@@ -86,6 +89,7 @@ pub fn new_project(name: &str, language: Language, dir: &Path) -> Result<PathBuf
     let files = match language {
         Language::Rust => rust_files(name),
         Language::Python => python_files(name),
+        Language::Js => js_files(name),
     };
     for (path, text, executable) in files {
         write(&root.join(path), &text, executable)?;
@@ -173,6 +177,102 @@ fn python_files(name: &str) -> Vec<(String, String, bool)> {
         ),
     ]
 }
+
+/// The files of a JavaScript project: (path, text, executable).
+fn js_files(name: &str) -> Vec<(String, String, bool)> {
+    vec![
+        ("scenarios.js".to_string(), JS_SCENARIOS.to_string(), false),
+        (
+            "wit/promemu.wit".to_string(),
+            SDK_FILES[3].1.to_string(),
+            false,
+        ),
+        (
+            "package.json".to_string(),
+            JS_PACKAGE.replace("@NAME@", name),
+            false,
+        ),
+        (
+            "build.sh".to_string(),
+            JS_BUILD.replace("@NAME@", name),
+            true,
+        ),
+        (
+            "README.md".to_string(),
+            JS_README.replace("@NAME@", name),
+            false,
+        ),
+        (
+            ".gitignore".to_string(),
+            "node_modules/\n*.wasm\n".to_string(),
+            false,
+        ),
+    ]
+}
+
+const JS_SCENARIOS: &str = include_str!("js/scenarios.js");
+
+const JS_PACKAGE: &str = r#"{
+  "name": "@NAME@",
+  "version": "0.1.0",
+  "description": "A PromEmu scenario pack.",
+  "private": true,
+  "type": "module",
+  "scripts": {
+    "build": "./build.sh"
+  },
+  "devDependencies": {
+    "@bytecodealliance/componentize-js": "0.23.0"
+  }
+}
+"#;
+
+const JS_BUILD: &str = r#"#!/usr/bin/env bash
+# Builds @NAME@.wasm with componentize-js: scenarios.js against the contract in
+# wit/, for the scenario-pack world, without WASI HTTP (promemu links no network
+# and refuses a pack that imports it). Uses componentize-js from PATH, else
+# installs the version package.json pins.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+componentize=componentize-js
+if ! command -v "$componentize" >/dev/null 2>&1; then
+    [ -x node_modules/.bin/componentize-js ] || npm install --no-audit --no-fund
+    componentize=node_modules/.bin/componentize-js
+fi
+"$componentize" scenarios.js --wit wit/promemu.wit --world-name scenario-pack     --disable http fetch-event -o @NAME@.wasm
+echo "Built @NAME@.wasm; try: promemu scenarios --plugin @NAME@.wasm"
+"#;
+
+const JS_README: &str = r#"# @NAME@
+
+A PromEmu scenario pack in JavaScript, built with componentize-js. It starts as
+the `sawtooth` example: a ramp from `low` to `high` over `period` seconds, with
+seeded `jitter`, an event that restarts it (`restart_on`), an event it sends when
+it wraps (`announce`), another metric it can follow (`follow`, a link), and a
+debug log line.
+
+Build it (needs Node.js and npm; build.sh installs componentize-js 0.23.0 into
+node_modules unless `componentize-js` is on PATH):
+
+    ./build.sh
+
+Use it:
+
+    promemu scenarios --plugin @NAME@.wasm                 # lists sawtooth and its parameters
+    promemu --plugin @NAME@.wasm --config my.toml          # a config whose metrics use scenario = "sawtooth"
+
+Layout:
+
+    scenarios.js    export const scenarios = { listScenarios, Scenario }: the
+                    export is named after the interface; WIT names are camelCase
+    wit/            the contract (promemu:plugin)
+
+A thrown string is the error `create` returns: promemu shows it with the config's
+host, metric and field. `--disable http fetch-event` keeps WASI HTTP out of the
+component, which promemu would refuse. What it costs: the component is about
+12 MB; its first start compiles it (several seconds; then it comes from promemu's
+cache); a step costs about 20 microseconds more than in Rust.
+"#;
 
 const PYTHON_APP: &str = include_str!("python/app.py");
 const PYTHON_SCENARIOS: &str = include_str!("python/scenarios.py");
