@@ -63,8 +63,18 @@ fn describe_scenario(out: &mut String, scenario: &ScenarioInfo) -> std::fmt::Res
 /// Prints what a WebAssembly file imports and exports.
 pub fn inspect(file: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let runtime = PluginRuntime::new(Limits::default())?;
     let name = file.display().to_string();
+    // A component for another contract is refused before anything compiles it.
+    if wasmparser::Parser::is_component(&bytes)
+        && let Err(err) = crate::plugin::check_contract_versions(&name, &bytes)
+    {
+        print(&format!(
+            "{name}\n{}contract: does not fit\n",
+            PackIdentity::of(&bytes).lines()
+        ))?;
+        return Err(err.into());
+    }
+    let runtime = PluginRuntime::new(Limits::default())?;
     let summary = summarize(runtime.engine(), &name, &bytes)?;
     let mut out = format!("{name}\n{}{summary}", PackIdentity::of(&bytes).lines());
     // A component that does not fit is bad input: the summary, then the error.

@@ -122,6 +122,7 @@ impl PluginRuntime {
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
         let plugin = name.to_string();
         check_is_component(&plugin, bytes)?;
+        check_contract_versions(&plugin, bytes)?;
         let component =
             Component::new(&self.inner.engine, bytes).map_err(|err| PluginError::Compile {
                 plugin: plugin.clone(),
@@ -331,6 +332,46 @@ fn check_is_component(plugin: &str, bytes: &[u8]) -> Result<(), PluginError> {
         plugin: plugin.into(),
         reason,
     })
+}
+
+/// Checks the contract versions a component's own imports and exports name
+/// (`promemu:plugin/...@x.y.z`), read from its binary without compiling it:
+/// a pack for another contract is refused at once, whatever its size.
+pub fn check_contract_versions(plugin: &str, bytes: &[u8]) -> Result<(), PluginError> {
+    let corrupt = |err: wasmparser::BinaryReaderError| PluginError::Compile {
+        plugin: plugin.into(),
+        reason: err.to_string(),
+    };
+    let check = |name: &str| match name.split_once('@') {
+        Some((interface, version)) if interface.starts_with("promemu:plugin/") => {
+            check_version(plugin, name, version)
+        }
+        _ => Ok(()),
+    };
+    // Only the outer component's sections: nested modules and components are
+    // its implementation.
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.map_err(corrupt)? {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => {
+                depth += 1;
+            }
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    check(import.map_err(corrupt)?.name.name)?;
+                }
+            }
+            wasmparser::Payload::ComponentExportSection(section) if depth == 0 => {
+                for export in section {
+                    check(export.map_err(corrupt)?.name.name)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checks every import is one the host provides; returns whether WASI is imported.

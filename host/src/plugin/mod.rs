@@ -28,7 +28,7 @@ pub use bindings::types::{
     MixerConfig, ParamInfo, ScenarioInfo, Sender,
 };
 pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
-pub use engine::{Plugin, PluginRuntime};
+pub use engine::{Plugin, PluginRuntime, check_contract_versions};
 pub use error::{Fault, PluginError};
 pub use group::{GroupId, MemberId};
 pub use identity::{MetadataError, PackIdentity, PackMetadata, digest};

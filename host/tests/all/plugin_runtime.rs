@@ -291,6 +291,14 @@ fn a_component_without_the_contract_says_what_it_exports_instead() {
 #[test]
 fn another_major_version_of_the_contract_is_refused() {
     let component = wat::parse_file(fixture("future-contract.wat")).unwrap();
+    // Read from the binary, with no engine: nothing is compiled to find it.
+    let early = promemu::plugin::check_contract_versions("future.wasm", &component).unwrap_err();
+    assert!(
+        matches!(early, PluginError::IncompatibleVersion { .. }),
+        "{early}"
+    );
+    let builtin = promemu::plugin::BUILTIN_PACK_WASM;
+    promemu::plugin::check_contract_versions("builtin", builtin).expect("the built-in pack fits");
     let err = runtime().load_bytes("future.wasm", &component).unwrap_err();
     assert!(
         matches!(err, PluginError::IncompatibleVersion { .. }),
