@@ -643,7 +643,8 @@ fn a_signal_stops_cleanly_and_a_second_one_at_once() {
     std::thread::sleep(Duration::from_millis(700));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "still cleaning up against the frozen Pushgateway"
+        "still cleaning up against the frozen Pushgateway: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
     );
     let second = Instant::now();
     send_signal("-TERM", &child);

@@ -7,13 +7,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free port on 127.0.0.1.
+/// A free port on 127.0.0.1, never one handed out before in this process:
+/// tests run in parallel, and two services told the same port would make one
+/// test talk to the other's service.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if HANDED_OUT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(port)
+        {
+            return port;
+        }
+    }
 }
 
 /// GET `url` as text; `None` on any failure.
@@ -93,13 +106,20 @@ fn start_when(
         .unwrap_or_else(|err| {
             panic!("cannot start {program} (run tests/run.sh, which installs it): {err}")
         });
-    let service = Service {
+    let mut service = Service {
         url,
         child,
         _dir: dir,
     };
     wait_for(Duration::from_secs(30), || ready().then_some(()))
         .unwrap_or_else(|| panic!("{program} did not become ready at {}", service.url));
+    // Ready, but is it ours? A service that could not bind has exited.
+    if let Ok(Some(status)) = service.child.try_wait() {
+        panic!(
+            "{program} exited ({status}) right after starting: something else answers at {}",
+            service.url
+        );
+    }
     service
 }
 
