@@ -178,7 +178,7 @@ fn registries_take_basic_or_bearer_credentials_and_plain_http_only_when_listed()
 
     // A bearer token, checked by a gate in front of an open registry.
     let open = registry(None);
-    let port: u16 = open.url.rsplit(':').next().unwrap().parse().unwrap();
+    let port = open.port();
     let gate = Proxy::bearer_gate(port, "tok3n");
     let host = gate.service.url.trim_start_matches("http://").to_string();
     let reference = format!("{host}/packs/square:2.0");

@@ -302,7 +302,7 @@ fn remote_write_sends_the_emulator_s_own_samples_and_ends_each_series_with_a_sta
 #[test]
 fn a_past_start_at_full_speed_writes_its_history_then_a_config_s_target_with_a_bearer_token_file() {
     let prometheus = prometheus_receiver();
-    let upstream = prometheus.url.rsplit(':').next().unwrap().parse().unwrap();
+    let upstream = prometheus.port();
     let gate = Proxy::bearer_gate(upstream, "s3cret-token");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
@@ -349,7 +349,7 @@ fn a_past_start_at_full_speed_writes_its_history_then_a_config_s_target_with_a_b
 #[test]
 fn remote_write_retries_through_an_outage_and_loses_no_sample() {
     let prometheus = prometheus_receiver();
-    let upstream = prometheus.url.rsplit(':').next().unwrap().parse().unwrap();
+    let upstream = prometheus.port();
     let proxy = Proxy::in_front_of(upstream);
     proxy.set_maintenance(true);
     let dir = tempfile::tempdir().unwrap();
@@ -376,7 +376,7 @@ fn remote_write_retries_through_an_outage_and_loses_no_sample() {
 #[test]
 fn a_target_refusing_with_400_is_not_retried_and_holds_back_no_other() {
     let prometheus = prometheus_receiver();
-    let upstream = prometheus.url.rsplit(':').next().unwrap().parse().unwrap();
+    let upstream = prometheus.port();
     let refusing = Proxy::refusing(upstream, 400);
     let dir = tempfile::tempdir().unwrap();
     let config = write_fleet(dir.path(), "");
@@ -433,9 +433,8 @@ fn both_sinks_pass_a_tls_proxy_that_wants_a_client_certificate_credentials_and_a
     let tls = tls_files(dir.path());
     let gateway = pushgateway();
     let prometheus = prometheus_receiver();
-    let port = |service: &Service| service.url.rsplit(':').next().unwrap().parse().unwrap();
-    let push_gate = Proxy::tls_gate(port(&gateway), &tls, ("promemu", "pw"), "team-a");
-    let write_gate = Proxy::tls_gate(port(&prometheus), &tls, ("promemu", "pw"), "team-a");
+    let push_gate = Proxy::tls_gate(gateway.port(), &tls, ("promemu", "pw"), "team-a");
+    let write_gate = Proxy::tls_gate(prometheus.port(), &tls, ("promemu", "pw"), "team-a");
     let config = write_fleet(dir.path(), "");
     let start = unix_now();
     let start_text = start.to_string();

@@ -65,6 +65,11 @@ impl Service {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// The port its URL names.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
 }
 
 impl Drop for Service {

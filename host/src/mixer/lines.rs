@@ -17,8 +17,8 @@ pub const NOT_REPORTED: u64 = u64::MAX;
 /// Where each series' lines sit, in the order of the scrape exposition.
 #[derive(Debug)]
 pub(super) struct LineLayout {
-    /// Per series: its id, its host and its first line.
-    members: Vec<(SeriesId, HostId, usize)>,
+    /// Per series: its id, its host, its first line and how many it has.
+    members: Vec<(SeriesId, HostId, usize, usize)>,
     /// Per host, its members (indices into `members`).
     by_host: Vec<Vec<u32>>,
     lines: usize,
@@ -45,8 +45,10 @@ impl LineLayout {
             for member in family.members {
                 let series = sim.series_view(member.series);
                 by_host[series.host().index()].push(members.len() as u32);
-                members.push((member.series, series.host(), lines));
-                for_each_line(&series.current(), |_, _, _| lines += 1);
+                let mut count = 0;
+                for_each_line(&series.current(), |_, _, _| count += 1);
+                members.push((member.series, series.host(), lines, count));
+                lines += count;
             }
         }
         Self {
@@ -66,7 +68,7 @@ impl LineLayout {
             values: Vec::with_capacity(self.lines),
             reported_at: Vec::with_capacity(self.lines),
         };
-        for &(id, host, _) in &self.members {
+        for &(id, host, _, count) in &self.members {
             let series = sim.series_view(id);
             let reported = series.reported();
             let at = match (reported, sim.host(host).reported_at()) {
@@ -79,10 +81,12 @@ impl LineLayout {
                     values.reported_at.push(at);
                 }),
                 // Not reported: as many empty lines as the series has.
-                None => for_each_line(&series.current(), |_, _, _| {
-                    values.values.push(f64::NAN);
-                    values.reported_at.push(NOT_REPORTED);
-                }),
+                None => {
+                    values.values.extend(std::iter::repeat_n(f64::NAN, count));
+                    values
+                        .reported_at
+                        .extend(std::iter::repeat_n(NOT_REPORTED, count));
+                }
             }
         }
         values
@@ -98,7 +102,7 @@ impl LineLayout {
         extra: impl Fn(HostId) -> (&'static str, String),
         mut line: impl FnMut(usize, &[(&str, &str)]),
     ) {
-        let mut visit = |&(id, host, first): &(SeriesId, HostId, usize)| {
+        let mut visit = |&(id, host, first, _): &(SeriesId, HostId, usize, usize)| {
             let series = sim.series_view(id);
             let metric = series.metric();
             let mut own: BTreeMap<String, String> = sim.host(host).config().series_labels(metric);
