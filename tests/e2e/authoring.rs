@@ -2,6 +2,7 @@
 //! project that builds as generated (outside this checkout), and the pack it
 //! builds loads, lists its scenario and runs in a real emulation.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -129,4 +130,128 @@ fn new_project_builds_and_runs(lang: &str, files: &[&str], env: &[(&str, &std::f
     assert!(child.wait().unwrap().success());
     let value = values.expect("the pack's series on /metrics");
     assert!((0.0..=100.0).contains(&value), "{value}");
+}
+
+#[test]
+fn the_python_and_javascript_examples_give_the_rust_example_s_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let examples = repository().join("plugins/examples");
+    let rust_config = sawtooth_config(dir.path(), &examples.join("sawtooth.wasm"));
+    let expected = backfill_30s(&rust_config, None);
+    assert_eq!(
+        expected
+            .lines()
+            .filter(|line| line.starts_with("noisy{"))
+            .count(),
+        30
+    );
+    for (example, name) in [
+        ("sawtooth-python", "promemu-example-sawtooth-python 0.1.0"),
+        ("sawtooth-js", "promemu-example-sawtooth-js 0.1.0"),
+    ] {
+        let pack = dir.path().join(format!("{example}.wasm"));
+        let built = Command::new(examples.join(example).join("build.sh"))
+            .arg(&pack)
+            .env("PROMEMU", promemu())
+            .env("PME_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "{example}: {}{}",
+            String::from_utf8_lossy(&built.stdout),
+            String::from_utf8_lossy(&built.stderr)
+        );
+        // The pack carries its manifest's name and version.
+        let listed = Command::new(promemu())
+            .args(["scenarios", "--plugin"])
+            .arg(&pack)
+            .env("PME_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert!(listed.contains(&format!("; {name}, sha256:")), "{listed}");
+        // Step for step, the same values as the Rust example's, events and
+        // jitter included.
+        let folder = dir.path().join(example);
+        std::fs::create_dir(&folder).unwrap();
+        let config = sawtooth_config(&folder, &pack);
+        let got = backfill_30s(&config, Some(&cache));
+        assert!(got == expected, "{example}:\n{got}\nexpected:\n{expected}");
+    }
+}
+
+/// A config of four series of the sawtooth example in `pack`: one follows a
+/// constant and announces its wraps, one restarts on them, one has jitter.
+pub fn sawtooth_config(dir: &Path, pack: &Path) -> PathBuf {
+    let config = dir.join("saw.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"plugins = ["{}"]
+[[hosts]]
+name = "saw"
+interval = "1s"
+  [[hosts.metrics]]
+  name = "base"
+  value_range = [0, 1000]
+  default_value = 5
+  update_interval = "1s"
+  scenario = "do_nothing"
+  [[hosts.metrics]]
+  name = "ramp"
+  value_range = [0, 1000]
+  update_interval = "1s"
+  scenario = "sawtooth"
+  scenario_data = {{ period = 10, low = 0, high = 100, follow = "base", announce = true }}
+  [[hosts.metrics]]
+  name = "restarted"
+  value_range = [0, 1000]
+  update_interval = "1s"
+  listen_events = ["sawtooth_wrapped"]
+  scenario = "sawtooth"
+  scenario_data = {{ period = 7, low = 0, high = 70, restart_on = "sawtooth_wrapped" }}
+  [[hosts.metrics]]
+  name = "noisy"
+  value_range = [-1000, 1000]
+  update_interval = "1s"
+  scenario = "sawtooth"
+  scenario_data = {{ period = 10, low = 0, high = 100, jitter = 2.5 }}
+"#,
+            pack.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The OpenMetrics backfill of `config`'s first 30 s with seed 3: every
+/// step's value at its instant. Compiled components are cached in
+/// `cache_dir` (none: not cached).
+pub fn backfill_30s(config: &Path, cache_dir: Option<&Path>) -> String {
+    let output = Command::new(promemu())
+        .args([
+            "backfill",
+            "--seed",
+            "3",
+            "--from",
+            "1000000000",
+            "--to",
+            "1000000029",
+            "--config",
+        ])
+        .arg(config)
+        .env(
+            "PME_CACHE_DIR",
+            cache_dir.map_or("off".as_ref(), Path::as_os_str),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }

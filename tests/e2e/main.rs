@@ -1016,66 +1016,8 @@ fn the_sawtooth_example_gives_the_values_it_promises_and_runs_beside_the_peaks_c
     assert!(status.success());
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("saw.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"plugins = ["{}"]
-[[hosts]]
-name = "saw"
-interval = "1s"
-  [[hosts.metrics]]
-  name = "base"
-  value_range = [0, 1000]
-  default_value = 5
-  update_interval = "1s"
-  scenario = "do_nothing"
-  [[hosts.metrics]]
-  name = "ramp"
-  value_range = [0, 1000]
-  update_interval = "1s"
-  scenario = "sawtooth"
-  scenario_data = {{ period = 10, low = 0, high = 100, follow = "base", announce = true }}
-  [[hosts.metrics]]
-  name = "restarted"
-  value_range = [0, 1000]
-  update_interval = "1s"
-  listen_events = ["sawtooth_wrapped"]
-  scenario = "sawtooth"
-  scenario_data = {{ period = 7, low = 0, high = 70, restart_on = "sawtooth_wrapped" }}
-  [[hosts.metrics]]
-  name = "noisy"
-  value_range = [-1000, 1000]
-  update_interval = "1s"
-  scenario = "sawtooth"
-  scenario_data = {{ period = 10, low = 0, high = 100, jitter = 2.5 }}
-"#,
-            example.display()
-        ),
-    )
-    .unwrap();
-    // A backfill gives every step's value at its instant.
-    let output = std::process::Command::new(services::promemu())
-        .args([
-            "backfill",
-            "--seed",
-            "3",
-            "--from",
-            "1000000000",
-            "--to",
-            "1000000029",
-            "--config",
-        ])
-        .arg(&config)
-        .env("PME_CACHE_DIR", "off")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+    let config = authoring::sawtooth_config(dir.path(), &example);
+    let text = authoring::backfill_30s(&config, None);
     let values = |metric: &str| -> Vec<f64> {
         text.lines()
             .filter(|line| line.starts_with(&format!("{metric}{{")))

@@ -3,11 +3,15 @@
 //! checkout: the contract's WIT, the `sawtooth` example scenario (parameters,
 //! `random`, events, links, `log`), a `build.sh` that writes `NAME.wasm` beside
 //! it, and a README. Rust projects vendor the guest SDK and start from
-//! `plugins/examples/sawtooth`; Python projects use componentize-py's layout
-//! (`app.py`, and the resource class in `scenarios.py`, the module named after
-//! the exported interface); JavaScript projects use componentize-js with WASI
-//! HTTP left out (promemu links no network). The files are embedded in the
-//! binary, from sources the test command builds and runs.
+//! `plugins/examples/sawtooth` (they build with plain cargo or with
+//! cargo-component); Python projects start from `plugins/examples/sawtooth-python`
+//! in componentize-py's layout (`app.py`, and the resource class in
+//! `scenarios.py`, the module named after the exported interface); JavaScript
+//! projects start from `plugins/examples/sawtooth-js` and build with
+//! componentize-js, WASI HTTP left out (promemu links no network). Every
+//! `build.sh` ends with `promemu plugin componentize --manifest`, which writes
+//! the project's name, version and description into the pack. The files are
+//! embedded in the binary, from the examples the test command builds and runs.
 
 use std::path::{Path, PathBuf};
 
@@ -146,6 +150,11 @@ fn rust_files(name: &str) -> Vec<(String, String, bool)> {
 /// The files of a Python project: (path, text, executable).
 fn python_files(name: &str) -> Vec<(String, String, bool)> {
     vec![
+        (
+            "pyproject.toml".to_string(),
+            PYTHON_PROJECT.replace("@NAME@", name),
+            false,
+        ),
         ("app.py".to_string(), PYTHON_APP.to_string(), false),
         (
             "scenarios.py".to_string(),
@@ -210,12 +219,13 @@ fn js_files(name: &str) -> Vec<(String, String, bool)> {
     ]
 }
 
-const JS_SCENARIOS: &str = include_str!("js/scenarios.js");
+const JS_SCENARIOS: &str = include_str!("../../../plugins/examples/sawtooth-js/scenarios.js");
 
 const JS_PACKAGE: &str = r#"{
   "name": "@NAME@",
   "version": "0.1.0",
   "description": "A PromEmu scenario pack.",
+  "license": "MIT OR Apache-2.0",
   "private": true,
   "type": "module",
   "scripts": {
@@ -239,7 +249,10 @@ if ! command -v "$componentize" >/dev/null 2>&1; then
     [ -x node_modules/.bin/componentize-js ] || npm install --no-audit --no-fund
     componentize=node_modules/.bin/componentize-js
 fi
-"$componentize" scenarios.js --wit wit/promemu.wit --world-name scenario-pack     --disable http fetch-event -o @NAME@.wasm
+"$componentize" scenarios.js --wit wit/promemu.wit --world-name scenario-pack \
+    --disable http fetch-event -o @NAME@.wasm
+# The pack's name, version and description, from package.json.
+"${PROMEMU:-promemu}" plugin componentize @NAME@.wasm --output @NAME@.wasm --manifest package.json
 echo "Built @NAME@.wasm; try: promemu scenarios --plugin @NAME@.wasm"
 "#;
 
@@ -274,8 +287,18 @@ component, which promemu would refuse. What it costs: the component is about
 cache); a step costs about 20 microseconds more than in Rust.
 "#;
 
-const PYTHON_APP: &str = include_str!("python/app.py");
-const PYTHON_SCENARIOS: &str = include_str!("python/scenarios.py");
+const PYTHON_APP: &str = include_str!("../../../plugins/examples/sawtooth-python/app.py");
+const PYTHON_SCENARIOS: &str =
+    include_str!("../../../plugins/examples/sawtooth-python/scenarios.py");
+
+const PYTHON_PROJECT: &str = r#"[project]
+name = "@NAME@"
+version = "0.1.0"
+description = "A PromEmu scenario pack."
+license = "MIT OR Apache-2.0"
+# build.sh writes these fields into the pack (promemu plugin componentize
+# --manifest pyproject.toml); componentize-py builds it, not pip.
+"#;
 
 const PYTHON_BUILD: &str = r#"#!/usr/bin/env bash
 # Builds @NAME@.wasm with componentize-py: app.py's Scenarios and scenarios.py's
@@ -287,6 +310,8 @@ if ! command -v componentize-py >/dev/null 2>&1; then
     exit 1
 fi
 componentize-py -d wit/promemu.wit -w scenario-pack componentize app -o @NAME@.wasm
+# The pack's name, version and description, from pyproject.toml.
+"${PROMEMU:-promemu}" plugin componentize @NAME@.wasm --output @NAME@.wasm --manifest pyproject.toml
 echo "Built @NAME@.wasm; try: promemu scenarios --plugin @NAME@.wasm"
 "#;
 

@@ -295,17 +295,19 @@ pub enum PluginCommand {
         /// The .wasm file.
         file: PathBuf,
     },
-    /// Turn a core module built for wasm32-unknown-unknown with wit-bindgen into a component.
+    /// Turn a core module built for wasm32-unknown-unknown with wit-bindgen into a
+    /// component, and write a project manifest's metadata into a component.
     Componentize {
-        /// The core module.
+        /// The core module (or a component, to add metadata to it).
         input: PathBuf,
-        /// Where to write the component.
+        /// Where to write the component (may be the input).
         #[arg(short, long)]
         output: PathBuf,
-        /// A Cargo.toml whose [package] names the pack (name, version,
-        /// description, authors, license, repository, homepage): written into
-        /// the component's metadata.
-        #[arg(long, value_name = "CARGO_TOML")]
+        /// A project manifest whose name, version, description, authors,
+        /// license, repository and homepage are written into the component's
+        /// metadata: a Cargo.toml ([package]), a pyproject.toml ([project]) or a
+        /// package.json.
+        #[arg(long, value_name = "MANIFEST")]
         manifest: Option<PathBuf>,
     },
     /// Push a pack to an OCI registry (the layout `wkg oci push` writes).

@@ -103,22 +103,28 @@ fn yes_no(flag: bool) -> &'static str {
     if flag { "yes" } else { "no" }
 }
 
-/// Wraps a core module into a component, with the metadata of a Cargo
-/// `manifest` when given, and refuses one that would not load as a plugin (a
-/// module that exports nothing of the contract, say).
+/// Wraps a core module into a component (a component is taken as it is), with
+/// the metadata of a project `manifest` when given (Cargo.toml, pyproject.toml
+/// or package.json), and refuses one that would not load as a plugin (a module
+/// that exports nothing of the contract, say). The check compiles it into the
+/// compile cache, so the pack's first run starts at once.
 pub fn componentize(input: &Path, output: &Path, manifest: Option<&Path>) -> anyhow::Result<()> {
-    let core = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let bytes = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
     let name = input.display().to_string();
-    let mut component = encode_component(&name, &core)?;
+    let mut component = if wasmparser::Parser::is_component(&bytes) {
+        bytes
+    } else {
+        encode_component(&name, &bytes)?
+    };
     if let Some(manifest) = manifest {
-        component = PackMetadata::from_cargo_manifest(manifest)
+        component = PackMetadata::from_manifest(manifest)
             .and_then(|metadata| metadata.add_to(&component))
             .map_err(|err| crate::plugin::PluginError::Metadata {
                 plugin: name.clone(),
                 source: err,
             })?;
     }
-    PluginRuntime::with_cache_dir(Limits::default(), None)?.load_bytes(&name, &component)?;
+    PluginRuntime::new(Limits::default())?.load_bytes(&name, &component)?;
     std::fs::write(output, &component)
         .with_context(|| format!("cannot write {}", output.display()))?;
     print(&format!(

@@ -1,8 +1,10 @@
 //! A pack's identity: the registry metadata its component carries (the custom
 //! sections `wasm-tools metadata add` writes: name, version, description,
 //! authors, licenses, source, homepage, revision), read and written with
-//! `wasm-metadata`, and the sha256 digest of its bytes. A Rust guest crate's
-//! `Cargo.toml` can supply the metadata (`plugin componentize --manifest`).
+//! `wasm-metadata`, and the sha256 digest of its bytes. A project's manifest
+//! supplies the metadata (`plugin componentize --manifest`): a Rust crate's
+//! `Cargo.toml`, a Python project's `pyproject.toml` or a JavaScript
+//! package's `package.json`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -116,6 +118,106 @@ pub enum MetadataError {
 }
 
 impl PackMetadata {
+    /// The metadata of a project manifest, by its file name: `package.json`
+    /// (npm), `pyproject.toml` (PEP 621), else a Cargo manifest.
+    pub fn from_manifest(path: &Path) -> Result<Self, MetadataError> {
+        match path.file_name().and_then(|name| name.to_str()) {
+            Some("package.json") => Self::from_package_json(path),
+            Some("pyproject.toml") => Self::from_pyproject(path),
+            _ => Self::from_cargo_manifest(path),
+        }
+    }
+
+    /// The `[project]` table of a `pyproject.toml` (`name`, `version`,
+    /// `description`, `authors` as `{name, email}` tables, `license` as an SPDX
+    /// string or `{text = ...}`, and `urls` Homepage and Repository/Source).
+    pub fn from_pyproject(path: &Path) -> Result<Self, MetadataError> {
+        let manifest = read_toml(path)?;
+        let project = manifest
+            .get("project")
+            .and_then(toml::Value::as_table)
+            .ok_or_else(|| manifest_problem(path, "no [project] table"))?;
+        let text = |key: &str| {
+            project
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .map(String::from)
+        };
+        let name = text("name").ok_or_else(|| manifest_problem(path, "[project] has no name"))?;
+        let authors = project
+            .get("authors")
+            .and_then(toml::Value::as_array)
+            .map(|authors| {
+                authors
+                    .iter()
+                    .filter_map(|author| {
+                        let part = |key| author.get(key).and_then(toml::Value::as_str);
+                        person(part("name"), part("email"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let licenses = match project.get("license") {
+            Some(toml::Value::String(spdx)) => Some(spdx.clone()),
+            Some(toml::Value::Table(table)) => table
+                .get("text")
+                .and_then(toml::Value::as_str)
+                .map(String::from),
+            _ => None,
+        };
+        let url = |keys: &[&str]| {
+            let urls = project.get("urls").and_then(toml::Value::as_table)?;
+            keys.iter()
+                .find_map(|key| urls.get(*key).and_then(toml::Value::as_str))
+                .map(String::from)
+        };
+        Ok(PackMetadata {
+            name,
+            version: text("version"),
+            description: text("description"),
+            authors,
+            licenses,
+            source: url(&["Repository", "repository", "Source", "source"]),
+            homepage: url(&["Homepage", "homepage"]),
+        })
+    }
+
+    /// An npm `package.json` (`name`, `version`, `description`, `author` as a
+    /// string or `{name, email}`, `license`, `homepage`, `repository` as a
+    /// string or `{url}`).
+    pub fn from_package_json(path: &Path) -> Result<Self, MetadataError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MetadataError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let package: serde_json::Value =
+            serde_json::from_str(&text).map_err(|err| manifest_problem(path, &err.to_string()))?;
+        let text =
+            |value: Option<&serde_json::Value>| value.and_then(|v| v.as_str()).map(String::from);
+        let name =
+            text(package.get("name")).ok_or_else(|| manifest_problem(path, "no \"name\" field"))?;
+        let author = match package.get("author") {
+            Some(serde_json::Value::Object(author)) => person(
+                author.get("name").and_then(|v| v.as_str()),
+                author.get("email").and_then(|v| v.as_str()),
+            ),
+            other => text(other),
+        };
+        let source = match package.get("repository") {
+            Some(serde_json::Value::Object(repository)) => text(repository.get("url")),
+            other => text(other),
+        };
+        Ok(PackMetadata {
+            name,
+            version: text(package.get("version")),
+            description: text(package.get("description")),
+            authors: author.into_iter().collect(),
+            licenses: text(package.get("license")),
+            source,
+            homepage: text(package.get("homepage")),
+        })
+    }
+
     /// The `[package]` of a Cargo manifest (`name`, `version`, `description`,
     /// `authors`, `license`, `repository`, `homepage`), fields inherited with
     /// `field.workspace = true` taken from the workspace's `[workspace.package]`
@@ -126,10 +228,7 @@ impl PackMetadata {
         let package = manifest
             .get("package")
             .and_then(toml::Value::as_table)
-            .ok_or_else(|| MetadataError::Manifest {
-                path: path.display().to_string(),
-                problem: "no [package] table".into(),
-            })?;
+            .ok_or_else(|| manifest_problem(path, "no [package] table"))?;
         let workspace = workspace_package(path, package)?;
         let field = |key: &str| -> Option<toml::Value> {
             match package.get(key) {
@@ -142,10 +241,7 @@ impl PackMetadata {
             }
         };
         let text = |key: &str| field(key).and_then(|value| value.as_str().map(String::from));
-        let name = text("name").ok_or_else(|| MetadataError::Manifest {
-            path: path.display().to_string(),
-            problem: "[package] has no name".into(),
-        })?;
+        let name = text("name").ok_or_else(|| manifest_problem(path, "[package] has no name"))?;
         let authors = field("authors")
             .and_then(|value| value.as_array().cloned())
             .unwrap_or_default()
@@ -190,16 +286,30 @@ impl PackMetadata {
     }
 }
 
+/// `Name <email>`, `Name` or `<email>`.
+fn person(name: Option<&str>, email: Option<&str>) -> Option<String> {
+    match (name, email) {
+        (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+        (Some(name), None) => Some(name.to_string()),
+        (None, Some(email)) => Some(format!("<{email}>")),
+        (None, None) => None,
+    }
+}
+
+fn manifest_problem(path: &Path, problem: &str) -> MetadataError {
+    MetadataError::Manifest {
+        path: path.display().to_string(),
+        problem: problem.to_string(),
+    }
+}
+
 fn read_toml(path: &Path) -> Result<toml::Table, MetadataError> {
     let text = std::fs::read_to_string(path).map_err(|source| MetadataError::Read {
         path: path.display().to_string(),
         source,
     })?;
     text.parse::<toml::Table>()
-        .map_err(|err| MetadataError::Manifest {
-            path: path.display().to_string(),
-            problem: err.to_string().trim_end().to_string(),
-        })
+        .map_err(|err| manifest_problem(path, err.to_string().trim_end()))
 }
 
 /// The `[workspace.package]` a crate inherits from, if any.
@@ -302,5 +412,55 @@ mod tests {
                 homepage: None,
             }
         );
+    }
+
+    #[test]
+    fn python_and_npm_manifests_supply_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let pyproject = dir.path().join("pyproject.toml");
+        std::fs::write(
+            &pyproject,
+            "[project]\nname = \"py-pack\"\nversion = \"0.2.0\"\ndescription = \"Snakes\"\nlicense = { text = \"MIT\" }\nauthors = [{ name = \"Ada\", email = \"ada@example.com\" }, { email = \"bo@example.com\" }]\n[project.urls]\nHomepage = \"https://example.com/py\"\nRepository = \"https://example.com/py.git\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            PackMetadata::from_manifest(&pyproject).unwrap(),
+            PackMetadata {
+                name: "py-pack".into(),
+                version: Some("0.2.0".into()),
+                description: Some("Snakes".into()),
+                authors: vec!["Ada <ada@example.com>".into(), "<bo@example.com>".into()],
+                licenses: Some("MIT".into()),
+                source: Some("https://example.com/py.git".into()),
+                homepage: Some("https://example.com/py".into()),
+            }
+        );
+        let package = dir.path().join("package.json");
+        std::fs::write(
+            &package,
+            r#"{"name": "js-pack", "version": "1.0.0", "author": {"name": "Cy", "email": "cy@example.com"}, "license": "Apache-2.0", "repository": {"type": "git", "url": "https://example.com/js.git"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            PackMetadata::from_manifest(&package).unwrap(),
+            PackMetadata {
+                name: "js-pack".into(),
+                version: Some("1.0.0".into()),
+                description: None,
+                authors: vec!["Cy <cy@example.com>".into()],
+                licenses: Some("Apache-2.0".into()),
+                source: Some("https://example.com/js.git".into()),
+                homepage: None,
+            }
+        );
+        std::fs::write(&package, r#"{"version": "1.0.0"}"#).unwrap();
+        let err = PackMetadata::from_manifest(&package).unwrap_err();
+        assert!(
+            err.to_string().ends_with("package.json: no \"name\" field"),
+            "{err}"
+        );
+        std::fs::write(&pyproject, "[tool.x]\n").unwrap();
+        let err = PackMetadata::from_manifest(&pyproject).unwrap_err();
+        assert!(err.to_string().contains("no [project] table"), "{err}");
     }
 }

@@ -10,6 +10,7 @@ from `low`. It shows each part of the contract a scenario uses:
 """
 
 import json
+import math
 from typing import List, Optional
 
 from wit_world.exports import scenarios as exported
@@ -46,15 +47,22 @@ def parse_params(text: str) -> dict:
         values[name] = value
     if values["period"] <= 0:
         raise Err(f"parameter 'period' must be > 0, got {values['period']}")
+    if values["jitter"] < 0:
+        raise Err(f"parameter 'jitter' must be 0 or more, got {values['jitter']}")
     return values
 
 
 class Scenario(exported.Scenario):
+    """One series' sawtooth. The arithmetic is the Rust example's, operation for
+    operation, so the same seed gives the same values in every language."""
+
     def __init__(self, params: dict, info: types.MetricInfo):
         self.params = params
         self.info = info
-        self.started = 0.0
-        self.turns = 0
+        # When the current ramp started (the series' elapsed seconds).
+        self.ramp_start = 0.0
+        # Wraps so far.
+        self.wraps = 0
 
     @classmethod
     def create(cls, name: str, params: str, info: types.MetricInfo) -> "Scenario":
@@ -70,19 +78,24 @@ class Scenario(exported.Scenario):
 
     def step(self, ctx: types.Context) -> Optional[float]:
         params = self.params
-        if ctx.event is not None and ctx.event.name == params["restart_on"]:
-            self.started = ctx.elapsed
-        turns = int((ctx.elapsed - self.started) // params["period"])
-        if turns > self.turns:
-            self.turns = turns
-            host.log(types.LogLevel.DEBUG, f"{self.info.name} wrapped at {ctx.time:.1f} s")
+        restart_on = params["restart_on"]
+        if ctx.event is not None and restart_on and ctx.event.name == restart_on:
+            self.ramp_start = ctx.elapsed
+        since = ctx.elapsed - self.ramp_start
+        period = params["period"]
+        wraps = math.floor(since / period)
+        if wraps > self.wraps:
+            self.wraps = wraps
+            host.log(types.LogLevel.DEBUG, f"{self.info.host}: ramp {wraps} begins")
             if params["announce"]:
-                host.emit("sawtooth_wrapped", self.info.host, "")
-        phase = ((ctx.elapsed - self.started) % params["period"]) / params["period"]
-        value = params["low"] + (params["high"] - params["low"]) * phase
-        if params["jitter"] > 0:
-            value += (host.random() * 2.0 - 1.0) * params["jitter"]
+                host.emit("sawtooth_wrapped", self.info.host, json.dumps({"wraps": wraps}, separators=(",", ":")))
+        elif wraps < self.wraps:
+            # A restart: count from the new ramp.
+            self.wraps = wraps
+        ramp = params["low"] + (params["high"] - params["low"]) * (since % period) / period
+        noise = (host.random() * 2.0 - 1.0) * params["jitter"] if params["jitter"] > 0 else 0.0
+        followed = 0.0
         for linked in ctx.links:
             if linked.name == params["follow"]:
-                value += linked.value
-        return value
+                followed += linked.value
+        return min(max(ramp + noise + followed, self.info.min), self.info.max)

@@ -50,15 +50,22 @@ function parseParams(text) {
   if (!(values.period > 0)) {
     throw `parameter 'period' must be > 0, got ${values.period}`;
   }
+  if (values.jitter < 0) {
+    throw `parameter 'jitter' must be 0 or more, got ${values.jitter}`;
+  }
   return values;
 }
 
+// One series' sawtooth. The arithmetic is the Rust example's, operation for
+// operation, so the same seed gives the same values in every language.
 class Scenario {
   constructor(params, info) {
     this.params = params;
     this.info = info;
-    this.started = 0;
-    this.turns = 0;
+    // When the current ramp started (the series' elapsed seconds).
+    this.rampStart = 0;
+    // Wraps so far.
+    this.wraps = 0;
   }
 
   static create(name, params, info) {
@@ -74,28 +81,31 @@ class Scenario {
 
   step(ctx) {
     const params = this.params;
-    if (ctx.event !== undefined && ctx.event.name === params.restart_on) {
-      this.started = ctx.elapsed;
+    if (ctx.event !== undefined && params.restart_on && ctx.event.name === params.restart_on) {
+      this.rampStart = ctx.elapsed;
     }
-    const since = ctx.elapsed - this.started;
-    const turns = Math.floor(since / params.period);
-    if (turns > this.turns) {
-      this.turns = turns;
-      log("debug", `${this.info.name} wrapped at ${ctx.time.toFixed(1)} s`);
+    const since = ctx.elapsed - this.rampStart;
+    const period = params.period;
+    const wraps = Math.floor(since / period);
+    if (wraps > this.wraps) {
+      this.wraps = wraps;
+      log("debug", `${this.info.host}: ramp ${wraps} begins`);
       if (params.announce) {
-        emit("sawtooth_wrapped", this.info.host, "");
+        emit("sawtooth_wrapped", this.info.host, JSON.stringify({ wraps }));
       }
+    } else if (wraps < this.wraps) {
+      // A restart: count from the new ramp.
+      this.wraps = wraps;
     }
-    let value = params.low + (params.high - params.low) * ((since % params.period) / params.period);
-    if (params.jitter > 0) {
-      value += (random() * 2 - 1) * params.jitter;
-    }
+    const ramp = params.low + ((params.high - params.low) * (since % period)) / period;
+    const noise = params.jitter > 0 ? (random() * 2.0 - 1.0) * params.jitter : 0.0;
+    let followed = 0.0;
     for (const linked of ctx.links) {
       if (linked.name === params.follow) {
-        value += linked.value;
+        followed += linked.value;
       }
     }
-    return value;
+    return Math.min(Math.max(ramp + noise + followed, this.info.min), this.info.max);
   }
 }
 
