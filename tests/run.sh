@@ -2,7 +2,8 @@
 # Runs every check and test of the project. Installs what it needs on a fresh
 # Debian machine (the wasm targets; Prometheus, the Pushgateway, nginx, Chromium
 # and the rest for the end-to-end tests; componentize-py and componentize-js for
-# the plugin templates), so it is also what CI runs.
+# the plugin templates and examples, and cargo-component), so it is also what CI
+# runs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,7 +12,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "installing what the tests need"
 if command -v rustup >/dev/null 2>&1; then
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
-    for target in wasm32-unknown-unknown wasm32-wasip2; do
+    for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
         rustup target list --installed | grep -qx "$target" || rustup target add "$target"
     done
 fi
@@ -61,11 +62,17 @@ if ! command -v componentize-js >/dev/null 2>&1; then
     npm_install=(npm install --global --silent --no-audit --no-fund @bytecodealliance/componentize-js@0.23.0)
     "${npm_install[@]}" || sudo "${npm_install[@]}"
 fi
+# From crates.io: cargo-component builds the Rust template and an example
+# (about 8 minutes to compile on 2 cores, once per machine).
+if ! cargo component --version 2>/dev/null | grep -q " 0.21.1$"; then
+    cargo install --locked --quiet cargo-component@0.21.1
+fi
 hash -r
 
 step "formatting"
 cargo fmt --all -- --check
 cargo fmt --all --manifest-path plugins/Cargo.toml -- --check
+cargo fmt --manifest-path plugins/examples/sawtooth-cargo-component/Cargo.toml -- --check
 
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -73,6 +80,9 @@ CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-
     --manifest-path plugins/Cargo.toml --workspace --exclude wasi-escape-plugin -- -D warnings
 CARGO_TARGET_DIR=plugins/target cargo clippy --release --locked --target wasm32-wasip2 \
     --manifest-path plugins/Cargo.toml -p wasi-escape-plugin -- -D warnings
+
+(cd plugins/examples/sawtooth-cargo-component &&
+    CARGO_TARGET_DIR=../../../target/cargo-component cargo component clippy --release --locked -- -D warnings)
 
 step "committed components are what their sources build to"
 plugins/build.sh --check

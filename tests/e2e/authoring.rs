@@ -93,6 +93,38 @@ fn new_project_builds_and_runs(lang: &str, files: &[&str], env: &[(&str, &std::f
     assert!(listed.contains("demo.wasm (1 scenario;"), "{listed}");
     assert!(listed.contains("  sawtooth"), "{listed}");
 
+    if lang == "rust" {
+        // The same project builds with cargo-component, and its pack gives the
+        // example's values.
+        let target = repository().join("target/plugin-new");
+        let built = Command::new("cargo")
+            .args(["component", "build", "--release"])
+            .current_dir(&project)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let cache = dir.path().join("cache");
+        let expected = backfill_30s(
+            &sawtooth_config(
+                dir.path(),
+                &repository().join("plugins/examples/sawtooth.wasm"),
+            ),
+            None,
+        );
+        assert_same_sawtooth(
+            &target.join("wasm32-wasip1/release/demo.wasm"),
+            "demo 0.1.0",
+            &expected,
+            dir.path(),
+            &cache,
+        );
+    }
+
     // Ten seconds of an emulation with it: its series on /metrics.
     let config = dir.path().join("saw.toml");
     std::fs::write(
@@ -133,12 +165,14 @@ fn new_project_builds_and_runs(lang: &str, files: &[&str], env: &[(&str, &std::f
 }
 
 #[test]
-fn the_python_and_javascript_examples_give_the_rust_example_s_values() {
+fn the_cargo_component_python_and_javascript_examples_give_the_rust_example_s_values() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let examples = repository().join("plugins/examples");
-    let rust_config = sawtooth_config(dir.path(), &examples.join("sawtooth.wasm"));
-    let expected = backfill_30s(&rust_config, None);
+    let expected = backfill_30s(
+        &sawtooth_config(dir.path(), &examples.join("sawtooth.wasm")),
+        None,
+    );
     assert_eq!(
         expected
             .lines()
@@ -147,6 +181,10 @@ fn the_python_and_javascript_examples_give_the_rust_example_s_values() {
         30
     );
     for (example, name) in [
+        (
+            "sawtooth-cargo-component",
+            "promemu-example-sawtooth-cargo-component 0.1.0",
+        ),
         ("sawtooth-python", "promemu-example-sawtooth-python 0.1.0"),
         ("sawtooth-js", "promemu-example-sawtooth-js 0.1.0"),
     ] {
@@ -155,6 +193,11 @@ fn the_python_and_javascript_examples_give_the_rust_example_s_values() {
             .arg(&pack)
             .env("PROMEMU", promemu())
             .env("PME_CACHE_DIR", &cache)
+            // A target folder of the repository's keeps cargo's work between runs.
+            .env(
+                "CARGO_TARGET_DIR",
+                repository().join("target/cargo-component"),
+            )
             .output()
             .unwrap();
         assert!(
@@ -163,23 +206,29 @@ fn the_python_and_javascript_examples_give_the_rust_example_s_values() {
             String::from_utf8_lossy(&built.stdout),
             String::from_utf8_lossy(&built.stderr)
         );
-        // The pack carries its manifest's name and version.
-        let listed = Command::new(promemu())
-            .args(["scenarios", "--plugin"])
-            .arg(&pack)
-            .env("PME_CACHE_DIR", &cache)
-            .output()
-            .unwrap();
-        let listed = String::from_utf8_lossy(&listed.stdout);
-        assert!(listed.contains(&format!("; {name}, sha256:")), "{listed}");
-        // Step for step, the same values as the Rust example's, events and
-        // jitter included.
-        let folder = dir.path().join(example);
-        std::fs::create_dir(&folder).unwrap();
-        let config = sawtooth_config(&folder, &pack);
-        let got = backfill_30s(&config, Some(&cache));
-        assert!(got == expected, "{example}:\n{got}\nexpected:\n{expected}");
+        assert_same_sawtooth(&pack, name, &expected, dir.path(), &cache);
     }
+}
+
+/// The pack at `pack` carries the name and version `name` and gives, step for
+/// step, the `expected` backfill of [`sawtooth_config`] (the Rust example's).
+fn assert_same_sawtooth(pack: &Path, name: &str, expected: &str, dir: &Path, cache: &Path) {
+    let listed = Command::new(promemu())
+        .args(["scenarios", "--plugin"])
+        .arg(pack)
+        .env("PME_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains(&format!("; {name}, sha256:")), "{listed}");
+    // Events and jitter included: the configs differ only in the pack's path.
+    let folder = tempfile::tempdir_in(dir).unwrap();
+    let got = backfill_30s(&sawtooth_config(folder.path(), pack), Some(cache));
+    assert!(
+        got == expected,
+        "{}:\n{got}\nexpected:\n{expected}",
+        pack.display()
+    );
 }
 
 /// A config of four series of the sawtooth example in `pack`: one follows a

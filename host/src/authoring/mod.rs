@@ -132,10 +132,16 @@ fn rust_files(name: &str) -> Vec<(String, String, bool)> {
         ),
         (
             "README.md".to_string(),
-            RUST_README.replace("@NAME@", name),
+            RUST_README
+                .replace("@NAME@", name)
+                .replace("@LIB@", &library),
             false,
         ),
-        (".gitignore".to_string(), "/target/\n".to_string(), false),
+        (
+            ".gitignore".to_string(),
+            "/target/\n/src/bindings.rs\n*.wasm\n".to_string(),
+            false,
+        ),
     ];
     for (path, text) in SDK_FILES {
         files.push((
@@ -347,6 +353,8 @@ more than in Rust.
 "#;
 
 fn rust_manifest(name: &str) -> String {
+    let library = name.replace('-', "_");
+    let package = name.replace('_', "-");
     format!(
         r#"[package]
 name = "{name}"
@@ -373,6 +381,17 @@ debug = false
 
 # A project of its own, even inside another workspace.
 [workspace]
+
+# For cargo-component (`cargo component build --release`, which writes
+# target/wasm32-wasip1/release/{library}.wasm): the contract the vendored SDK
+# carries and the world this pack implements. cargo-component also generates
+# src/bindings.rs, which this crate does not use (the SDK has its own).
+[package.metadata.component]
+package = "promemu:{package}"
+
+[package.metadata.component.target]
+path = "vendor/promemu-guest/wit"
+world = "scenario-pack"
 "#
     )
 }
@@ -416,6 +435,12 @@ Layout:
     src/lib.rs               the scenarios: rename, change, add more
     vendor/promemu-guest/    the guest SDK with the contract's WIT (wit/promemu.wit)
     build.sh                 cargo build, then promemu plugin componentize
+
+With cargo-component (`cargo install --locked cargo-component@0.21.1`) the same
+crate also builds as it is: `cargo component build --release` writes
+`target/wasm32-wasip1/release/@LIB@.wasm`, a component with the WASI adapter
+(promemu links WASI deny-all) and the manifest's metadata. It generates
+`src/bindings.rs`, which the crate does not use: the SDK brings its own.
 
 The README of promemu ("Writing plugins") describes the contract, the SDK's
 parameter helpers, the sandbox's limits, and what a step costs.
