@@ -13,12 +13,37 @@ use std::f64::consts::TAU;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use promemu::plugin::{Limits, MetricInfo, MetricKind, PluginRuntime, SeriesSpec, StepInput};
+use promemu::plugin::{
+    Limits, MetricInfo, MetricKind, PluginInstance, PluginRuntime, SeriesSpec, SlotId, StepInput,
+};
 
 const STEPS: u32 = 200_000;
 
 fn per_step(elapsed: Duration, steps: u32) -> f64 {
     elapsed.as_nanos() as f64 / f64::from(steps)
+}
+
+/// Nanoseconds per step of series `id`, over `steps` steps one second apart.
+fn time_steps(instance: &mut PluginInstance, id: SlotId, steps: u32) -> f64 {
+    let started = Instant::now();
+    let mut value = 0.0;
+    for step in 0..steps {
+        let time = f64::from(step);
+        let input = StepInput {
+            time,
+            elapsed: time,
+            value,
+            event: None,
+            links: Vec::new(),
+        };
+        value = instance
+            .step(id, input)
+            .expect("step")
+            .value
+            .unwrap_or(value);
+    }
+    black_box(value);
+    per_step(started.elapsed(), steps)
 }
 
 fn main() {
@@ -81,27 +106,9 @@ fn main() {
             stream_key: format!("bench/{scenario}"),
         };
         let id = instance.create_series(spec).expect("series");
-        let started = Instant::now();
-        let mut value = 50.0;
-        for step in 0..STEPS {
-            let time = f64::from(step);
-            let input = StepInput {
-                time,
-                elapsed: time,
-                value,
-                event: None,
-                links: Vec::new(),
-            };
-            value = instance
-                .step(id, input)
-                .expect("step")
-                .value
-                .unwrap_or(value);
-        }
-        black_box(value);
         println!(
             "wasm step {scenario:<24} {:>9.1} ns/step",
-            per_step(started.elapsed(), STEPS)
+            time_steps(&mut instance, id, STEPS)
         );
     }
 
@@ -176,27 +183,9 @@ fn sawtooth_pack(path: &str) {
     };
     let id = instance.create_series(spec).expect("a sawtooth series");
     let steps = STEPS / 20;
-    let started = Instant::now();
-    let mut value = 0.0;
-    for step in 0..steps {
-        let time = f64::from(step);
-        let input = StepInput {
-            time,
-            elapsed: time,
-            value,
-            event: None,
-            links: Vec::new(),
-        };
-        value = instance
-            .step(id, input)
-            .expect("step")
-            .value
-            .unwrap_or(value);
-    }
-    black_box(value);
     println!(
         "  sawtooth step (jitter):           {:>9.2} us/step",
-        per_step(started.elapsed(), steps) / 1e3
+        time_steps(&mut instance, id, steps) / 1e3
     );
     let started = Instant::now();
     for _ in 0..steps {
