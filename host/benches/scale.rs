@@ -4,13 +4,16 @@
 //!
 //!     cargo bench -p promemu --bench scale                 # 1 000 000 series
 //!     cargo bench -p promemu --bench scale -- 100000       # another fleet size
+//!     cargo bench -p promemu --bench scale -- wasm fast    # some parts only
 //!
 //! In process: update + render per series per cycle beside the Python original's
 //! engine (prometheus_client, installed here with pip when missing), a Wasm
 //! `sine_wave` step beside the same sine in Rust, and load times. Then the
 //! `promemu` binary runs the fleet (100 hosts per 1 000 series, 10 metrics each,
 //! 15 s intervals) with default flags: start-up to the first snapshot, resident
-//! memory, CPU per core over a minute, and full `/metrics` scrapes. Last, with
+//! memory, CPU per core over a minute, and full `/metrics` scrapes; then the
+//! same fleet with 1 s updates, on one thread and on two: whether virtual time
+//! keeps up with the wall clock, and the CPU it takes. Last, with
 //! a real Pushgateway (`prometheus-pushgateway`, when installed): promemu's CPU
 //! per pushed series beside the Pushgateway's own, 100 000 series every 15 s.
 
@@ -41,13 +44,32 @@ fn main() {
     );
     println!("{:<44} {:>16}   target", "figure", "measured");
 
+    // Words on the command line pick parts: load, render, wasm, run, fast, push.
+    let picked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| arg.chars().all(|c| c.is_ascii_lowercase()))
+        .collect();
+    let wanted = |part: &str| picked.is_empty() || picked.iter().any(|pick| pick == part);
     let runtime = PluginRuntime::with_cache_dir(Limits::default(), None).expect("runtime");
     let pack = runtime.builtin().expect("pack");
-    load_times(hosts);
-    update_and_render(&pack, 100_000.min(series));
-    wasm_against_native(&pack);
-    run_the_binary(hosts);
-    push_against_the_pushgateway(100_000.min(series) / METRICS_PER_HOST);
+    if wanted("load") {
+        load_times(hosts);
+    }
+    if wanted("render") {
+        update_and_render(&pack, 100_000.min(series));
+    }
+    if wanted("wasm") {
+        wasm_against_native(&pack);
+    }
+    if wanted("run") {
+        run_the_binary(hosts);
+    }
+    if wanted("fast") {
+        one_second_updates(hosts);
+    }
+    if wanted("push") {
+        push_against_the_pushgateway(100_000.min(series) / METRICS_PER_HOST);
+    }
 }
 
 /// Target 6: a 100 000-host group loads in 0.5 s; the default config starts in 50 ms.
@@ -307,8 +329,16 @@ fn get(address: &str, path: &str) -> Option<(Vec<u8>, Duration)> {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
+    // Read as a scraper does, in large chunks.
+    let mut response = Vec::with_capacity(1 << 20);
+    let mut chunk = vec![0; 1 << 20];
+    loop {
+        let read = stream.read(&mut chunk).ok()?;
+        if read == 0 {
+            break;
+        }
+        response.extend_from_slice(&chunk[..read]);
+    }
     let split = response
         .windows(4)
         .position(|window| window == b"\r\n\r\n")?;
@@ -404,6 +434,83 @@ fn run_the_binary(hosts: usize) {
         );
     }
     drop(running);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Target 2: the fleet with 1 s updates and reports, on 1 and 2 threads:
+/// virtual seconds per wall second over a minute (1.0 keeps up) from
+/// `/promemu/metrics`, and the CPU it takes.
+fn one_second_updates(hosts: usize) {
+    let dir = std::env::temp_dir().join(format!("promemu-fast-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config: PathBuf = dir.join("fleet.toml");
+    std::fs::write(
+        &config,
+        fleet_toml(hosts, &SCENARIOS).replace("\"15s\"", "\"1s\""),
+    )
+    .expect("config");
+    for threads in [1, 2] {
+        let address = format!("127.0.0.1:{}", free_port());
+        let running = Running(
+            Command::new(env!("CARGO_BIN_EXE_promemu"))
+                .args(["--config", &config.display().to_string()])
+                .args(["--no-push", "--listen", &address, "--seed", "1"])
+                .args(["--threads", &threads.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("promemu starts"),
+        );
+        let pid = running.0.id();
+        let figures = || -> Option<(f64, f64)> {
+            let (body, _) = get(&address, "/promemu/metrics")?;
+            let text = String::from_utf8(body).ok()?;
+            let value = |name: &str| -> Option<f64> {
+                text.lines()
+                    .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))?
+                    .parse()
+                    .ok()
+            };
+            Some((
+                value("promemu_virtual_time_seconds")?,
+                value("promemu_steps_total")?,
+            ))
+        };
+        // Past start-up: the first snapshot with steps in it.
+        let started = Instant::now();
+        while figures().is_none_or(|(_, steps)| steps == 0.0) {
+            if started.elapsed() > Duration::from_secs(300) {
+                println!("(no snapshot within 5 minutes)");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(10));
+        let (Some((time_before, steps_before)), cpu_before) = (figures(), cpu_seconds(pid)) else {
+            return;
+        };
+        let wall = Instant::now();
+        std::thread::sleep(Duration::from_secs(60));
+        let (Some((time_after, steps_after)), cpu_after) = (figures(), cpu_seconds(pid)) else {
+            return;
+        };
+        let wall = wall.elapsed().as_secs_f64();
+        row(
+            &format!("1 s updates, {threads} thread(s): virtual s per wall s"),
+            format!("{:.3}", (time_after - time_before) / wall),
+            "1.0 keeps up",
+        );
+        row(
+            "  steps per wall second; CPU",
+            format!(
+                "{:.2} M; {:.2} cores",
+                (steps_after - steps_before) / wall / 1e6,
+                (cpu_after - cpu_before) / wall
+            ),
+            "",
+        );
+        drop(running);
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -163,6 +163,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "PME_FAULT_POLICY")]
     pub fault_policy: Option<crate::model::FaultPolicy>,
 
+    /// Threads that step a large fleet's series (default: the machine's cores);
+    /// the values do not depend on it.
+    #[arg(long, env = "PME_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -178,6 +183,7 @@ impl ConfigArgs {
             },
             seed: self.seed,
             fault_policy: self.fault_policy,
+            threads: self.threads.map(usize::from),
             default_job_name: self.default_job_name.clone(),
             ..crate::session::Settings::default()
         }

@@ -2,6 +2,7 @@
 //! of every problem.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::{
     HostConfig, LONGEST_SECONDS, MetricConfig, MixerConfig, is_valid_label_name,
@@ -69,6 +70,9 @@ pub fn validate(config: &MixerConfig) -> Vec<ModelError> {
         }
     }
     let mut host_names = HashSet::new();
+    // Hosts of a group share their metrics (one `Arc`): those are checked with
+    // the group's first host, so a bad metric is named once, not once per host.
+    let mut checked_metrics = HashSet::new();
     for host in &config.hosts {
         if !host_names.insert(host.name.as_str()) {
             errors.push(at(
@@ -76,7 +80,8 @@ pub fn validate(config: &MixerConfig) -> Vec<ModelError> {
                 "is defined twice; host names must be unique",
             ));
         }
-        validate_host(&mut errors, host);
+        let first_of_group = checked_metrics.insert(Arc::as_ptr(&host.metrics));
+        validate_host(&mut errors, host, first_of_group);
     }
     check_series_collisions(&mut errors, config);
     errors
@@ -113,7 +118,8 @@ fn labels(errors: &mut Vec<ModelError>, location: &str, labels: &BTreeMap<String
     }
 }
 
-fn validate_host(errors: &mut Vec<ModelError>, host: &HostConfig) {
+/// Checks `host`, and its metrics when `with_metrics`.
+fn validate_host(errors: &mut Vec<ModelError>, host: &HostConfig, with_metrics: bool) {
     let here = format!("host '{}'", host.name);
     if host.name.trim().is_empty() {
         errors.push(at("a host", "has an empty name"));
@@ -142,6 +148,9 @@ fn validate_host(errors: &mut Vec<ModelError>, host: &HostConfig) {
         ));
     }
     labels(errors, &here, &host.labels);
+    if !with_metrics {
+        return;
+    }
     let mut metric_names = HashSet::new();
     for metric in host.metrics.iter() {
         if !metric_names.insert(metric.name.as_str()) {
@@ -219,8 +228,13 @@ fn validate_metric(errors: &mut Vec<ModelError>, host: &str, metric: &MetricConf
 /// configs may not override, and a host's metric names are unique.)
 fn check_series_collisions(errors: &mut Vec<ModelError>, config: &MixerConfig) {
     let mut kinds = HashMap::new();
+    // A group's hosts (one `Arc` of metrics) in one job add nothing new.
+    let mut seen = HashSet::new();
     for host in &config.hosts {
         let job = host.job_name.as_deref();
+        if !seen.insert((Arc::as_ptr(&host.metrics), job)) {
+            continue;
+        }
         for metric in host.metrics.iter() {
             if let Some((other_kind, other_host)) =
                 kinds.insert((job, metric.name.as_str()), (metric.kind, &host.name))
@@ -339,6 +353,28 @@ mod tests {
                 "host 'h', metric '9lives': is not a valid Prometheus metric name (expected [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with __)",
                 "host 'h', metric '9lives', field 'update_interval': must be a number of seconds greater than 0, got -1",
                 "host 'h', metric '9lives', field 'value_range': must be [min, max] with min <= max, got [5, 1]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_metric_shared_by_a_group_of_hosts_is_named_once() {
+        let mut first = host("node-1", &[]);
+        std::sync::Arc::make_mut(&mut first.metrics)[0].update_interval = 0.0;
+        let mut second = first.clone();
+        second.name = "node-2".into();
+        let mut own = host("other", &[]);
+        std::sync::Arc::make_mut(&mut own.metrics)[0].update_interval = 0.0;
+        let errors: Vec<String> = validate(&config(vec![first, second, own]))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let problem = "field 'update_interval': must be a number of seconds greater than 0, got 0";
+        assert_eq!(
+            errors,
+            [
+                format!("host 'node-1', metric 'cpu', {problem}"),
+                format!("host 'other', metric 'cpu', {problem}"),
             ]
         );
     }

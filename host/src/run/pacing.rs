@@ -129,10 +129,11 @@ pub fn spawn(
         mut lines,
     } = outputs;
     // The status report is rebuilt only when a reader asked for it, and for
-    // the last snapshot; other snapshots carry the last one built.
+    // the last snapshot; other snapshots carry the last one built (at first,
+    // the one of the snapshot the run started with).
     let status_requests = mixer.status_requests().clone();
     let page_requests = mixer.page_requests().clone();
-    let mut last_status: Option<Arc<crate::mixer::StatusReport>> = None;
+    let mut last_status = Some(snapshots.borrow().status.clone());
     let mut last_page: Option<Arc<crate::mixer::HostsPage>> = None;
     let mut snapshot = move |mixer: &Mixer, sim: &Simulation, last: bool| {
         let fresh = last || last_status.is_none() || mixer.status_requests().take();

@@ -49,6 +49,8 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// Wins over the config's.
     pub fault_policy: Option<FaultPolicy>,
+    /// Threads that step series groups; `None` for the machine's cores.
+    pub threads: Option<usize>,
     /// Wins over the config's; else `<config>_<start time>`.
     pub default_job_name: Option<String>,
     /// Seconds; wins over the config's; else [`DEFAULT_PUSH_INTERVAL`].
@@ -140,7 +142,10 @@ impl Session {
                 config: config.name.clone(),
                 source: Box::new(source),
             })?
-            .with_fault_policy(fault_policy);
+            .with_fault_policy(fault_policy)
+            .with_threads(settings.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }));
         let default_job = settings
             .default_job_name
             .clone()

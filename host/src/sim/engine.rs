@@ -74,6 +74,15 @@ pub struct SimStats {
 /// Events kept for [`Simulation::recent_events`].
 pub const RECENT_EVENTS: usize = 50;
 
+/// Series an instance of a plugin takes before the next series go to another
+/// instance: a large fleet spreads over several instances, whose groups are
+/// stepped on several threads.
+pub const SERIES_PER_INSTANCE: usize = 100_000;
+
+/// Below this many grouped steps at an instant, groups are stepped on the
+/// simulation's thread alone: another thread would cost more than it saves.
+pub const PARALLEL_FROM_STEPS: usize = 20_000;
+
 /// Distinct (event, source) pairs counted one by one (see
 /// [`Simulation::event_counts`]); past it, an event counts under source `other`.
 pub const MAX_EVENT_KINDS: usize = 1000;
@@ -112,13 +121,21 @@ pub struct Simulation {
     /// Per plugin (in `directory` order), the instance new series go to.
     filling: Vec<PluginId>,
     /// Per plugin (in `directory` order), its CPU budget.
-    budgets: Vec<CpuBudget>,
+    pub(super) budgets: Vec<CpuBudget>,
     /// Per instance, its plugin (in `directory` order).
-    instance_owner: Vec<usize>,
+    pub(super) instance_owner: Vec<usize>,
     directory: Arc<ScenarioDirectory>,
     seed: u64,
     /// Event name -> listening series, in series order.
     listeners: HashMap<String, Vec<SeriesId>>,
+    /// Threads that step groups of different instances at one instant.
+    pub(super) threads: usize,
+    /// Per instance, the series placed in it (see [`Self::instance_for`]).
+    pub(super) placed: Vec<usize>,
+    /// Series an instance takes before the next go to another.
+    series_per_instance: usize,
+    /// Steps at one instant from which groups are stepped on several threads.
+    pub(super) parallel_from_steps: usize,
     pub(super) stats: SimStats,
     /// Bumped whenever a series' reported sample may have changed.
     samples_generation: u64,
@@ -142,6 +159,22 @@ impl Simulation {
     /// names, also where scenarios nest others). Unknown scenarios and refused
     /// parameters are errors here, before anything runs.
     pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
+        Self::build(
+            config,
+            plugins,
+            seed,
+            SERIES_PER_INSTANCE,
+            PARALLEL_FROM_STEPS,
+        )
+    }
+
+    fn build(
+        config: &MixerConfig,
+        plugins: &[Plugin],
+        seed: u64,
+        series_per_instance: usize,
+        parallel_from_steps: usize,
+    ) -> Result<Self, SimError> {
         let mut instances = Vec::new();
         let mut directory = ScenarioDirectory::default();
         let plugins: Vec<Plugin> = plugins
@@ -160,6 +193,7 @@ impl Simulation {
             instances.push(instance);
         }
         let directory = Arc::new(directory);
+        let instance_count = instances.len();
         for instance in &mut instances {
             instance.set_directory(directory.clone());
         }
@@ -187,6 +221,10 @@ impl Simulation {
             directory,
             seed,
             listeners: HashMap::new(),
+            threads: 1,
+            placed: vec![0; instance_count],
+            series_per_instance,
+            parallel_from_steps,
             stats: SimStats::default(),
             samples_generation: 0,
             identity_generation: 0,
@@ -196,6 +234,9 @@ impl Simulation {
             recent_events: VecDeque::new(),
             journal: None,
         };
+        let series: usize = config.hosts.iter().map(|host| host.metrics.len()).sum();
+        simulation.series.reserve_exact(series);
+        simulation.hosts.reserve_exact(config.hosts.len());
         for host in &config.hosts {
             simulation.add_host(host)?;
         }
@@ -404,16 +445,19 @@ impl Simulation {
             .and_then(|slot| Ok((slot, instance.links(slot)?)))
             .map_err(|err| SimError::from_plugin(host, metric, err));
         let (slot, links) = slot?;
+        self.placed[plugin.index()] += 1;
         Ok((Runner::Single { plugin, slot }, links))
     }
 
     /// The instance of plugin `owner` (in directory order) that takes the next
     /// series: the current one, or a new one once the current one holds half
-    /// its memory cap, so a large fleet never runs an instance out of memory.
+    /// its memory cap (so a large fleet never runs an instance out of memory)
+    /// or [`SERIES_PER_INSTANCE`] series (so a large fleet's groups can be
+    /// stepped on several threads).
     pub(super) fn instance_for(&mut self, owner: usize) -> Result<PluginId, PluginError> {
         let current = self.filling[owner];
         let instance = &self.instances[current.index()];
-        if !instance.is_half_full() {
+        if !instance.is_half_full() && self.placed[current.index()] < self.series_per_instance {
             return Ok(current);
         }
         let mut fresh = self.plugins[owner].instantiate(self.seed)?;
@@ -425,9 +469,37 @@ impl Simulation {
         );
         self.instances.push(fresh);
         self.instance_owner.push(owner);
+        self.placed.push(0);
         let id = PluginId::new(self.instances.len() - 1);
         self.filling[owner] = id;
         Ok(id)
+    }
+
+    /// The same simulation stepping groups of different plugin instances on
+    /// up to `threads` threads (at least 1); the values do not depend on it.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Like [`Simulation::new`], with the spread over instances and threads
+    /// tuned: `series_per_instance` (default [`SERIES_PER_INSTANCE`]) and the
+    /// steps at one instant from which several threads step groups (default
+    /// [`PARALLEL_FROM_STEPS`]). For tests and benchmarks of small fleets.
+    pub fn with_spread(
+        config: &MixerConfig,
+        plugins: &[Plugin],
+        seed: u64,
+        series_per_instance: usize,
+        parallel_from_steps: usize,
+    ) -> Result<Self, SimError> {
+        Self::build(
+            config,
+            plugins,
+            seed,
+            series_per_instance.max(1),
+            parallel_from_steps,
+        )
     }
 
     /// The same simulation with another fault policy.
@@ -560,7 +632,17 @@ impl Simulation {
     pub fn advance_to(&mut self, until: VirtualTime) {
         while let Some((time, task)) = self.schedule.pop_due(until) {
             self.now = time;
-            self.run(task);
+            if let Task::StepGroup(first) = task {
+                // Every group due now, stepped together (see `step_groups`).
+                let mut due = vec![first];
+                while let Some(next) = self.schedule.pop_group_step_at(time) {
+                    due.push(next);
+                }
+                self.stats.tasks += due.len() as u64;
+                self.step_groups(&due);
+            } else {
+                self.run(task);
+            }
         }
         self.now = self.now.max(until);
         if self.expired_unlogged > 0 {
@@ -615,7 +697,7 @@ impl Simulation {
                 self.dispatch(emitted);
                 self.schedule.at(next, Task::Step(id));
             }
-            Task::StepGroup(group) => self.step_group(group),
+            Task::StepGroup(group) => self.step_groups(&[group]),
             Task::Report(host) => {
                 if !self.is_alive(host) {
                     return;

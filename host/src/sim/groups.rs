@@ -5,9 +5,10 @@
 //! that listen to events, or that other series read, are stepped on their own.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::model::{HostConfig, MetricConfig};
-use crate::plugin::{GroupId, MemberId};
+use crate::plugin::{GroupId, MemberId, PluginError, PluginInstance};
 
 use super::clock::VirtualTime;
 use super::engine::{Simulation, metric_info, stream_key};
@@ -15,6 +16,20 @@ use super::error::SimError;
 use super::ids::{GroupIndex, PluginId, SeriesId};
 use super::schedule::Task;
 use super::series::Runner;
+
+/// A group step's result: each member's new value (NaN keeps it).
+type CallResult = Result<Vec<f64>, PluginError>;
+
+/// One group's step at an instant, prepared on the simulation's thread.
+struct GroupCall {
+    instance: PluginId,
+    group: GroupId,
+    /// The members that step, as series and as members of the group.
+    ready: Vec<SeriesId>,
+    members: Vec<MemberId>,
+    elapsed: Vec<f64>,
+    values: Vec<f64>,
+}
 
 /// What series must share to be stepped together.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,6 +138,7 @@ impl Simulation {
                 &stream_key(host, metric),
             )
             .map_err(|err| SimError::from_plugin(host, metric, err))?;
+        self.placed[state.instance.index()] += 1;
         state.members.push((series, member));
         Ok(Runner::Grouped { group, member })
     }
@@ -133,19 +149,56 @@ impl Simulation {
         self.instances[state.instance.index()].remove_from_group(state.group, member);
     }
 
-    /// Steps every member of `index` that may step now, in one plugin call, and
-    /// schedules the group's next step while any member may still step.
-    pub(super) fn step_group(&mut self, index: GroupIndex) {
+    /// Steps the groups `due` now (in index order), each in one plugin call,
+    /// and schedules each group's next step while any member may still step.
+    ///
+    /// The calls are prepared in order, made instance by instance (the
+    /// instances on up to `threads` threads when the work is large enough),
+    /// and their values taken in order again. Grouped series emit no events
+    /// and no series reads them, so a group's values depend only on its own
+    /// members: the outcome is the same whatever the thread count.
+    pub(super) fn step_groups(&mut self, due: &[GroupIndex]) {
+        let calls: Vec<GroupCall> = due
+            .iter()
+            .filter_map(|&index| self.prepare_group_step(index))
+            .collect();
+        let outcomes = self.call_groups(&calls);
+        for (call, (result, took)) in calls.into_iter().zip(outcomes) {
+            self.budgets[self.instance_owner[call.instance.index()]].charge(took);
+            self.stats.steps += call.ready.len() as u64;
+            self.stats.group_calls += 1;
+            match result {
+                Ok(stepped) => {
+                    for (id, value) in call.ready.into_iter().zip(stepped) {
+                        self.take_group_value(id, value);
+                    }
+                }
+                Err(err) => {
+                    for id in call.ready {
+                        self.series[id.index()].steps += 1;
+                        self.fault(id, &err);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The call that steps the members of `index` that may step now, if any
+    /// may and its plugin is within its CPU budget; schedules the group's next
+    /// step while any member may still step.
+    fn prepare_group_step(&mut self, index: GroupIndex) -> Option<GroupCall> {
         let now = self.now;
         let group = &self.groups[index.index()];
-        let mut ready: Vec<(SeriesId, MemberId)> = Vec::with_capacity(group.members.len());
+        let mut ready = Vec::with_capacity(group.members.len());
+        let mut members = Vec::with_capacity(group.members.len());
         let mut live = false;
         for &(id, member) in &group.members {
             let series = &self.series[id.index()];
             if series.active && !series.dropped && self.hosts[series.host.index()].alive {
                 live = true;
                 if series.can_step(now) {
-                    ready.push((id, member));
+                    ready.push(id);
+                    members.push(member);
                 }
             }
         }
@@ -154,38 +207,118 @@ impl Simulation {
                 .at(now.saturating_add(group.interval), Task::StepGroup(index));
         }
         if ready.is_empty() {
-            return;
+            return None;
         }
-        let members: Vec<MemberId> = ready.iter().map(|(_, member)| *member).collect();
-        let elapsed: Vec<f64> = ready
-            .iter()
-            .map(|(id, _)| now.as_secs() - self.series[id.index()].activated_at.as_secs())
-            .collect();
-        let values: Vec<f64> = ready
-            .iter()
-            .map(|(id, _)| self.series[id.index()].value)
-            .collect();
         let (instance, group_id) = (group.instance, group.group);
-        let Some(result) = self.within_budget(instance, ready.len() as u64, |instance| {
-            instance.step_group(group_id, now.as_secs(), &members, &elapsed, &values)
-        }) else {
-            return;
-        };
-        self.stats.steps += ready.len() as u64;
-        self.stats.group_calls += 1;
-        match result {
-            Ok(stepped) => {
-                for ((id, _), value) in ready.into_iter().zip(stepped) {
-                    self.take_group_value(id, value);
+        let budget = &mut self.budgets[self.instance_owner[instance.index()]];
+        if !budget.allows(now, ready.len() as u64) {
+            self.stats.throttled_steps += ready.len() as u64;
+            return None;
+        }
+        let elapsed = ready
+            .iter()
+            .map(|id| now.as_secs() - self.series[id.index()].activated_at.as_secs())
+            .collect();
+        let values = ready
+            .iter()
+            .map(|id| self.series[id.index()].value)
+            .collect();
+        Some(GroupCall {
+            instance,
+            group: group_id,
+            ready,
+            members,
+            elapsed,
+            values,
+        })
+    }
+
+    /// Makes `calls` (in order for each instance) and returns each one's
+    /// result and wall time, in the order of `calls`.
+    fn call_groups(&mut self, calls: &[GroupCall]) -> Vec<(CallResult, Duration)> {
+        let time = self.now.as_secs();
+        let mut by_instance: Vec<Vec<usize>> = vec![Vec::new(); self.instances.len()];
+        for (index, call) in calls.iter().enumerate() {
+            by_instance[call.instance.index()].push(index);
+        }
+        let busy = by_instance.iter().filter(|calls| !calls.is_empty()).count();
+        let steps: usize = calls.iter().map(|call| call.ready.len()).sum();
+        let threads = self.threads.min(busy);
+        let mut work: Vec<Vec<(&mut PluginInstance, &[usize])>> =
+            (0..threads.max(1)).map(|_| Vec::new()).collect();
+        if threads <= 1 || steps < self.parallel_from_steps {
+            for (instance, indices) in self.instances.iter_mut().zip(&by_instance) {
+                if !indices.is_empty() {
+                    work[0].push((instance, indices));
                 }
             }
-            Err(err) => {
-                for (id, _) in ready {
-                    self.series[id.index()].steps += 1;
-                    self.fault(id, &err);
+        } else {
+            // The busiest instances first, each to the least loaded thread.
+            let mut order: Vec<usize> = (0..by_instance.len())
+                .filter(|&instance| !by_instance[instance].is_empty())
+                .collect();
+            let load = |instance: usize| -> usize {
+                by_instance[instance]
+                    .iter()
+                    .map(|&call| calls[call].ready.len())
+                    .sum()
+            };
+            order.sort_by_key(|&instance| std::cmp::Reverse(load(instance)));
+            let mut thread_of = vec![0; by_instance.len()];
+            let mut loads = vec![0; threads];
+            for instance in order {
+                let lightest = (0..threads)
+                    .min_by_key(|&thread| loads[thread])
+                    .unwrap_or(0);
+                loads[lightest] += load(instance);
+                thread_of[instance] = lightest;
+            }
+            for (index, (instance, indices)) in
+                self.instances.iter_mut().zip(&by_instance).enumerate()
+            {
+                if !indices.is_empty() {
+                    work[thread_of[index]].push((instance, indices));
                 }
             }
         }
+        let run =
+            |work: Vec<(&mut PluginInstance, &[usize])>| -> Vec<(usize, CallResult, Duration)> {
+                let mut done = Vec::new();
+                for (instance, indices) in work {
+                    for &index in indices {
+                        let call = &calls[index];
+                        let started = Instant::now();
+                        let result = instance.step_group(
+                            call.group,
+                            time,
+                            &call.members,
+                            &call.elapsed,
+                            &call.values,
+                        );
+                        done.push((index, result, started.elapsed()));
+                    }
+                }
+                done
+            };
+        let mut work = work.into_iter();
+        let here = work.next().unwrap_or_default();
+        let done: Vec<(usize, CallResult, Duration)> = std::thread::scope(|scope| {
+            let others: Vec<_> = work.map(|work| scope.spawn(|| run(work))).collect();
+            let mut done = run(here);
+            for other in others {
+                done.extend(other.join().expect("a group-stepping thread panicked"));
+            }
+            done
+        });
+        let mut outcomes: Vec<Option<(CallResult, Duration)>> =
+            (0..calls.len()).map(|_| None).collect();
+        for (index, result, took) in done {
+            outcomes[index] = Some((result, took));
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.expect("every group call was made"))
+            .collect()
     }
 
     fn take_group_value(&mut self, id: SeriesId, value: f64) {

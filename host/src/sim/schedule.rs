@@ -47,6 +47,18 @@ impl Schedule {
             .map(|Reverse((time, task, _))| (time, task))
     }
 
+    /// The group step due at `time` that runs next, if the next task is one.
+    pub fn pop_group_step_at(&mut self, time: VirtualTime) -> Option<GroupIndex> {
+        match self.queue.peek() {
+            Some(Reverse((due, Task::StepGroup(group), _))) if *due == time => {
+                let group = *group;
+                self.queue.pop();
+                Some(group)
+            }
+            _ => None,
+        }
+    }
+
     #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.queue.is_empty()

@@ -1006,3 +1006,86 @@ fn snapshots_leave_out_what_no_sink_reads_and_reuse_a_status_until_asked() {
     );
     assert!(!mixer.status_requests().take(), "once");
 }
+
+#[test]
+fn a_fleet_spread_over_instances_gives_the_same_bytes_on_one_two_or_three_threads() {
+    // 300 hosts x 5 metrics over instances of 400 series, stepped on several
+    // threads from the first grouped step: grouped scenarios (sines, walks,
+    // draws, trends) beside event listeners stepped on their own.
+    let toml = r#"
+[[hosts]]
+name = "node-{i:03}"
+count = 300
+interval = "5s"
+  [[hosts.metrics]]
+  name = "wave"
+  update_interval = "5s"
+  scenario = "sine_wave"
+  scenario_data = { period = 40 }
+  [[hosts.metrics]]
+  name = "walk"
+  update_interval = "5s"
+  scenario = "random_walk"
+  [[hosts.metrics]]
+  name = "draw"
+  update_interval = "10s"
+  scenario = "random_in_range"
+  [[hosts.metrics]]
+  name = "trend"
+  update_interval = "5s"
+  start_time = "10s"
+  scenario = "update_by_trend"
+  [[hosts.metrics]]
+  name = "heard_at"
+  value_range = [-1, 1000]
+  default_value = -1
+  update_interval = "1h"
+  listen_events = ["peak_on", "peak_off"]
+  scenario = "calc_by_event"
+  scenario_data = { events_config = { peak_on = "time", peak_off = "time + 100" } }
+[[hosts]]
+name = "balancer"
+interval = "5s"
+  [[hosts.metrics]]
+  name = "toggle"
+  value_range = [0, 1]
+  update_interval = "5s"
+  scenario = "feature_toggle"
+  scenario_data = { start_time = 10, duration = 20, interval = 100, on_event = "peak_on", off_event = "peak_off" }
+"#;
+    let config = config(toml);
+    let run = |threads| {
+        let mut sim = Simulation::with_spread(&config, &[builtin()], 7, 400, 1)
+            .unwrap()
+            .with_threads(threads);
+        let mut outputs = Vec::new();
+        for second in [0.0, 5.0, 10.0, 15.0, 30.0, 60.0] {
+            sim.advance_to(at(second));
+            outputs.push(scrape(&sim));
+        }
+        (outputs, sim.stats().steps, sim.stats().group_calls)
+    };
+    let (one, steps, group_calls) = run(1);
+    // The fleet spread over several instances, and groups did the stepping.
+    let instances = Simulation::with_spread(&config, &[builtin()], 7, 400, 1)
+        .unwrap()
+        .plugin_usage()
+        .iter()
+        .map(|usage| usage.instances)
+        .sum::<usize>();
+    assert!(instances >= 4, "{instances} instances");
+    assert!(group_calls >= 4 * 12, "{group_calls} group calls");
+    assert!(steps > 300 * 40, "{steps} steps");
+    assert!(one[3].contains("heard_at{"), "{}", &one[3][..200]);
+    assert!(
+        one[5].contains(" 130\n"),
+        "the peak's end was heard at 30 s"
+    );
+    for threads in [2, 3] {
+        let (outputs, other_steps, _) = run(threads);
+        assert_eq!(other_steps, steps, "{threads} threads");
+        for (index, (a, b)) in one.iter().zip(&outputs).enumerate() {
+            assert!(a == b, "{threads} threads: snapshot {index} differs");
+        }
+    }
+}
