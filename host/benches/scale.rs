@@ -205,7 +205,7 @@ fn python_engine(series: usize) -> Option<(f64, f64)> {
 /// whole simulation's cost per grouped step (scheduling, values, counters).
 fn wasm_against_native(pack: &promemu::plugin::Plugin) {
     const MEMBERS: usize = 20_000;
-    const ROUNDS: usize = 50;
+    const ROUNDS: usize = 200;
     let mut instance = pack.instantiate(1).expect("instance");
     let group = instance
         .create_group("sine_wave", "")
@@ -269,12 +269,30 @@ fn wasm_against_native(pack: &promemu::plugin::Plugin) {
         black_box(&values);
     }
     let native = started.elapsed().as_nanos() as f64 / (MEMBERS * ROUNDS) as f64;
+    // The same with the sine the Wasm build links (Rust's libm, a port of
+    // musl's), which is not glibc's.
+    let mut values = vec![50.0; MEMBERS];
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let elapsed = vec![round as f64 * 15.0; MEMBERS];
+        for ((value, sine), elapsed) in values.iter_mut().zip(&sines).zip(&elapsed) {
+            let angle = TAU * elapsed / sine.period + sine.phase;
+            *value = (sine.offset + sine.amplitude * libm::sin(angle)).clamp(sine.min, sine.max);
+        }
+        black_box(&values);
+    }
+    let native_libm = started.elapsed().as_nanos() as f64 / (MEMBERS * ROUNDS) as f64;
     row(
         "sine_wave step through Wasm (group of 20k)",
         format!("{wasm:.1} ns"),
         "",
     );
     row("the same sines in Rust", format!("{native:.1} ns"), "");
+    row(
+        "the same sines in Rust, with libm's sin",
+        format!("{native_libm:.1} ns"),
+        "",
+    );
     row(
         "ratio Wasm / native",
         format!("{:.1}x", wasm / native),

@@ -29,9 +29,10 @@ impl MemberId {
 struct Member {
     info: MetricInfo,
     stream_key: String,
-    /// The member's slot in the guest's group.
-    slot: u32,
 }
+
+/// The slot of a member that is not in the guest's group.
+const NO_SLOT: u32 = u32::MAX;
 
 /// The host's record of one group.
 pub(super) struct GroupSlot {
@@ -40,6 +41,9 @@ pub(super) struct GroupSlot {
     /// `None` while the group could not be rebuilt after a trap.
     handle: Option<ResourceAny>,
     members: Vec<Option<Member>>,
+    /// Each member's slot in the guest's group ([`NO_SLOT`] for none), apart
+    /// from `members` so a step reads them without touching the rest.
+    slots: Vec<u32>,
 }
 
 impl GroupSlot {
@@ -97,6 +101,7 @@ impl PluginInstance {
                 params: params.into(),
                 handle: Some(handle),
                 members: Vec::new(),
+                slots: Vec::new(),
             });
             GroupId(self.groups.len() - 1)
         }))
@@ -111,13 +116,13 @@ impl PluginInstance {
         stream_key: &str,
     ) -> Result<MemberId, PluginError> {
         let slot = self.add_member(group, &info, stream_key)?;
-        let members = &mut self.groups[group.0].members;
-        members.push(Some(Member {
+        let state = &mut self.groups[group.0];
+        state.members.push(Some(Member {
             info,
             stream_key: stream_key.into(),
-            slot,
         }));
-        Ok(MemberId(members.len() - 1))
+        state.slots.push(slot);
+        Ok(MemberId(state.members.len() - 1))
     }
 
     fn add_member(
@@ -144,17 +149,17 @@ impl PluginInstance {
 
     /// Removes a member; its state in the plugin goes.
     pub fn remove_from_group(&mut self, group: GroupId, member: MemberId) {
-        let Some(removed) = self.groups[group.0].members[member.0].take() else {
+        let state = &mut self.groups[group.0];
+        if state.members[member.0].take().is_none() {
             return;
-        };
+        }
+        let slot = std::mem::replace(&mut state.slots[member.0], NO_SLOT);
         let (Some(guest), Ok(handle)) = (self.batch_guest(), self.group_handle(group)) else {
             return;
         };
         // A failing removal only leaks guest memory until the next restart.
         let _ = self.call_plugin("remove from group", None, |store| {
-            guest
-                .series_group()
-                .call_remove(store, handle, removed.slot)
+            guest.series_group().call_remove(store, handle, slot)
         });
     }
 
@@ -171,14 +176,8 @@ impl PluginInstance {
     ) -> Result<Vec<f64>, PluginError> {
         let guest = self.batch_guest().ok_or_else(|| self.no_batch())?;
         let handle = self.group_handle(group)?;
-        let slots: Vec<u32> = members
-            .iter()
-            .map(|member| {
-                self.groups[group.0].members[member.0]
-                    .as_ref()
-                    .map_or(u32::MAX, |member| member.slot)
-            })
-            .collect();
+        let all_slots = &self.groups[group.0].slots;
+        let slots: Vec<u32> = members.iter().map(|member| all_slots[member.0]).collect();
         let call = self.describe_group_step(group, members);
         self.store.data_mut().set_virtual_time(time);
         let (result, _) = self.call_plugin(&call, None, |store| {
@@ -258,12 +257,12 @@ impl PluginInstance {
                 let (added, _) = self.sandboxed("add to group", None, |store| {
                     guest.series_group().call_add(store, handle, &info, seed)
                 });
+                self.groups[index].slots[member] = match added {
+                    Ok(Ok(slot)) => slot,
+                    _ => NO_SLOT,
+                };
                 match added {
-                    Ok(Ok(slot)) => {
-                        if let Some(member) = &mut self.groups[index].members[member] {
-                            member.slot = slot;
-                        }
-                    }
+                    Ok(Ok(_)) => {}
                     Ok(Err(message)) => {
                         tracing::warn!(plugin = %self.plugin.name, series = %key, "not re-added to its group after restart: {message}");
                     }

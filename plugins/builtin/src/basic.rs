@@ -19,6 +19,10 @@ impl Behaviour for DoNothing {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         Some(ctx.value)
     }
+
+    fn draws(&self) -> bool {
+        false
+    }
 }
 
 pub const RANDOM_IN_RANGE: Entry = Entry {
@@ -63,5 +67,9 @@ impl Behaviour for TimeDuration {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let start = *self.first_step.get_or_insert(ctx.time);
         Some(ctx.time - start)
+    }
+
+    fn draws(&self) -> bool {
+        false
     }
 }

@@ -91,7 +91,12 @@ impl GuestSeriesGroup for Group {
                     info: &member.info,
                 };
                 let behaviour = &mut member.behaviour;
-                with_random(&mut member.random, || behaviour.step(&ctx)).unwrap_or(f64::NAN)
+                let value = if behaviour.draws() {
+                    with_random(&mut member.random, || behaviour.step(&ctx))
+                } else {
+                    behaviour.step(&ctx)
+                };
+                value.unwrap_or(f64::NAN)
             })
             .collect()
     }

@@ -62,12 +62,17 @@ impl Ctx<'_> {
 }
 
 /// `value` limited to the range of `info` (NaN stays NaN for the host to judge).
+/// Comparisons, not `f64::max`/`min`: in Wasm those are calls to `fmax`/`fmin`.
 pub(crate) fn clamp_to(value: f64, info: &MetricInfo) -> f64 {
     if info.min <= info.max {
-        value.max(info.min).min(info.max)
-    } else {
-        value
+        if value < info.min {
+            return info.min;
+        }
+        if value > info.max {
+            return info.max;
+        }
     }
+    value
 }
 
 thread_local! {
@@ -103,6 +108,12 @@ pub(crate) trait Behaviour {
     /// Names of other metrics this behaviour reads.
     fn links(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Whether its steps draw random numbers; a group steps one that does not
+    /// without handing it its member's generator.
+    fn draws(&self) -> bool {
+        true
     }
 }
 
