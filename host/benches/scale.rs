@@ -258,30 +258,24 @@ fn wasm_against_native(pack: &promemu::plugin::Plugin) {
             max: 100.0,
         })
         .collect();
-    let mut values = vec![50.0; MEMBERS];
-    let started = Instant::now();
-    for round in 0..ROUNDS {
-        let elapsed = vec![round as f64 * 15.0; MEMBERS];
-        for ((value, sine), elapsed) in values.iter_mut().zip(&sines).zip(&elapsed) {
-            let angle = TAU * elapsed / sine.period + sine.phase;
-            *value = (sine.offset + sine.amplitude * angle.sin()).clamp(sine.min, sine.max);
+    // ns per sine over every round, with the sine function `sin`.
+    let native_with = |sin: fn(f64) -> f64| {
+        let mut values = vec![50.0; MEMBERS];
+        let started = Instant::now();
+        for round in 0..ROUNDS {
+            let elapsed = vec![round as f64 * 15.0; MEMBERS];
+            for ((value, sine), elapsed) in values.iter_mut().zip(&sines).zip(&elapsed) {
+                let angle = TAU * elapsed / sine.period + sine.phase;
+                *value = (sine.offset + sine.amplitude * sin(angle)).clamp(sine.min, sine.max);
+            }
+            black_box(&values);
         }
-        black_box(&values);
-    }
-    let native = started.elapsed().as_nanos() as f64 / (MEMBERS * ROUNDS) as f64;
+        started.elapsed().as_nanos() as f64 / (MEMBERS * ROUNDS) as f64
+    };
+    let native = native_with(f64::sin);
     // The same with the sine the Wasm build links (Rust's libm, a port of
     // musl's), which is not glibc's.
-    let mut values = vec![50.0; MEMBERS];
-    let started = Instant::now();
-    for round in 0..ROUNDS {
-        let elapsed = vec![round as f64 * 15.0; MEMBERS];
-        for ((value, sine), elapsed) in values.iter_mut().zip(&sines).zip(&elapsed) {
-            let angle = TAU * elapsed / sine.period + sine.phase;
-            *value = (sine.offset + sine.amplitude * libm::sin(angle)).clamp(sine.min, sine.max);
-        }
-        black_box(&values);
-    }
-    let native_libm = started.elapsed().as_nanos() as f64 / (MEMBERS * ROUNDS) as f64;
+    let native_libm = native_with(libm::sin);
     row(
         "sine_wave step through Wasm (group of 20k)",
         format!("{wasm:.1} ns"),
