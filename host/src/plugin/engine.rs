@@ -1,7 +1,9 @@
 //! The wasmtime engine, its linkers and loading components into [`Plugin`]s.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker};
@@ -33,6 +35,7 @@ struct RuntimeInner {
     /// Links `host` and deny-all WASI, for components that import WASI.
     wasi_linker: Linker<StoreState>,
     limits: Limits,
+    ticker: Arc<EpochTicker>,
 }
 
 impl PluginRuntime {
@@ -54,7 +57,7 @@ impl PluginRuntime {
         config.max_wasm_stack(1 << 20);
         config.cache(cache_dir.as_deref().and_then(cache::open));
         let engine = Engine::new(&config).map_err(runtime_error)?;
-        spawn_epoch_ticker(&engine);
+        let ticker = spawn_epoch_ticker(&engine);
 
         let mut plain_linker = Linker::new(&engine);
         bindings::host::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
@@ -73,6 +76,7 @@ impl PluginRuntime {
         Ok(Self {
             inner: Arc::new(RuntimeInner {
                 engine,
+                ticker,
                 plain_linker,
                 wasi_linker,
                 limits,
@@ -201,6 +205,12 @@ impl PluginInner {
         &self.runtime.engine
     }
 
+    /// Marks a call into plugin code as running until the guard drops, so the
+    /// epoch advances (and call deadlines pass) while it runs.
+    pub(super) fn enter_call(&self) -> ActiveCall {
+        ActiveCall::new(&self.runtime.ticker)
+    }
+
     pub(super) fn is_named(&self, key: &str) -> bool {
         let path = Path::new(&self.name);
         self.name == key
@@ -292,19 +302,66 @@ impl Plugin {
     }
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
-fn spawn_epoch_ticker(engine: &Engine) {
+/// Whether plugin code runs, for the thread that advances the epoch: it
+/// ticks only while some call runs, and otherwise sleeps, so an idle
+/// emulator does not wake 200 times a second.
+struct EpochTicker {
+    /// Calls into plugin code running now (nested ones included).
+    active: AtomicUsize,
+    thread: OnceLock<std::thread::Thread>,
+}
+
+/// A running call into plugin code (see [`PluginInner::enter_call`]).
+pub(super) struct ActiveCall(Arc<EpochTicker>);
+
+impl ActiveCall {
+    fn new(ticker: &Arc<EpochTicker>) -> Self {
+        if ticker.active.fetch_add(1, Ordering::SeqCst) == 0
+            && let Some(thread) = ticker.thread.get()
+        {
+            thread.unpark();
+        }
+        Self(ticker.clone())
+    }
+}
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Longest sleep of the epoch thread while no call runs (a call wakes it).
+const IDLE_EPOCH_SLEEP: Duration = Duration::from_millis(100);
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] while a plugin call runs,
+/// until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) -> Arc<EpochTicker> {
+    let ticker = Arc::new(EpochTicker {
+        active: AtomicUsize::new(0),
+        thread: OnceLock::new(),
+    });
     let weak = engine.weak();
-    std::thread::Builder::new()
+    let state = ticker.clone();
+    let handle = std::thread::Builder::new()
         .name("promemu-epoch".into())
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
+                // Idle, the epoch still moves now and then: a call into plugin
+                // code that no guard marks (a resource's destructor, say) is
+                // interrupted too, later.
                 engine.increment_epoch();
                 drop(engine);
-                std::thread::sleep(EPOCH_TICK);
+                if state.active.load(Ordering::SeqCst) == 0 {
+                    std::thread::park_timeout(IDLE_EPOCH_SLEEP);
+                } else {
+                    std::thread::sleep(EPOCH_TICK);
+                }
             }
         })
         .expect("spawning the epoch thread");
+    let _ = ticker.thread.set(handle.thread().clone());
+    ticker
 }
 
 fn check_is_component(plugin: &str, bytes: &[u8]) -> Result<(), PluginError> {

@@ -422,11 +422,13 @@ impl PluginInstance {
                 CallCapture::default(),
             );
         }
+        let running = self.plugin.enter_call();
         self.store.set_epoch_deadline(deadline_ticks(allowed));
         self.store
             .data_mut()
             .begin_call(series.map(|id| id.0), now + allowed);
         let result = run(&mut self.store);
+        drop(running);
         let capture = self.store.data_mut().end_call();
         match result {
             Ok(value) => (Ok(value), capture),
@@ -542,6 +544,7 @@ pub(super) struct Guests {
 }
 
 fn instantiate(plugin: &PluginInner, store: &mut Store<StoreState>) -> wasmtime::Result<Guests> {
+    let _running = plugin.enter_call();
     store.set_epoch_deadline(plugin.limits.deadline_ticks());
     let instance = plugin.pre.instantiate(&mut *store)?;
     let scenarios = plugin
