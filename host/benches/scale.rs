@@ -334,6 +334,36 @@ fn free_port() -> u16 {
 
 /// GET `path` from `address`: (body, time to read it whole).
 fn get(address: &str, path: &str) -> Option<(Vec<u8>, Duration)> {
+    let mut response = Vec::new();
+    let took = read_response(address, path, |chunk| response.extend_from_slice(chunk))?;
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")?;
+    Some((response[split + 4..].to_vec(), took))
+}
+
+/// GET `path` from `address` as a scraper reads it, in large chunks, keeping
+/// none of it: (bytes of the body, time to read the response whole). Keeping a
+/// 100 MB body would time this process's page faults, not the server.
+fn scrape(address: &str, path: &str) -> Option<(usize, Duration)> {
+    let (mut head, mut body) = (Vec::new(), 0);
+    let took = read_response(address, path, |chunk| {
+        if body > 0 || head.ends_with(b"\r\n\r\n") {
+            body += chunk.len();
+            return;
+        }
+        head.extend_from_slice(chunk);
+        if let Some(end) = head.windows(4).position(|window| window == b"\r\n\r\n") {
+            body = head.len() - end - 4;
+            head.truncate(end + 4);
+        }
+    })?;
+    Some((body, took))
+}
+
+/// Sends `GET path` to `address` over HTTP/1.0 and hands each chunk of the
+/// response to `take`; the time from connecting to the last byte.
+fn read_response(address: &str, path: &str, mut take: impl FnMut(&[u8])) -> Option<Duration> {
     use std::io::Write;
     let started = Instant::now();
     let mut stream = TcpStream::connect(address).ok()?;
@@ -341,20 +371,15 @@ fn get(address: &str, path: &str) -> Option<(Vec<u8>, Duration)> {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
-    // Read as a scraper does, in large chunks.
-    let mut response = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0; 1 << 20];
     loop {
         let read = stream.read(&mut chunk).ok()?;
         if read == 0 {
             break;
         }
-        response.extend_from_slice(&chunk[..read]);
+        take(&chunk[..read]);
     }
-    let split = response
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")?;
-    Some((response[split + 4..].to_vec(), started.elapsed()))
+    Some(started.elapsed())
 }
 
 struct Running(Child);
@@ -384,8 +409,8 @@ fn run_the_binary(hosts: usize) {
     let running = Running(child);
     let pid = running.0.id();
     let first = loop {
-        if let Some((body, _)) = get(&address, "/metrics")
-            && !body.is_empty()
+        if let Some((bytes, _)) = scrape(&address, "/metrics")
+            && bytes > 0
         {
             break started.elapsed();
         }
@@ -408,8 +433,8 @@ fn run_the_binary(hosts: usize) {
     let mut body_bytes = 0;
     while wall.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_secs(10));
-        if let Some((body, took)) = get(&address, "/metrics") {
-            body_bytes = body.len();
+        if let Some((bytes, took)) = scrape(&address, "/metrics") {
+            body_bytes = bytes;
             scrapes.push(took.as_secs_f64());
         }
     }
