@@ -11,7 +11,8 @@ use super::clock::VirtualTime;
 
 /// The budget of one plugin: a bucket of CPU seconds that fills at `share`
 /// seconds per virtual second, up to `capacity`, and empties by what its calls
-/// take. It may go into debt by one call; calls are made only while it is above 0.
+/// take. It may go into debt by one call (by one instant's group calls, which are
+/// allowed together before they run); calls are made only while it is above 0.
 #[derive(Debug)]
 pub(super) struct CpuBudget {
     plugin: String,
