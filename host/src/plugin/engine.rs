@@ -207,7 +207,7 @@ impl PluginInner {
 
     /// Marks a call into plugin code as running until the guard drops, so the
     /// epoch advances (and call deadlines pass) while it runs.
-    pub(super) fn enter_call(&self) -> ActiveCall {
+    pub(super) fn enter_call(&self) -> ActiveCall<'_> {
         ActiveCall::new(&self.runtime.ticker)
     }
 
@@ -312,20 +312,20 @@ struct EpochTicker {
 }
 
 /// A running call into plugin code (see [`PluginInner::enter_call`]).
-pub(super) struct ActiveCall(Arc<EpochTicker>);
+pub(super) struct ActiveCall<'a>(&'a EpochTicker);
 
-impl ActiveCall {
-    fn new(ticker: &Arc<EpochTicker>) -> Self {
+impl<'a> ActiveCall<'a> {
+    fn new(ticker: &'a EpochTicker) -> Self {
         if ticker.active.fetch_add(1, Ordering::SeqCst) == 0
             && let Some(thread) = ticker.thread.get()
         {
             thread.unpark();
         }
-        Self(ticker.clone())
+        Self(ticker)
     }
 }
 
-impl Drop for ActiveCall {
+impl Drop for ActiveCall<'_> {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::SeqCst);
     }

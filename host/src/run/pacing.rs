@@ -133,15 +133,16 @@ pub fn spawn(
     // the one of the snapshot the run started with).
     let status_requests = mixer.status_requests().clone();
     let page_requests = mixer.page_requests().clone();
-    let mut last_status = Some(snapshots.borrow().status.clone());
+    let mut last_status = snapshots.borrow().status.clone();
     let mut last_page: Option<Arc<crate::mixer::HostsPage>> = None;
     let mut snapshot = move |mixer: &Mixer, sim: &Simulation, last: bool| {
-        let fresh = last || last_status.is_none() || mixer.status_requests().take();
-        let mut snapshot = match (&last_status, fresh) {
-            (Some(status), false) => mixer.snapshot_with_status(sim, status.clone()),
-            _ => mixer.snapshot(sim, &status),
+        let fresh = last || mixer.status_requests().take();
+        let mut snapshot = if fresh {
+            mixer.snapshot(sim, &status)
+        } else {
+            mixer.snapshot_with_status(sim, last_status.clone())
         };
-        last_status = Some(snapshot.status.clone());
+        last_status = snapshot.status.clone();
         if let Some(range) = mixer.page_requests().take() {
             last_page = Some(Arc::new(mixer.hosts_page(sim, range)));
         }

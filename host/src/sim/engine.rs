@@ -159,7 +159,7 @@ impl Simulation {
     /// names, also where scenarios nest others). Unknown scenarios and refused
     /// parameters are errors here, before anything runs.
     pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
-        Self::build(
+        Self::with_spread(
             config,
             plugins,
             seed,
@@ -168,13 +168,18 @@ impl Simulation {
         )
     }
 
-    fn build(
+    /// Like [`Simulation::new`], with the spread over instances and threads
+    /// tuned: `series_per_instance` (default [`SERIES_PER_INSTANCE`]) and the
+    /// steps at one instant from which several threads step groups (default
+    /// [`PARALLEL_FROM_STEPS`]). For tests and benchmarks of small fleets.
+    pub fn with_spread(
         config: &MixerConfig,
         plugins: &[Plugin],
         seed: u64,
         series_per_instance: usize,
         parallel_from_steps: usize,
     ) -> Result<Self, SimError> {
+        let series_per_instance = series_per_instance.max(1);
         let mut instances = Vec::new();
         let mut directory = ScenarioDirectory::default();
         let plugins: Vec<Plugin> = plugins
@@ -480,26 +485,6 @@ impl Simulation {
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self
-    }
-
-    /// Like [`Simulation::new`], with the spread over instances and threads
-    /// tuned: `series_per_instance` (default [`SERIES_PER_INSTANCE`]) and the
-    /// steps at one instant from which several threads step groups (default
-    /// [`PARALLEL_FROM_STEPS`]). For tests and benchmarks of small fleets.
-    pub fn with_spread(
-        config: &MixerConfig,
-        plugins: &[Plugin],
-        seed: u64,
-        series_per_instance: usize,
-        parallel_from_steps: usize,
-    ) -> Result<Self, SimError> {
-        Self::build(
-            config,
-            plugins,
-            seed,
-            series_per_instance.max(1),
-            parallel_from_steps,
-        )
     }
 
     /// The same simulation with another fault policy.

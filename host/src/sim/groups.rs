@@ -241,44 +241,26 @@ impl Simulation {
         for (index, call) in calls.iter().enumerate() {
             by_instance[call.instance.index()].push(index);
         }
-        let busy = by_instance.iter().filter(|calls| !calls.is_empty()).count();
-        let steps: usize = calls.iter().map(|call| call.ready.len()).sum();
-        let threads = self.threads.min(busy);
-        let mut work: Vec<Vec<(&mut PluginInstance, &[usize])>> =
-            (0..threads.max(1)).map(|_| Vec::new()).collect();
-        if threads <= 1 || steps < self.parallel_from_steps {
-            for (instance, indices) in self.instances.iter_mut().zip(&by_instance) {
-                if !indices.is_empty() {
-                    work[0].push((instance, indices));
-                }
-            }
+        // Each instance's steps; an instance with calls has some (empty calls
+        // are never made).
+        let loads: Vec<usize> = by_instance
+            .iter()
+            .map(|indices| indices.iter().map(|&call| calls[call].ready.len()).sum())
+            .collect();
+        let busy = loads.iter().filter(|&&load| load > 0).count();
+        let threads = if loads.iter().sum::<usize>() < self.parallel_from_steps {
+            1
         } else {
-            // The busiest instances first, each to the least loaded thread.
-            let mut order: Vec<usize> = (0..by_instance.len())
-                .filter(|&instance| !by_instance[instance].is_empty())
-                .collect();
-            let load = |instance: usize| -> usize {
-                by_instance[instance]
-                    .iter()
-                    .map(|&call| calls[call].ready.len())
-                    .sum()
-            };
-            order.sort_by_key(|&instance| std::cmp::Reverse(load(instance)));
-            let mut thread_of = vec![0; by_instance.len()];
-            let mut loads = vec![0; threads];
-            for instance in order {
-                let lightest = (0..threads)
-                    .min_by_key(|&thread| loads[thread])
-                    .unwrap_or(0);
-                loads[lightest] += load(instance);
-                thread_of[instance] = lightest;
-            }
-            for (index, (instance, indices)) in
-                self.instances.iter_mut().zip(&by_instance).enumerate()
-            {
-                if !indices.is_empty() {
-                    work[thread_of[index]].push((instance, indices));
-                }
+            self.threads.min(busy).max(1)
+        };
+        let thread_of = spread(&loads, threads);
+        let mut work: Vec<Vec<(&mut PluginInstance, &[usize])>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for ((instance, indices), thread) in
+            self.instances.iter_mut().zip(&by_instance).zip(thread_of)
+        {
+            if !indices.is_empty() {
+                work[thread].push((instance, indices));
             }
         }
         let run =
@@ -330,4 +312,21 @@ impl Simulation {
         }
         self.take_value(id, value);
     }
+}
+
+/// The thread (of `threads`) each instance's calls go to: the busiest
+/// instances first, each to the least loaded thread.
+fn spread(loads: &[usize], threads: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..loads.len()).collect();
+    order.sort_by_key(|&instance| std::cmp::Reverse(loads[instance]));
+    let mut thread_of = vec![0; loads.len()];
+    let mut thread_loads = vec![0; threads.max(1)];
+    for instance in order {
+        let lightest = (0..thread_loads.len())
+            .min_by_key(|&thread| thread_loads[thread])
+            .unwrap_or(0);
+        thread_loads[lightest] += loads[instance];
+        thread_of[instance] = lightest;
+    }
+    thread_of
 }
