@@ -1,17 +1,25 @@
 //! Basic scenarios: `do_nothing`, `random_in_range`, `time_duration`.
 
-use promemu_guest::ParamSpec;
+use promemu_guest::{ParamSpec, Params};
+
+use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, uniform};
+use crate::{Behaviour, Ctx, FromParams, uniform};
 
 pub const DO_NOTHING: Entry = Entry {
     name: "do_nothing",
-    batchable: true,
     description: "Keeps the current value (the metric's default until something else sets it).",
     params: &[],
-    build: |_, _| Ok(Box::new(DoNothing)),
+    group: Some(crate::group::grouped::<DoNothing>),
+    build: crate::boxed::<DoNothing>,
 };
+
+impl FromParams for DoNothing {
+    fn build(_: &Params, _: &MetricInfo) -> Result<Self, String> {
+        Ok(DoNothing)
+    }
+}
 
 struct DoNothing;
 
@@ -27,18 +35,22 @@ impl Behaviour for DoNothing {
 
 pub const RANDOM_IN_RANGE: Entry = Entry {
     name: "random_in_range",
-    batchable: true,
     description: "A uniform random value in a range on every step.",
     params: &[ParamSpec {
         name: "value_range",
         description: "[low, high] to draw from; null for the metric's range",
         default: "null",
     }],
-    build: |params, info| {
-        let (low, high) = params.range("value_range")?.unwrap_or((info.min, info.max));
-        Ok(Box::new(RandomInRange { low, high }))
-    },
+    group: Some(crate::group::grouped::<RandomInRange>),
+    build: crate::boxed::<RandomInRange>,
 };
+
+impl FromParams for RandomInRange {
+    fn build(params: &Params, info: &MetricInfo) -> Result<Self, String> {
+        let (low, high) = params.range("value_range")?.unwrap_or((info.min, info.max));
+        Ok(RandomInRange { low, high })
+    }
+}
 
 struct RandomInRange {
     low: f64,
@@ -53,11 +65,17 @@ impl Behaviour for RandomInRange {
 
 pub const TIME_DURATION: Entry = Entry {
     name: "time_duration",
-    batchable: true,
     description: "Seconds elapsed since the first step of the series (uptime, session length).",
     params: &[],
-    build: |_, _| Ok(Box::new(TimeDuration { first_step: None })),
+    group: Some(crate::group::grouped::<TimeDuration>),
+    build: crate::boxed::<TimeDuration>,
 };
+
+impl FromParams for TimeDuration {
+    fn build(_: &Params, _: &MetricInfo) -> Result<Self, String> {
+        Ok(TimeDuration { first_step: None })
+    }
+}
 
 struct TimeDuration {
     first_step: Option<f64>,

@@ -9,7 +9,7 @@ use crate::{Behaviour, Ctx};
 
 pub const CALC_BY_EVENT: Entry = Entry {
     name: "calc_by_event",
-    batchable: false,
+    group: None,
     description: "On each event of events_config, applies that event's handler: an expression over value, min, max, default, elapsed and time (e.g. \"max(0, value - 3)\"), a scenario name (of this pack or any loaded plugin), or {scenario, scenario_data}. Keeps its value between events; clamped to the metric's range.",
     params: &[ParamSpec {
         name: "events_config",

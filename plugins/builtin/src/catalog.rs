@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::Behaviour;
 use crate::bindings::promemu::plugin::types::MetricInfo;
 use crate::foreign::Foreign;
+use crate::group::MemberSet;
 
 /// Builds a behaviour from checked parameters.
 pub type Build = fn(&Params, &MetricInfo) -> Result<Box<dyn Behaviour>, String>;
@@ -15,10 +16,10 @@ pub struct Entry {
     pub name: &'static str,
     pub description: &'static str,
     pub params: &'static [ParamSpec],
-    /// Whether its series may be stepped in groups (`batch`): it reads no links,
-    /// emits no events and nests no other scenario, so a step needs only the
-    /// series' own state, time, value and random draws.
-    pub batchable: bool,
+    /// How its series are stepped in groups (`batch`), when they may be: it
+    /// reads no links, emits no events and nests no other scenario, so a step
+    /// needs only the series' own state, time, value and random draws.
+    pub group: Option<fn(Params) -> Box<dyn MemberSet>>,
     pub build: Build,
 }
 

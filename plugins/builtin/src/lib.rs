@@ -34,7 +34,7 @@ use crate::bindings::exports::promemu::plugin::scenarios::{
 };
 use crate::bindings::promemu::plugin::host;
 use crate::bindings::promemu::plugin::types::{Context, Event, LinkedValue, MetricInfo, ParamInfo};
-use promemu_guest::param_infos;
+use promemu_guest::{Params, param_infos};
 
 /// What a step may look at, borrowed from the contract's `context`.
 pub(crate) struct Ctx<'a> {
@@ -115,6 +115,20 @@ pub(crate) trait Behaviour {
     fn draws(&self) -> bool {
         true
     }
+}
+
+/// A behaviour built from checked parameters: what lets a catalog entry box it
+/// for a single series or keep it unboxed, in arrays, for a group.
+pub(crate) trait FromParams: Behaviour + Sized + 'static {
+    fn build(params: &Params, info: &MetricInfo) -> Result<Self, String>;
+}
+
+/// [`FromParams::build`] for one series, behind the catalog's [`catalog::Build`].
+pub(crate) fn boxed<S: FromParams>(
+    params: &Params,
+    info: &MetricInfo,
+) -> Result<Box<dyn Behaviour>, String> {
+    Ok(Box::new(S::build(params, info)?))
 }
 
 /// The state behind one `scenario` resource handle.

@@ -8,7 +8,7 @@ use crate::{Behaviour, Ctx, uniform};
 
 pub const LOAD_PEAK_CPU: Entry = Entry {
     name: "load_peak_cpu",
-    batchable: false,
+    group: None,
     description: "CPU-like load that idles around base_value and climbs toward peak_value between start_event and end_event: each step closes 'smoothing' of the gap to the target, plus uniform noise; clamped to the metric's range. List both events in the metric's listen_events.",
     params: &[
         ParamSpec {

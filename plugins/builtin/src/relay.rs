@@ -12,7 +12,7 @@ const VARIABLES: &[&str] = &[
 
 pub const RELAY_TO_OTHER_METRIC: Entry = Entry {
     name: "relay_to_other_metric",
-    batchable: false,
+    group: None,
     description: "Follows another metric of the same host through an expression over source (its value), value, min, max, default, elapsed and time; clamped to the metric's range. Keeps its value while the source is unknown.",
     params: &[
         ParamSpec {

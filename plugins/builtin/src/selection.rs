@@ -1,13 +1,14 @@
 //! Selection scenarios: `variety_selection`.
 
-use promemu_guest::ParamSpec;
+use promemu_guest::{ParamSpec, Params};
+
+use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, uniform};
+use crate::{Behaviour, Ctx, FromParams, uniform};
 
 pub const VARIETY_SELECTION: Entry = Entry {
     name: "variety_selection",
-    batchable: true,
     description: "Weighted random choice among fixed values. The first step always chooses; later steps choose again with probability change_probability.",
     params: &[
         ParamSpec {
@@ -26,7 +27,12 @@ pub const VARIETY_SELECTION: Entry = Entry {
             default: "0.1",
         },
     ],
-    build: |params, _| {
+    group: Some(crate::group::grouped::<VarietySelection>),
+    build: crate::boxed::<VarietySelection>,
+};
+
+impl FromParams for VarietySelection {
+    fn build(params: &Params, _: &MetricInfo) -> Result<Self, String> {
         let values: Vec<f64> = params.get("values", "a list of numbers")?;
         if values.is_empty() {
             return Err(params.error("parameter 'values' must not be empty"));
@@ -53,14 +59,14 @@ pub const VARIETY_SELECTION: Entry = Entry {
                 "parameter 'change_probability' must be in [0, 1], got {change_probability}"
             )));
         }
-        Ok(Box::new(VarietySelection {
+        Ok(VarietySelection {
             values,
             weights,
             change_probability,
             chosen: false,
-        }))
-    },
-};
+        })
+    }
+}
 
 struct VarietySelection {
     values: Vec<f64>,

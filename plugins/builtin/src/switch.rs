@@ -9,7 +9,7 @@ use crate::{Behaviour, Ctx};
 
 pub const SWITCH_SCENARIO_BY_EVENTS: Entry = Entry {
     name: "switch_scenario_by_events",
-    batchable: false,
+    group: None,
     description: "Runs default_scenario until an event of events_config arrives, then that event's scenario (started afresh, its elapsed counted from the event) until its duration ends or another configured event arrives. Scenarios may come from this pack or any loaded plugin.",
     params: &[
         ParamSpec {

@@ -8,7 +8,7 @@ use crate::{Behaviour, Ctx};
 
 pub const FEATURE_TOGGLE: Entry = Entry {
     name: "feature_toggle",
-    batchable: false,
+    group: None,
     description: "Off until start_time, then on for duration and off for interval, repeating (times since the series became active). Emits on_event / off_event on every change.",
     params: &[
         ParamSpec {

@@ -1,13 +1,14 @@
 //! Trend scenarios: `update_by_trend` and `random_walk`.
 
-use promemu_guest::ParamSpec;
+use promemu_guest::{ParamSpec, Params};
+
+use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, uniform};
+use crate::{Behaviour, Ctx, FromParams, uniform};
 
 pub const UPDATE_BY_TREND: Entry = Entry {
     name: "update_by_trend",
-    batchable: true,
     description: "Adds a random step each update: positive for 'up', negative for 'down', either sign for 'hold'; clamped to the metric's range.",
     params: &[
         ParamSpec {
@@ -21,7 +22,12 @@ pub const UPDATE_BY_TREND: Entry = Entry {
             default: "[1.0, 5.0]",
         },
     ],
-    build: |params, _| {
+    group: Some(crate::group::grouped::<UpdateByTrend>),
+    build: crate::boxed::<UpdateByTrend>,
+};
+
+impl FromParams for UpdateByTrend {
+    fn build(params: &Params, _: &MetricInfo) -> Result<Self, String> {
         let direction = match params.string("trend")?.as_str() {
             "up" => Direction::Up,
             "down" => Direction::Down,
@@ -38,13 +44,13 @@ pub const UPDATE_BY_TREND: Entry = Entry {
                 "parameter 'step_range' must not be negative, got [{low}, {high}]"
             )));
         }
-        Ok(Box::new(UpdateByTrend {
+        Ok(UpdateByTrend {
             direction,
             low,
             high,
-        }))
-    },
-};
+        })
+    }
+}
 
 enum Direction {
     Up,
@@ -72,7 +78,6 @@ impl Behaviour for UpdateByTrend {
 
 pub const RANDOM_WALK: Entry = Entry {
     name: "random_walk",
-    batchable: true,
     description: "Moves by a uniform step in [-max_step, max_step] each update, pulled back toward the metric's default by 'reversion' (0 = pure walk, 1 = snap back); clamped to the metric's range.",
     params: &[
         ParamSpec {
@@ -86,7 +91,12 @@ pub const RANDOM_WALK: Entry = Entry {
             default: "0.1",
         },
     ],
-    build: |params, info| {
+    group: Some(crate::group::grouped::<RandomWalk>),
+    build: crate::boxed::<RandomWalk>,
+};
+
+impl FromParams for RandomWalk {
+    fn build(params: &Params, info: &MetricInfo) -> Result<Self, String> {
         let max_step = match params.raw("max_step") {
             serde_json::Value::Null => ((info.max - info.min) * 0.05).abs(),
             _ => params.f64("max_step")?,
@@ -102,12 +112,12 @@ pub const RANDOM_WALK: Entry = Entry {
                 "parameter 'reversion' must be in [0, 1], got {reversion}"
             )));
         }
-        Ok(Box::new(RandomWalk {
+        Ok(RandomWalk {
             max_step,
             reversion,
-        }))
-    },
-};
+        })
+    }
+}
 
 struct RandomWalk {
     max_step: f64,

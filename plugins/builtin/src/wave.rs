@@ -2,14 +2,15 @@
 
 use std::f64::consts::TAU;
 
-use promemu_guest::ParamSpec;
+use promemu_guest::{ParamSpec, Params};
+
+use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx};
+use crate::{Behaviour, Ctx, FromParams};
 
 pub const SINE_WAVE: Entry = Entry {
     name: "sine_wave",
-    batchable: true,
     description: "offset + amplitude * sin(2*pi*elapsed/period + phase_offset), clamped to the metric's range.",
     params: &[
         ParamSpec {
@@ -33,15 +34,20 @@ pub const SINE_WAVE: Entry = Entry {
             default: "0.0",
         },
     ],
-    build: |params, _| {
-        Ok(Box::new(SineWave {
+    group: Some(crate::group::grouped::<SineWave>),
+    build: crate::boxed::<SineWave>,
+};
+
+impl FromParams for SineWave {
+    fn build(params: &Params, _: &MetricInfo) -> Result<Self, String> {
+        Ok(SineWave {
             period: params.positive("period")?,
             amplitude: params.f64("amplitude")?,
             offset: params.f64("offset")?,
             phase: params.f64("phase_offset")?,
-        }))
-    },
-};
+        })
+    }
+}
 
 struct SineWave {
     period: f64,
