@@ -112,8 +112,9 @@ pub struct Simulation {
     /// its series share.
     pub(super) groups: Vec<SeriesGroup>,
     pub(super) group_index: HashMap<GroupKey, GroupIndex>,
-    /// The group of (shared metric list, metric, instance), see `group_for`.
-    pub(super) group_of_shared: HashMap<(usize, usize, PluginId), GroupIndex>,
+    /// The group of (shared metric list, metric, instance), or `None` when
+    /// its scenario cannot be stepped in groups; see `group_for`.
+    pub(super) group_of_shared: HashMap<(usize, usize, PluginId), Option<GroupIndex>>,
     /// (plugin, scenario, parameters) that cannot be stepped in groups.
     pub(super) unbatchable: HashSet<(usize, String, String)>,
     /// The scenario plugins, in the order of `directory`.

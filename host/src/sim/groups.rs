@@ -68,21 +68,22 @@ impl Simulation {
     ) -> Result<Option<GroupIndex>, SimError> {
         let metric = &host.metrics[index];
         let owner = self.owner(host, metric)?;
-        let unbatchable = (
-            owner,
-            metric.scenario.clone(),
-            metric.scenario_params.clone(),
-        );
-        if self.unbatchable.contains(&unbatchable) {
-            return Ok(None);
-        }
         let plugin_error = |err| SimError::from_plugin(host, metric, err);
         let instance = self.instance_for(owner).map_err(plugin_error)?;
         // The hosts of a group share their metric list: decide once per metric
         // of the list (and instance), not once per host.
         let shared = (Arc::as_ptr(&host.metrics) as usize, index, instance);
         if let Some(&group) = self.group_of_shared.get(&shared) {
-            return Ok(Some(group));
+            return Ok(group);
+        }
+        let unbatchable = (
+            owner,
+            metric.scenario.clone(),
+            metric.scenario_params.clone(),
+        );
+        if self.unbatchable.contains(&unbatchable) {
+            self.group_of_shared.insert(shared, None);
+            return Ok(None);
         }
         let key = GroupKey {
             instance,
@@ -93,7 +94,7 @@ impl Simulation {
             duration: metric.duration.and_then(VirtualTime::from_secs),
         };
         if let Some(&group) = self.group_index.get(&key) {
-            self.group_of_shared.insert(shared, group);
+            self.group_of_shared.insert(shared, Some(group));
             return Ok(Some(group));
         }
         let created = self.instances[instance.index()]
@@ -104,6 +105,7 @@ impl Simulation {
             .map_err(plugin_error)?;
         let Some(group) = created else {
             self.unbatchable.insert(unbatchable);
+            self.group_of_shared.insert(shared, None);
             return Ok(None);
         };
         let group_index = GroupIndex::new(self.groups.len());
@@ -117,7 +119,7 @@ impl Simulation {
             self.schedule.at(start, Task::StepGroup(group_index));
         }
         self.group_index.insert(key, group_index);
-        self.group_of_shared.insert(shared, group_index);
+        self.group_of_shared.insert(shared, Some(group_index));
         Ok(Some(group_index))
     }
 
