@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::{MetricConfig, MetricKind};
-use crate::sim::{HostView, Sample, SeriesId, SeriesView, Simulation};
+use crate::sim::{HistogramSample, HostView, Sample, SeriesId, SeriesView, Simulation};
 
 /// The series of one exposition (a job's push body, or every job's series for
 /// the scrape endpoint), grouped into metric families.
@@ -199,12 +199,13 @@ pub(crate) fn write_sample(
 pub(crate) fn for_each_line(sample: &Sample, mut line: impl FnMut(&'static str, Option<f64>, f64)) {
     match sample {
         Sample::Gauge(value) | Sample::Counter(value) => line("", None, *value),
-        Sample::Histogram {
-            bounds,
-            cumulative,
-            sum,
-            count,
-        } => {
+        Sample::Histogram(histogram) => {
+            let HistogramSample {
+                bounds,
+                cumulative,
+                sum,
+                count,
+            } = &**histogram;
             for (bound, bucket) in bounds.iter().zip(cumulative) {
                 line("_bucket", Some(*bound), *bucket as f64);
             }
@@ -430,12 +431,13 @@ mod tests {
                 counter.set_value(*value);
                 metric.set_counter(counter);
             }
-            Sample::Histogram {
-                bounds,
-                cumulative,
-                sum,
-                count,
-            } => {
+            Sample::Histogram(histogram) => {
+                let HistogramSample {
+                    bounds,
+                    cumulative,
+                    sum,
+                    count,
+                } = &**histogram;
                 family.set_field_type(proto::MetricType::HISTOGRAM);
                 let mut histogram = proto::Histogram::default();
                 histogram.set_sample_sum(*sum);
@@ -471,18 +473,13 @@ mod tests {
             Sample::Gauge(42.125),
             Sample::Gauge(-0.0),
             Sample::Counter(123456.75),
-            Sample::Histogram {
-                bounds: vec![0.005, 0.25, 10.0],
-                cumulative: vec![0, 2, 7],
-                sum: 13.5,
-                count: 9,
-            },
+            Sample::histogram(vec![0.005, 0.25, 10.0], vec![0, 2, 7], 13.5, 9),
         ];
         for sample in &samples {
             let kind = match sample {
                 Sample::Gauge(_) => MetricKind::Gauge,
                 Sample::Counter(_) => MetricKind::Counter,
-                Sample::Histogram { .. } => MetricKind::Histogram,
+                Sample::Histogram(_) => MetricKind::Histogram,
             };
             let mut metric = MetricConfig::new("m_total");
             metric.kind = kind;
@@ -501,12 +498,7 @@ mod tests {
     #[test]
     fn histograms_put_le_last_and_add_the_infinite_bucket() {
         let mut out = String::new();
-        let sample = Sample::Histogram {
-            bounds: vec![0.5, 1.0],
-            cumulative: vec![1, 3],
-            sum: 2.25,
-            count: 4,
-        };
+        let sample = Sample::histogram(vec![0.5, 1.0], vec![1, 3], 2.25, 4);
         write_sample(&mut out, "h", "host=\"a\"", &sample, None);
         assert_eq!(out.lines().count() as u64, sample_lines(&sample));
         assert_eq!(

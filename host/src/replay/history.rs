@@ -138,7 +138,7 @@ impl History {
                 let sample = sim.series_view(member.series).current();
                 let lines = sample_lines(&sample);
                 let bounds: Arc<[f64]> = match sample {
-                    Sample::Histogram { bounds, .. } => bounds.into(),
+                    Sample::Histogram(histogram) => histogram.bounds.into(),
                     Sample::Gauge(_) | Sample::Counter(_) => Arc::new([]),
                 };
                 tracks.push(Track {
@@ -339,12 +339,12 @@ impl Renderer {
     }
 
     fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
-        let mut histogram = Sample::Histogram {
-            bounds: track.bounds.to_vec(),
-            cumulative: vec![0; track.bounds.len()],
-            sum: 0.0,
-            count: 0,
-        };
+        let mut histogram = Sample::histogram(
+            track.bounds.to_vec(),
+            vec![0; track.bounds.len()],
+            0.0,
+            0,
+        );
         for sample in words.chunks_exact(track.stride()) {
             let identity = track
                 .labels
@@ -353,15 +353,10 @@ impl Renderer {
             self.origin.timestamp(sample[0], &mut self.timestamp);
             let value = f64::from_bits(sample[1]);
             let rendered = match &mut histogram {
-                Sample::Histogram {
-                    cumulative,
-                    sum,
-                    count,
-                    ..
-                } if !track.bounds.is_empty() => {
-                    *sum = value;
-                    *count = sample[2];
-                    cumulative.copy_from_slice(&sample[3..]);
+                Sample::Histogram(kept) if !track.bounds.is_empty() => {
+                    kept.sum = value;
+                    kept.count = sample[2];
+                    kept.cumulative.copy_from_slice(&sample[3..]);
                     &histogram
                 }
                 _ => &Sample::Gauge(value),

@@ -272,7 +272,7 @@ impl Simulation {
                     })?;
                 resolved.push((link, SeriesId::new(target)));
             }
-            self.series[index].links = resolved;
+            self.series[index].links = resolved.into_boxed_slice();
         }
         for index in range.clone() {
             let metric = &self.series[index].config;

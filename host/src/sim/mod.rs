@@ -29,5 +29,5 @@ pub use engine::{
 pub use error::SimError;
 pub use ids::{HostId, PluginId, SeriesId};
 pub use journal::{Journal, JournalEvent};
-pub use series::Sample;
+pub use series::{HistogramSample, Sample};
 pub use view::{HostView, SeriesView};

@@ -43,17 +43,44 @@ pub(super) enum Runner {
     Grouped { group: GroupIndex, member: MemberId },
 }
 
-/// A reported value, ready for exposition.
+/// A reported value, ready for exposition. A histogram's is boxed, so that
+/// every series' last report takes 16 bytes whatever its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sample {
     Gauge(f64),
     Counter(f64),
-    Histogram {
-        bounds: Vec<f64>,
-        cumulative: Vec<u64>,
-        sum: f64,
-        count: u64,
-    },
+    Histogram(Box<HistogramSample>),
+}
+
+/// A histogram's buckets (upper bounds and cumulative counts), sum and count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSample {
+    pub bounds: Vec<f64>,
+    pub cumulative: Vec<u64>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Sample {
+    /// A histogram's sample.
+    pub fn histogram(bounds: Vec<f64>, cumulative: Vec<u64>, sum: f64, count: u64) -> Self {
+        Sample::Histogram(Box::new(HistogramSample {
+            bounds,
+            cumulative,
+            sum,
+            count,
+        }))
+    }
+}
+
+/// What a histogram series counted since it became active: its cumulative
+/// bucket counts (an observation counts into every bucket whose bound it is
+/// under), its sum and count.
+#[derive(Debug, Clone, Default)]
+pub(super) struct HistogramState {
+    pub(super) buckets: Vec<u64>,
+    pub(super) sum: f64,
+    pub(super) count: u64,
 }
 
 /// Why a step's value was not taken as it came.
@@ -69,6 +96,37 @@ pub enum ValueIssue {
     Reset,
 }
 
+/// A histogram metric's bucket bounds: its own, or the default ones.
+fn bounds_of(metric: &MetricConfig) -> &[f64] {
+    if metric.buckets.is_empty() {
+        &DEFAULT_BUCKETS
+    } else {
+        &metric.buckets
+    }
+}
+
+impl HistogramState {
+    fn clear(&mut self) {
+        self.buckets.iter_mut().for_each(|count| *count = 0);
+        self.sum = 0.0;
+        self.count = 0;
+    }
+
+    /// Counts `value` into every bucket whose bound (of `bounds`) it is under.
+    fn observe(&mut self, bounds: &[f64], value: f64) {
+        let first = bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(bounds.len());
+        self.buckets
+            .iter_mut()
+            .skip(first)
+            .for_each(|count| *count += 1);
+        self.sum += value;
+        self.count += 1;
+    }
+}
+
 /// The state of one metric of one host. Only the simulation changes it; readers
 /// see it through [`super::SeriesView`].
 #[derive(Debug, Clone)]
@@ -77,16 +135,15 @@ pub(super) struct SeriesState {
     pub(super) config: SharedMetric,
     pub(super) runner: Runner,
     /// Other series of the same host this one reads, by metric name.
-    pub(super) links: Vec<(String, super::SeriesId)>,
+    pub(super) links: Box<[(String, super::SeriesId)]>,
     pub(super) interval: VirtualTime,
     pub(super) active: bool,
     pub(super) activated_at: VirtualTime,
     /// Gauge value, counter increment or histogram observation of the last step.
     pub(super) value: f64,
     pub(super) counter_total: f64,
-    pub(super) bucket_counts: Vec<u64>,
-    pub(super) histogram_sum: f64,
-    pub(super) histogram_count: u64,
+    /// A histogram's counts (`None` for gauges and counters).
+    pub(super) histogram: Option<Box<HistogramState>>,
     /// What the host last reported for this series (`None` when not exposed).
     pub(super) reported: Option<Sample>,
     pub(super) steps: u64,
@@ -102,23 +159,27 @@ pub(super) struct SeriesState {
 impl SeriesState {
     pub(super) fn new(host: HostId, config: SharedMetric, runner: Runner) -> Self {
         // Only histograms count into buckets.
-        let buckets = match (config.kind, config.buckets.is_empty()) {
-            (MetricKind::Histogram, true) => DEFAULT_BUCKETS.len(),
-            (MetricKind::Histogram, false) => config.buckets.len(),
-            _ => 0,
-        };
+        let histogram = match (config.kind, config.buckets.is_empty()) {
+            (MetricKind::Histogram, true) => Some(DEFAULT_BUCKETS.len()),
+            (MetricKind::Histogram, false) => Some(config.buckets.len()),
+            _ => None,
+        }
+        .map(|buckets| {
+            Box::new(HistogramState {
+                buckets: vec![0; buckets],
+                ..HistogramState::default()
+            })
+        });
         Self {
             host,
             interval: VirtualTime::interval(config.update_interval),
             value: config.default_value,
             runner,
-            links: Vec::new(),
+            links: Box::default(),
             active: false,
             activated_at: VirtualTime::ZERO,
             counter_total: 0.0,
-            bucket_counts: vec![0; buckets],
-            histogram_sum: 0.0,
-            histogram_count: 0,
+            histogram,
             reported: None,
             steps: 0,
             faults: 0,
@@ -135,9 +196,9 @@ impl SeriesState {
         self.activated_at = now;
         self.value = self.config.default_value;
         self.counter_total = 0.0;
-        self.bucket_counts.iter_mut().for_each(|count| *count = 0);
-        self.histogram_sum = 0.0;
-        self.histogram_count = 0;
+        if let Some(histogram) = &mut self.histogram {
+            histogram.clear();
+        }
     }
 
     /// Whether the series may step at `now` (active, not dropped, not backing off).
@@ -162,23 +223,14 @@ impl SeriesState {
                 self.counter_total = if reset { value.max(0.0) } else { total };
             }
             MetricKind::Histogram => {
-                if !(self.histogram_sum + value).is_finite() {
-                    reset = true;
-                    self.histogram_sum = 0.0;
-                    self.histogram_count = 0;
-                    self.bucket_counts.iter_mut().for_each(|count| *count = 0);
+                let bounds = bounds_of(&self.config);
+                if let Some(histogram) = &mut self.histogram {
+                    if !(histogram.sum + value).is_finite() {
+                        reset = true;
+                        histogram.clear();
+                    }
+                    histogram.observe(bounds, value);
                 }
-                let bounds = self.bounds();
-                let first = bounds
-                    .iter()
-                    .position(|bound| value <= *bound)
-                    .unwrap_or(bounds.len());
-                self.bucket_counts
-                    .iter_mut()
-                    .skip(first)
-                    .for_each(|count| *count += 1);
-                self.histogram_sum += value;
-                self.histogram_count += 1;
             }
         }
         if reset {
@@ -189,11 +241,7 @@ impl SeriesState {
     }
 
     pub(super) fn bounds(&self) -> &[f64] {
-        if self.config.buckets.is_empty() {
-            &DEFAULT_BUCKETS
-        } else {
-            &self.config.buckets
-        }
+        bounds_of(&self.config)
     }
 
     /// The value other series see through links: gauge value, counter total, or
@@ -210,12 +258,15 @@ impl SeriesState {
         match self.config.kind {
             MetricKind::Gauge => Sample::Gauge(self.value),
             MetricKind::Counter => Sample::Counter(self.counter_total),
-            MetricKind::Histogram => Sample::Histogram {
-                bounds: self.bounds().to_vec(),
-                cumulative: self.bucket_counts.clone(),
-                sum: self.histogram_sum,
-                count: self.histogram_count,
-            },
+            MetricKind::Histogram => {
+                let histogram = self.histogram.as_deref().cloned().unwrap_or_default();
+                Sample::histogram(
+                    self.bounds().to_vec(),
+                    histogram.buckets,
+                    histogram.sum,
+                    histogram.count,
+                )
+            }
         }
     }
 }
@@ -263,12 +314,7 @@ mod tests {
         }
         assert_eq!(
             histogram.sample(),
-            Sample::Histogram {
-                bounds: vec![1.0, 5.0, 10.0],
-                cumulative: vec![1, 2, 3],
-                sum: 60.5,
-                count: 4
-            }
+            Sample::histogram(vec![1.0, 5.0, 10.0], vec![1, 2, 3], 60.5, 4)
         );
     }
 
@@ -293,9 +339,9 @@ mod tests {
         let mut histogram = series_up_to(MetricKind::Histogram, f64::MAX);
         histogram.apply(f64::MAX);
         assert_eq!(histogram.apply(f64::MAX), Some(ValueIssue::Reset));
-        let Sample::Histogram { sum, count, .. } = histogram.sample() else {
+        let Sample::Histogram(sample) = histogram.sample() else {
             panic!("a histogram samples as one");
         };
-        assert_eq!((sum, count), (f64::MAX, 1));
+        assert_eq!((sample.sum, sample.count), (f64::MAX, 1));
     }
 }

@@ -142,11 +142,10 @@ impl<'a> SeriesView<'a> {
     /// borrowed (`None` for gauges and counters, whose sample is
     /// [`Self::linked_value`]).
     pub fn histogram(&self) -> Option<(&'a [u64], f64, u64)> {
-        (self.state.config.kind == MetricKind::Histogram).then_some((
-            self.state.bucket_counts.as_slice(),
-            self.state.histogram_sum,
-            self.state.histogram_count,
-        ))
+        self.state
+            .histogram
+            .as_deref()
+            .map(|histogram| (histogram.buckets.as_slice(), histogram.sum, histogram.count))
     }
 
     /// A histogram's bucket upper bounds (empty for gauges and counters).
