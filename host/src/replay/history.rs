@@ -339,12 +339,8 @@ impl Renderer {
     }
 
     fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
-        let mut histogram = Sample::histogram(
-            track.bounds.to_vec(),
-            vec![0; track.bounds.len()],
-            0.0,
-            0,
-        );
+        let mut histogram =
+            Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0);
         for sample in words.chunks_exact(track.stride()) {
             let identity = track
                 .labels

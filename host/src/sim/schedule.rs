@@ -164,8 +164,15 @@ mod tests {
         schedule.at(ms(10), Task::StepGroup(GroupIndex::new(2)));
         schedule.at(ms(10), Task::StepGroup(GroupIndex::new(1)));
         let (time, first) = schedule.pop_due(ms(10)).expect("due");
-        assert_eq!((time.as_millis(), first), (10, Task::Activate(SeriesId::new(0))));
-        assert_eq!(schedule.pop_group_step_at(ms(10)), None, "activations come first");
+        assert_eq!(
+            (time.as_millis(), first),
+            (10, Task::Activate(SeriesId::new(0)))
+        );
+        assert_eq!(
+            schedule.pop_group_step_at(ms(10)),
+            None,
+            "activations come first"
+        );
         let activated: Vec<Task> = (0..4)
             .map(|_| schedule.pop_due(ms(10)).expect("due").1)
             .collect();
@@ -173,7 +180,11 @@ mod tests {
             activated,
             [1, 3, 5, 5].map(|series| Task::Activate(SeriesId::new(series)))
         );
-        assert_eq!(schedule.pop_group_step_at(ms(9)), None, "not at another instant");
+        assert_eq!(
+            schedule.pop_group_step_at(ms(9)),
+            None,
+            "not at another instant"
+        );
         assert_eq!(schedule.pop_group_step_at(ms(10)), Some(GroupIndex::new(1)));
         assert_eq!(schedule.pop_group_step_at(ms(10)), Some(GroupIndex::new(2)));
         assert!(schedule.is_empty());
