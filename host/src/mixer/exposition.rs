@@ -431,21 +431,15 @@ mod tests {
                 counter.set_value(*value);
                 metric.set_counter(counter);
             }
-            Sample::Histogram(histogram) => {
-                let HistogramSample {
-                    bounds,
-                    cumulative,
-                    sum,
-                    count,
-                } = &**histogram;
+            Sample::Histogram(ours) => {
                 family.set_field_type(proto::MetricType::HISTOGRAM);
                 let mut histogram = proto::Histogram::default();
-                histogram.set_sample_sum(*sum);
-                histogram.set_sample_count(*count);
+                histogram.set_sample_sum(ours.sum);
+                histogram.set_sample_count(ours.count);
                 histogram.set_bucket(
-                    bounds
+                    ours.bounds
                         .iter()
-                        .zip(cumulative)
+                        .zip(&ours.cumulative)
                         .map(|(bound, count)| {
                             let mut bucket = proto::Bucket::default();
                             bucket.set_upper_bound(*bound);
