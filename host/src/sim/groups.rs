@@ -191,8 +191,10 @@ impl Simulation {
     fn prepare_group_step(&mut self, index: GroupIndex) -> Option<GroupCall> {
         let now = self.now;
         let group = &self.groups[index.index()];
-        let mut ready = Vec::with_capacity(group.members.len());
-        let mut members = Vec::with_capacity(group.members.len());
+        let capacity = group.members.len();
+        let (mut ready, mut members) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+        let (mut elapsed, mut values) =
+            (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
         let mut live = false;
         for &(id, member) in &group.members {
             let series = &self.series[id.index()];
@@ -201,6 +203,8 @@ impl Simulation {
                 if series.can_step(now) {
                     ready.push(id);
                     members.push(member);
+                    elapsed.push(now.as_secs() - series.activated_at.as_secs());
+                    values.push(series.value);
                 }
             }
         }
@@ -217,14 +221,6 @@ impl Simulation {
             self.stats.throttled_steps += ready.len() as u64;
             return None;
         }
-        let elapsed = ready
-            .iter()
-            .map(|id| now.as_secs() - self.series[id.index()].activated_at.as_secs())
-            .collect();
-        let values = ready
-            .iter()
-            .map(|id| self.series[id.index()].value)
-            .collect();
         Some(GroupCall {
             instance,
             group: group_id,
