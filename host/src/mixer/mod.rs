@@ -2,6 +2,7 @@
 //! job), renders each job's series into the text exposition format, and reports
 //! status in the original's shape. Reads the simulation; does no I/O.
 
+mod doorbell;
 mod exposition;
 mod lines;
 mod page;
@@ -14,6 +15,7 @@ use bytes::Bytes;
 
 use crate::sim::{HostId, Simulation, VirtualTime};
 
+pub use doorbell::Doorbell;
 pub use exposition::{Exposition, FamilyView, Member};
 pub(crate) use exposition::{escape, sample_lines, write_sample};
 use lines::LineLayout;
@@ -62,28 +64,41 @@ pub struct Mixer {
     status_requests: StatusRequests,
     /// Readers of the live page ask for a page of hosts here.
     page_requests: PageRequests,
+    /// Wakes the thread that builds snapshots when a reader asks for something.
+    doorbell: Doorbell,
 }
 
 /// Asks the simulation's thread for a snapshot with a fresh status report.
 /// A status report walks every host, so it is built when a reader wants one
 /// (the status log at its interval, a request to `/status`), not every second.
 #[derive(Debug, Clone, Default)]
-pub struct StatusRequests(Arc<AtomicBool>);
+pub struct StatusRequests {
+    asked: Arc<AtomicBool>,
+    doorbell: Doorbell,
+}
 
 impl StatusRequests {
+    fn new(doorbell: Doorbell) -> Self {
+        Self {
+            asked: Arc::default(),
+            doorbell,
+        }
+    }
+
     /// Asks for a fresh report in the next snapshot.
     pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.asked.store(true, Ordering::SeqCst);
+        self.doorbell.ring();
     }
 
     /// Whether a fresh report was asked for since the last call.
     pub fn take(&self) -> bool {
-        self.0.swap(false, Ordering::SeqCst)
+        self.asked.swap(false, Ordering::SeqCst)
     }
 
     /// Whether a fresh report is asked for (without taking the request).
     pub fn is_pending(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.asked.load(Ordering::SeqCst)
     }
 }
 
@@ -267,6 +282,7 @@ impl Mixer {
         if jobs.len() > JOBS_LOGGED_ONE_BY_ONE {
             tracing::info!("... and {} more jobs", jobs.len() - JOBS_LOGGED_ONE_BY_ONE);
         }
+        let doorbell = Doorbell::default();
         Self {
             jobs,
             scrape,
@@ -277,8 +293,9 @@ impl Mixer {
             incarnations: vec![0; sim.hosts().len()],
             identity_generation: sim.identity_generation(),
             rendered: Mutex::new(None),
-            status_requests: StatusRequests::default(),
-            page_requests: PageRequests::default(),
+            status_requests: StatusRequests::new(doorbell.clone()),
+            page_requests: PageRequests::new(doorbell.clone()),
+            doorbell,
         }
     }
 
@@ -411,6 +428,12 @@ impl Mixer {
     /// Where readers of snapshots ask for a fresh status report.
     pub fn status_requests(&self) -> &StatusRequests {
         &self.status_requests
+    }
+
+    /// What wakes the thread that builds snapshots when a reader asks for
+    /// something; that thread registers itself with it.
+    pub fn doorbell(&self) -> &Doorbell {
+        &self.doorbell
     }
 
     /// Everything the sinks need from the simulation as it stands, with a

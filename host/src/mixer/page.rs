@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use super::Mixer;
+use super::{Doorbell, Mixer};
 use crate::sim::Simulation;
 
 /// Most hosts one page shows.
@@ -60,20 +60,31 @@ pub struct PageEvent {
 /// Where readers ask for a page: the simulation's thread builds it with the
 /// next snapshot.
 #[derive(Debug, Clone, Default)]
-pub struct PageRequests(Arc<Mutex<Option<PageRange>>>);
+pub struct PageRequests {
+    asked: Arc<Mutex<Option<PageRange>>>,
+    doorbell: Doorbell,
+}
 
 impl PageRequests {
+    pub(super) fn new(doorbell: Doorbell) -> Self {
+        Self {
+            asked: Arc::default(),
+            doorbell,
+        }
+    }
+
     /// Asks for `range` in the next snapshot.
     pub fn request(&self, range: PageRange) {
         *self
-            .0
+            .asked
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(range);
+        self.doorbell.ring();
     }
 
     /// The range asked for since the last call, if any.
     pub fn take(&self) -> Option<PageRange> {
-        self.0
+        self.asked
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
@@ -81,7 +92,7 @@ impl PageRequests {
 
     /// Whether a page is asked for.
     pub fn is_pending(&self) -> bool {
-        self.0
+        self.asked
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .is_some()

@@ -332,7 +332,8 @@ impl Drop for ActiveCall<'_> {
 }
 
 /// Longest sleep of the epoch thread while no call runs (a call wakes it).
-const IDLE_EPOCH_SLEEP: Duration = Duration::from_millis(100);
+/// Every call into plugin code is marked, so idle ticks are only a backstop.
+const IDLE_EPOCH_SLEEP: Duration = Duration::from_secs(1);
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] while a plugin call runs,
 /// until the engine is dropped.

@@ -306,8 +306,9 @@ impl PluginInstance {
         slot.removed = true;
         self.free.push(id);
         if let Some(handle) = slot.handle.take() {
-            // A failing destructor only leaks guest memory until the next restart.
-            let _ = handle.resource_drop(&mut self.store);
+            // The destructor runs under the call deadline like any other
+            // call; a trap in it restarts the instance as any trap does.
+            let _ = self.call_plugin("drop", None, |store| handle.resource_drop(store));
         }
     }
 

@@ -116,6 +116,7 @@ pub async fn run(
     let end = wait_for_end(snapshots).await;
     tracing::info!("Stopping: {end}");
     stop_sim.store(true, Ordering::SeqCst);
+    sim_thread.thread().unpark();
     trigger.fire();
     let shutdown = async move {
         let joined = tokio::task::spawn_blocking(move || sim_thread.join());

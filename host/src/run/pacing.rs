@@ -21,8 +21,8 @@ pub const PUBLISH_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
 /// Largest share of the thread's time that building snapshots may take: after a
 /// snapshot that took `t`, the next comes no sooner than `t / PUBLISH_SHARE`.
 pub const PUBLISH_SHARE: f64 = 0.05;
-/// Longest sleep, so a stop request is seen quickly.
-const LONGEST_SLEEP: Duration = Duration::from_millis(50);
+/// Shortest sleep between two passes of the simulation's loop.
+const SHORTEST_SLEEP: Duration = Duration::from_millis(1);
 
 /// How fast virtual time goes in a live run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,11 +72,19 @@ impl Pace {
         }
     }
 
-    /// Wall time to sleep while `gap` of virtual time passes.
-    fn wall_time_of(&self, gap: VirtualTime) -> Duration {
-        match self.speed {
-            Speed::Factor(factor) => gap.as_duration().div_f64(factor),
+    /// Wall time from `elapsed` (since the run's start) until virtual time
+    /// may reach `due`.
+    fn wall_time_until(&self, elapsed: Duration, due: VirtualTime) -> Duration {
+        let paced = match self.speed {
+            Speed::Factor(factor) => due.as_duration().div_f64(factor).saturating_sub(elapsed),
             Speed::Max => Duration::ZERO,
+        };
+        match self.start {
+            Some(start) => {
+                let present = start.saturating_add(due.as_millis());
+                paced.max(Duration::from_millis(present.saturating_sub(unix_millis())))
+            }
+            None => paced,
         }
     }
 }
@@ -113,7 +121,8 @@ pub struct Outputs {
     pub lines: Option<LinePublisher>,
 }
 
-/// Runs `sim` on its own thread at `pace` until `stop` is set, every host has
+/// Runs `sim` on its own thread at `pace` until `stop` is set (unpark the
+/// thread after setting it: it sleeps until its next task), every host has
 /// expired, or virtual time reaches `end`; the last snapshot says which.
 pub fn spawn(
     mut sim: Simulation,
@@ -152,7 +161,8 @@ pub fn spawn(
         }
         snapshot
     };
-    std::thread::Builder::new()
+    let doorbell = mixer.doorbell().clone();
+    let thread = std::thread::Builder::new()
         .name("promemu-sim".into())
         .spawn(move || {
             let started = Instant::now();
@@ -188,13 +198,23 @@ pub fn spawn(
                     // Straight on to the next instant.
                     continue;
                 }
-                let until_due = sim.next_due().map_or(LONGEST_SLEEP, |due| {
-                    pace.wall_time_of(due.saturating_sub(sim.now()))
+                // Asleep until the next task is due or the next snapshot must
+                // go out; a reader's request or the run's stop rings earlier.
+                let until_publish = if dirty {
+                    publish_gap
+                } else {
+                    PUBLISH_AT_LEAST_EVERY.max(publish_gap)
+                }
+                .saturating_sub(published.elapsed());
+                let until_due = sim.next_due().map_or(until_publish, |due| {
+                    pace.wall_time_until(started.elapsed(), due)
                 });
-                std::thread::sleep(until_due.clamp(Duration::from_millis(1), LONGEST_SLEEP));
+                std::thread::park_timeout(until_due.min(until_publish).max(SHORTEST_SLEEP));
             }
             follow(&mut mixer, &sim, lines.as_mut());
             let _ = snapshots.send(snapshot(&mixer, &sim, true));
         })
-        .expect("spawning the simulation thread")
+        .expect("spawning the simulation thread");
+    doorbell.answer_on(thread.thread().clone());
+    thread
 }
