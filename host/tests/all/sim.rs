@@ -696,6 +696,65 @@ fn grouped_random_series_draw_their_own_values_and_repeat_with_the_seed() {
 }
 
 #[test]
+fn a_pack_on_the_guest_sdk_steps_its_plain_series_in_groups_with_the_values_of_single_steps() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/sawtooth.wasm");
+    let sawtooth = runtime()
+        .load_file(&example)
+        .expect("the example pack loads");
+    // On every host, `grouped` may go through the batch interface; `alone`
+    // listens to an event, so it steps through `scenarios`; `noisy` has jitter,
+    // which the pack does not group.
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "node-{i:03}"
+        count = 40
+        interval = "1s"
+        [[hosts.metrics]]
+        name = "grouped"
+        value_range = [0, 80]
+        update_interval = "1s"
+        scenario = "sawtooth"
+        scenario_data = { period = 10, low = 0, high = 100 }
+        [[hosts.metrics]]
+        name = "alone"
+        value_range = [0, 80]
+        update_interval = "1s"
+        listen_events = ["never"]
+        scenario = "sawtooth"
+        scenario_data = { period = 10, low = 0, high = 100 }
+        [[hosts.metrics]]
+        name = "noisy"
+        update_interval = "1s"
+        scenario = "sawtooth"
+        scenario_data = { period = 10, low = 0, high = 100, jitter = 1 }
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin(), sawtooth], 5).unwrap();
+    for second in 0..=23 {
+        sim.advance_to(at(f64::from(second)));
+        let expected = (100.0 * f64::from(second % 10) / 10.0).min(80.0);
+        for host in sim.hosts() {
+            let grouped = host.metric("grouped").unwrap().value();
+            assert_eq!(grouped, expected, "{} at {second} s", host.name());
+            assert_eq!(
+                grouped.to_bits(),
+                host.metric("alone").unwrap().value().to_bits(),
+                "{} at {second} s",
+                host.name()
+            );
+        }
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.steps, 40 * 3 * 24);
+    assert_eq!(
+        stats.group_calls, 24,
+        "one call an instant for the 40 plain ramps; the others step alone"
+    );
+}
+
+#[test]
 fn series_that_listen_to_events_or_are_read_by_others_step_on_their_own() {
     let fleet = config(
         r#"
