@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::{MetricConfig, MetricKind};
-use crate::sim::{HistogramSample, HostView, Sample, SeriesId, SeriesView, Simulation};
+use crate::sim::{HistogramSample, HostView, Reports, Sample, SeriesId, SeriesView, Simulation};
 
 /// The series of one exposition (a job's push body, or every job's series for
 /// the scrape endpoint), grouped into metric families.
@@ -144,26 +144,84 @@ impl Exposition {
 
     /// The text of every reported series of `sim`; families without a reported
     /// series are left out.
+    ///
+    /// A large exposition (from [`PARALLEL_TEXT_FROM`] series) is written on
+    /// two threads: see [`Self::text_on_threads`].
     pub fn text(&self, sim: &Simulation) -> String {
-        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
-        self.write(sim, &mut out);
+        let total: usize = self
+            .families
+            .iter()
+            .map(|family| family.members.len())
+            .sum();
+        self.text_on_threads(sim, if total >= PARALLEL_TEXT_FROM { 2 } else { 1 })
+    }
+
+    /// The text of [`Self::text`], written on one thread or (for `threads` of
+    /// 2 or more) on two, each taking whole families, about half the series
+    /// each; the text is the same either way.
+    pub fn text_on_threads(&self, sim: &Simulation, threads: usize) -> String {
+        let last_len = self.last_len.load(Ordering::Relaxed);
+        let split = if threads >= 2 {
+            self.halfway()
+        } else {
+            self.families.len()
+        };
+        let (first, second) = self.families.split_at(split);
+        let reports = sim.reports();
+        let mut out = String::with_capacity(last_len + 4096);
+        if first.is_empty() || second.is_empty() {
+            write_families(&self.families, reports, &mut out);
+        } else {
+            let tail = std::thread::scope(|scope| {
+                let tail = scope.spawn(|| {
+                    let mut tail = String::with_capacity(last_len / 2 + 4096);
+                    write_families(second, reports, &mut tail);
+                    tail
+                });
+                write_families(first, reports, &mut out);
+                tail.join().expect("an exposition-writing thread panicked")
+            });
+            out.push_str(&tail);
+        }
         self.last_len.store(out.len(), Ordering::Relaxed);
         out
     }
 
-    fn write(&self, sim: &Simulation, out: &mut String) {
-        for family in &self.families {
-            let mut started = false;
-            for member in &family.members {
-                let Some(sample) = sim.series_view(member.series).reported() else {
-                    continue;
-                };
-                if !started {
-                    out.push_str(&family.header);
-                    started = true;
-                }
-                write_sample(out, &family.name, &member.labels, sample, None);
+    /// The family that starts the second half of the series (families whole).
+    fn halfway(&self) -> usize {
+        let total: usize = self
+            .families
+            .iter()
+            .map(|family| family.members.len())
+            .sum();
+        let mut before = 0;
+        for (index, family) in self.families.iter().enumerate() {
+            if before + family.members.len() / 2 >= total / 2 {
+                return index;
             }
+            before += family.members.len();
+        }
+        self.families.len()
+    }
+}
+
+/// Series from which an exposition's text is written on two threads.
+pub const PARALLEL_TEXT_FROM: usize = 200_000;
+
+/// Writes the reported series of `families`, each family's header before its
+/// first reported series; families without one are left out.
+fn write_families(families: &[Family], reports: Reports<'_>, out: &mut String) {
+    for family in families {
+        let mut started = false;
+        for member in &family.members {
+            let Some(sample) = reports.of(member.series) else {
+                continue;
+            };
+            if !started {
+                out.push_str(&family.header);
+                started = true;
+            }
+            write_sample(out, &family.name, &member.labels, sample, None);
         }
     }
 }

@@ -216,11 +216,14 @@ impl Mixer {
         {
             return cached.clone();
         }
+        // Before the first report no series has a sample: every text is
+        // empty, and a big fleet's first snapshot skips the walk.
+        let reported = generation > 0;
         let jobs: Vec<Bytes> = self
             .jobs
             .iter()
             .map(|job| {
-                if self.push_bodies {
+                if self.push_bodies && reported {
                     Bytes::from(job.exposition.text(sim))
                 } else {
                     Bytes::new()
@@ -237,7 +240,7 @@ impl Mixer {
                     .count()
             })
             .collect();
-        let scrape = if self.scrape_text {
+        let scrape = if self.scrape_text && reported {
             Bytes::from(self.scrape.text(sim))
         } else {
             Bytes::new()

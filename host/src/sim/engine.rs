@@ -21,7 +21,7 @@ use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
 use super::journal::{Journal, JournalEvent};
 use super::schedule::{Schedule, Task};
 use super::series::{Runner, SeriesState, SharedMetric, ValueIssue};
-use super::view::{HostView, SeriesView};
+use super::view::{HostView, Reports, SeriesView};
 
 /// Longest fault backoff, in update intervals.
 pub const MAX_BACKOFF_INTERVALS: u64 = 64;
@@ -582,8 +582,14 @@ impl Simulation {
         self.instances.iter().map(PluginInstance::restarts).sum()
     }
 
+    /// What the hosts last reported, readable from other threads.
+    pub fn reports(&self) -> Reports<'_> {
+        Reports::new(&self.series)
+    }
+
     /// Changes whenever a series' reported sample, or a host's life, may have
-    /// changed: equal generations expose the same text.
+    /// changed: equal generations expose the same text. Zero until the first
+    /// report, while no series has a reported sample.
     pub fn samples_generation(&self) -> u64 {
         self.samples_generation
     }

@@ -30,4 +30,4 @@ pub use error::SimError;
 pub use ids::{HostId, PluginId, SeriesId};
 pub use journal::{Journal, JournalEvent};
 pub use series::{HistogramSample, Sample};
-pub use view::{HostView, SeriesView};
+pub use view::{HostView, Reports, SeriesView};

@@ -177,3 +177,21 @@ impl<'a> SeriesView<'a> {
         self.state.dropped
     }
 }
+
+/// What the hosts last reported, series by series: the part of the simulation
+/// that readers on other threads may share (see [`Simulation::reports`]).
+#[derive(Clone, Copy)]
+pub struct Reports<'a> {
+    series: &'a [SeriesState],
+}
+
+impl<'a> Reports<'a> {
+    pub(super) fn new(series: &'a [SeriesState]) -> Self {
+        Self { series }
+    }
+
+    /// What the host of `series` last reported for it; `None` when not exposed.
+    pub fn of(&self, series: SeriesId) -> Option<&'a Sample> {
+        self.series[series.index()].reported.as_ref()
+    }
+}

@@ -307,6 +307,53 @@ fn the_same_seed_gives_byte_identical_output_and_another_seed_does_not() {
     assert_ne!(peaks(3), peaks(4));
 }
 
+#[test]
+fn an_exposition_written_on_two_threads_is_the_one_written_on_one() {
+    let fleet = config(
+        r#"
+        [[hosts]]
+        name = "node-{i:02}"
+        count = 12
+        interval = "5s"
+        [[hosts.metrics]]
+        name = "load"
+        update_interval = "5s"
+        scenario = "sine_wave"
+        [[hosts.metrics]]
+        name = "requests_total"
+        type = "counter"
+        update_interval = "5s"
+        scenario = "random_in_range"
+        [[hosts.metrics]]
+        name = "latency_seconds"
+        type = "histogram"
+        value_range = [0, 2]
+        update_interval = "5s"
+        scenario = "random_walk"
+        [[hosts.metrics]]
+        name = "late"
+        start_time = 20
+        update_interval = "5s"
+        scenario = "random_walk"
+        "#,
+    );
+    let mut sim = Simulation::new(&fleet, &[builtin()], 8).unwrap();
+    let mixer = Mixer::new(&sim, "job");
+    let exposition = mixer.scrape_exposition();
+    for second in [0.0, 10.0, 25.0] {
+        sim.advance_to(at(second));
+        let one = exposition.text_on_threads(&sim, 1);
+        let two = exposition.text_on_threads(&sim, 2);
+        assert!(one.contains("# TYPE load gauge") && one.contains("latency_seconds_bucket"));
+        assert_eq!(
+            one.contains("# TYPE late gauge"),
+            second > 20.0,
+            "at {second} s"
+        );
+        assert_eq!(one, two, "at {second} s");
+    }
+}
+
 fn shipped(name: &str, args: &[(&str, &str)]) -> MixerConfig {
     let runtime = runtime();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
