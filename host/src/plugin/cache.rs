@@ -9,15 +9,13 @@ use std::path::{Path, PathBuf};
 use wasmtime::{Cache, CacheConfig};
 
 /// Where compiled components are kept: `$PME_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/promemu`, else `~/.cache/promemu`; `PME_CACHE_DIR=off` disables it.
+/// `$XDG_CACHE_HOME/promemu`, else `~/.cache/promemu` (the platform's cache
+/// folder elsewhere than Linux); `PME_CACHE_DIR=off` disables it.
 pub fn default_cache_dir() -> Option<PathBuf> {
     match std::env::var_os("PME_CACHE_DIR") {
         Some(dir) if dir == "off" => None,
         Some(dir) => Some(PathBuf::from(dir)),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
-            .map(|base| base.join("promemu")),
+        None => dirs::cache_dir().map(|base| base.join("promemu")),
     }
 }
 

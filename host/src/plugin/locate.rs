@@ -120,7 +120,8 @@ impl PackRef {
 
 /// Folders searched for a pack given by name: those of `PME_PLUGIN_PATH` in
 /// order, then the per-user folder (`$XDG_DATA_HOME/promemu/plugins`, else
-/// `~/.local/share/promemu/plugins`).
+/// `~/.local/share/promemu/plugins`; the platform's data folder elsewhere than
+/// Linux).
 pub fn search_path() -> Vec<PathBuf> {
     let mut folders: Vec<PathBuf> = std::env::var_os(PLUGIN_PATH_VAR)
         .map(|value| {
@@ -129,11 +130,7 @@ pub fn search_path() -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|folder| folder.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")));
-    if let Some(data_home) = data_home {
+    if let Some(data_home) = dirs::data_dir() {
         folders.push(data_home.join("promemu/plugins"));
     }
     folders

@@ -355,15 +355,13 @@ impl Registry {
 }
 
 /// The folder pulled packs are kept in: `$PME_PACK_CACHE`, else
-/// `$XDG_CACHE_HOME/promemu/packs`, else `~/.cache/promemu/packs`.
+/// `$XDG_CACHE_HOME/promemu/packs`, else `~/.cache/promemu/packs` (the
+/// platform's cache folder elsewhere than Linux; the temporary folder without one).
 pub fn default_cache() -> PathBuf {
     if let Some(folder) = std::env::var_os("PME_PACK_CACHE") {
         return PathBuf::from(folder);
     }
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|folder| folder.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+    dirs::cache_dir()
         .unwrap_or_else(std::env::temp_dir)
         .join("promemu/packs")
 }
