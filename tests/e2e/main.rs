@@ -880,7 +880,8 @@ fn check_validates_a_config_without_running_it() {
         ": 4 hosts\n",
         "scenarios: feature_toggle x1 (builtin), load_peak_cpu x9 (builtin), random_in_range x6 (builtin)",
         "listened events (series): load_peak_end x9, load_peak_start x9",
-        "plugin builtin: 16 series on 1 instance, ",
+        "plugin builtin: 16 series on 1 instance (6 stepped in 2 groups), ",
+        "groups of different instances are stepped on up to ",
         "pack builtin: promemu-builtin 0.1.0, sha256:",
         " (embedded)\n",
     ] {

@@ -24,6 +24,8 @@ pub struct CheckSummary {
     pub providers: BTreeMap<String, String>,
     /// What each scenario plugin's instances hold against their caps.
     pub plugins: Vec<PluginUsage>,
+    /// Threads that groups of different plugin instances are stepped on, at most.
+    pub threads: usize,
     /// Series listening to each event.
     pub listened: BTreeMap<String, usize>,
     /// Every loaded pack: its name in the run, its identity, where it came from.
@@ -63,6 +65,7 @@ impl CheckSummary {
                 .into_iter()
                 .filter(|usage| usage.series > 0)
                 .collect(),
+            threads: simulation.threads(),
             config: config.name.clone(),
             seed,
             hosts: config.hosts.len(),
@@ -125,17 +128,27 @@ impl fmt::Display for CheckSummary {
         writeln!(out, "  scenarios: {}", scenarios.join(", "))?;
         for usage in &self.plugins {
             let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+            let plural = |count: usize| if count == 1 { "" } else { "s" };
             writeln!(
                 out,
-                "  plugin {}: {} series on {} instance{}, {:.1} MiB held of {:.0} MiB of caps",
+                "  plugin {}: {} series on {} instance{} ({} stepped in {} group{}), {:.1} MiB held of {:.0} MiB of caps",
                 usage.plugin,
                 usage.series,
                 usage.instances,
-                if usage.instances == 1 { "" } else { "s" },
+                plural(usage.instances),
+                usage.grouped,
+                usage.groups,
+                plural(usage.groups),
                 mib(usage.memory_bytes),
                 mib(usage.cap_bytes)
             )?;
         }
+        writeln!(
+            out,
+            "  groups of different instances are stepped on up to {} thread{} (--threads)",
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )?;
         for (name, identity, origin) in &self.packs {
             writeln!(
                 out,

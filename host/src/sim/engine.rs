@@ -92,6 +92,9 @@ pub const MAX_EVENT_KINDS: usize = 1000;
 pub struct PluginUsage {
     pub plugin: String,
     pub series: usize,
+    /// Of `series`, those stepped in groups, and the groups they are in.
+    pub grouped: usize,
+    pub groups: usize,
     pub instances: usize,
     /// Bytes of memories and tables its instances hold.
     pub memory_bytes: usize,
@@ -488,6 +491,11 @@ impl Simulation {
         self
     }
 
+    /// Threads that groups of different plugin instances are stepped on, at most.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// The same simulation with another fault policy.
     pub fn with_fault_policy(mut self, policy: FaultPolicy) -> Self {
         self.fault_policy = policy;
@@ -550,6 +558,8 @@ impl Simulation {
             .map(|plugin| PluginUsage {
                 plugin: plugin.name().to_string(),
                 series: 0,
+                grouped: 0,
+                groups: 0,
                 instances: 0,
                 memory_bytes: 0,
                 cap_bytes: 0,
@@ -566,7 +576,12 @@ impl Simulation {
                 Runner::Single { plugin, .. } => plugin,
                 Runner::Grouped { group, .. } => self.groups[group.index()].instance(),
             };
-            usage[self.instance_owner[instance.index()]].series += 1;
+            let entry = &mut usage[self.instance_owner[instance.index()]];
+            entry.series += 1;
+            entry.grouped += usize::from(matches!(series.runner, Runner::Grouped { .. }));
+        }
+        for group in self.groups.iter().filter(|group| !group.is_empty()) {
+            usage[self.instance_owner[group.instance().index()]].groups += 1;
         }
         usage
     }

@@ -56,6 +56,11 @@ impl SeriesGroup {
     pub(super) fn instance(&self) -> PluginId {
         self.instance
     }
+
+    /// Whether no series ever joined the group.
+    pub(super) fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
 }
 
 impl Simulation {
