@@ -1,6 +1,6 @@
 //! Wakes the thread that builds snapshots when a reader asks for something
-//! (a status report, a page of hosts) or the run stops, so that thread can
-//! sleep until its next task is due instead of polling.
+//! (a status report, a page of hosts), so that thread can sleep until its next
+//! task is due instead of polling.
 
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
@@ -11,7 +11,7 @@ use std::thread::Thread;
 pub struct Doorbell(Arc<OnceLock<Thread>>);
 
 impl Doorbell {
-    /// Makes `thread` the one that rings wake (only the first call counts).
+    /// Makes `thread` the one a ring wakes (only the first call counts).
     pub fn answer_on(&self, thread: Thread) {
         let _ = self.0.set(thread);
     }
