@@ -148,12 +148,20 @@ impl Exposition {
     /// A large exposition (from [`PARALLEL_TEXT_FROM`] series) is written on
     /// two threads: see [`Self::text_on_threads`].
     pub fn text(&self, sim: &Simulation) -> String {
-        let total: usize = self
-            .families
+        let threads = if self.series_count() >= PARALLEL_TEXT_FROM {
+            2
+        } else {
+            1
+        };
+        self.text_on_threads(sim, threads)
+    }
+
+    /// Series in the exposition, reported or not.
+    fn series_count(&self) -> usize {
+        self.families
             .iter()
             .map(|family| family.members.len())
-            .sum();
-        self.text_on_threads(sim, if total >= PARALLEL_TEXT_FROM { 2 } else { 1 })
+            .sum()
     }
 
     /// The text of [`Self::text`], written on one thread or (for `threads` of
@@ -189,11 +197,7 @@ impl Exposition {
 
     /// The family that starts the second half of the series (families whole).
     fn halfway(&self) -> usize {
-        let total: usize = self
-            .families
-            .iter()
-            .map(|family| family.members.len())
-            .sum();
+        let total = self.series_count();
         let mut before = 0;
         for (index, family) in self.families.iter().enumerate() {
             if before + family.members.len() / 2 >= total / 2 {

@@ -107,6 +107,11 @@ fn counted(counts: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
+/// The ending of a noun counted `count` times: "" for one, "s" otherwise.
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
 impl fmt::Display for CheckSummary {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -128,7 +133,6 @@ impl fmt::Display for CheckSummary {
         writeln!(out, "  scenarios: {}", scenarios.join(", "))?;
         for usage in &self.plugins {
             let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
-            let plural = |count: usize| if count == 1 { "" } else { "s" };
             writeln!(
                 out,
                 "  plugin {}: {} series on {} instance{} ({} stepped in {} group{}), {:.1} MiB held of {:.0} MiB of caps",
@@ -147,7 +151,7 @@ impl fmt::Display for CheckSummary {
             out,
             "  groups of different instances are stepped on up to {} thread{} (--threads)",
             self.threads,
-            if self.threads == 1 { "" } else { "s" }
+            plural(self.threads)
         )?;
         for (name, identity, origin) in &self.packs {
             writeln!(
