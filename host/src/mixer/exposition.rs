@@ -305,39 +305,59 @@ struct Line<'a> {
 impl Line<'_> {
     /// `name<suffix>{labels[,le="<le>"]} value[ timestamp]\n`
     fn write(&self, out: &mut String, suffix: &str, le: Option<&str>, value: f64) {
-        out.push_str(self.name);
-        out.push_str(suffix);
-        match (self.labels.is_empty(), le) {
-            (true, None) => {}
-            (false, None) => {
-                out.push('{');
-                out.push_str(self.labels);
-                out.push('}');
-            }
-            (empty, Some(le)) => {
-                out.push('{');
-                out.push_str(self.labels);
-                if !empty {
-                    out.push(',');
-                }
-                out.push_str("le=\"");
-                out.push_str(le);
-                out.push_str("\"}");
-            }
-        }
-        out.push(' ');
-        push_value(out, value);
-        if let Some(timestamp) = self.timestamp {
-            out.push(' ');
-            out.push_str(timestamp);
-        }
-        out.push('\n');
+        push_series_key(out, self.name, suffix, self.labels, le);
+        push_line_end(out, value, self.timestamp);
     }
+}
+
+/// `name<suffix>{labels[,le="<le>"]}`: what a line has before its value.
+fn push_series_key(out: &mut String, name: &str, suffix: &str, labels: &str, le: Option<&str>) {
+    out.push_str(name);
+    out.push_str(suffix);
+    match (labels.is_empty(), le) {
+        (true, None) => {}
+        (false, None) => {
+            out.push('{');
+            out.push_str(labels);
+            out.push('}');
+        }
+        (empty, Some(le)) => {
+            out.push('{');
+            out.push_str(labels);
+            if !empty {
+                out.push(',');
+            }
+            out.push_str("le=\"");
+            out.push_str(le);
+            out.push_str("\"}");
+        }
+    }
+}
+
+/// `name{labels}` of a gauge's or counter's lines, for writers that render it
+/// once and end each line with [`push_line_end`].
+pub(crate) fn series_key(name: &str, labels: &str) -> String {
+    let mut key = String::with_capacity(name.len() + labels.len() + 2);
+    push_series_key(&mut key, name, "", labels, None);
+    key
+}
+
+/// ` value[ timestamp]\n`: the end of a line after its series key.
+pub(crate) fn push_line_end(out: &mut String, value: f64, timestamp: Option<&str>) {
+    out.push(' ');
+    push_value(out, value);
+    if let Some(timestamp) = timestamp {
+        out.push(' ');
+        out.push_str(timestamp);
+    }
+    out.push('\n');
 }
 
 /// The value in the shortest text that reads back as the same number: whole
 /// numbers without a fraction (`50`, as Rust and the `prometheus` crate print
-/// them), others as `ryu` writes them (`12.5`, `1.5e-7`), `+Inf`, `-Inf`, `NaN`.
+/// them), others in the shortest digits (`12.5`, `1.5e-7`, `1e22`: `zmij`'s
+/// text, which is `ryu`'s but for a `+` in positive exponents, left out here),
+/// `+Inf`, `-Inf`, `NaN`.
 fn push_value(out: &mut String, value: f64) {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         if value == 0.0 && value.is_sign_negative() {
@@ -346,7 +366,17 @@ fn push_value(out: &mut String, value: f64) {
             out.push_str(itoa::Buffer::new().format(value as i64));
         }
     } else if value.is_finite() {
-        out.push_str(ryu::Buffer::new().format_finite(value));
+        let mut buffer = zmij::Buffer::new();
+        let digits = buffer.format_finite(value);
+        // Only numbers from 1e16 on are written with an exponent's `+`.
+        let plus = (value.abs() >= 1e16).then(|| digits.find('+')).flatten();
+        match plus {
+            Some(plus) => {
+                out.push_str(&digits[..plus]);
+                out.push_str(&digits[plus + 1..]);
+            }
+            None => out.push_str(digits),
+        }
     } else if value.is_nan() {
         out.push_str("NaN");
     } else if value > 0.0 {
@@ -441,6 +471,10 @@ mod tests {
         }
         assert_eq!(text(50.0), "50");
         assert_eq!(text(12.5), "12.5");
+        // Exponents as before (ryu's text): no `+`.
+        assert_eq!(text(1e20), "1e20");
+        assert_eq!(text(-4.2e39), "-4.2e39");
+        assert_eq!(text(1.5e-7), "1.5e-7");
         assert_eq!(text(f64::INFINITY), "+Inf");
         assert_eq!(text(f64::NEG_INFINITY), "-Inf");
         assert_eq!(text(f64::NAN), "NaN");

@@ -4,26 +4,41 @@
 //! the end.
 //!
 //! Samples arrive instant by instant (every series at once) but are written
-//! series by series, so each series keeps its samples until the end, compactly
-//! (a time and a value: 16 bytes; a histogram adds its count and buckets), and
-//! the text is rendered once, straight into the output. Past a memory limit the
-//! kept samples go to an anonymous temporary file (a "spill", every series in
-//! output order), and the final write reads each spill's share of a series in
-//! turn: memory stays bounded whatever the span.
+//! series by series. Each instant's samples are appended to a few bins, each
+//! holding a run of consecutive series (appends to a few places stay cheap;
+//! one place per series would cost a cache and TLB miss per sample). A bin
+//! keeps only values (a word; a histogram adds its count and buckets): which
+//! series an instant's values belong to is a "layout", the order the series
+//! stepped in, kept once however many instants share it. Fresh memory is what
+//! a backfill pays most for, so a sample takes 8 bytes. When the text is
+//! written, each bin is sorted series by series in one pass and rendered
+//! straight into the output. Past a memory limit the kept samples go to an
+//! anonymous temporary file (a "spill", series by series), and the final write
+//! reads each spill's share of a series in turn: memory stays bounded whatever
+//! the span.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
-use crate::mixer::{Exposition, FamilyView, escape, sample_lines, write_sample};
+use crate::mixer::{
+    Exposition, FamilyView, escape, push_line_end, sample_lines, series_key, write_sample,
+};
 use crate::model::MetricKind;
-use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, VirtualTime};
+use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, Stepped, VirtualTime};
 
 /// Bytes of samples kept in memory before they are spilled to a temporary file.
 pub const DEFAULT_SPILL_BYTES: usize = 256 << 20;
 
 /// Rendered text handed to the output in pieces of about this size.
-const WRITE_CHUNK: usize = 64 << 10;
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// Bins samples are kept in, at most; each holds a power of two of series.
+const MAX_BINS: usize = 256;
+
+/// Series of a bin, at least.
+const MIN_BIN_TRACKS: usize = 64;
 
 /// Where virtual time zero is on the wall clock, in Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +47,6 @@ pub struct Origin(pub u64);
 impl Origin {
     /// `seconds[.fraction]` since the Unix epoch, of `millis` after the origin.
     fn timestamp(self, millis: u64, out: &mut String) {
-        out.clear();
         let millis = self.0.saturating_add(millis);
         out.push_str(itoa::Buffer::new().format(millis / 1000));
         let fraction = millis % 1000;
@@ -48,10 +62,21 @@ pub struct History {
     origin: Origin,
     families: Vec<FamilyOut>,
     tracks: Vec<Track>,
+    /// What recording needs of each track, read for every sample.
+    slots: Vec<Slot>,
     /// Track of each series of the simulation, by series index.
     track_of: Vec<Option<u32>>,
+    /// Virtual milliseconds of each instant recorded; samples name their
+    /// instant by its index here.
+    instants: Vec<u64>,
+    /// Samples since the last spill, in bins of `1 << bin_shift` consecutive
+    /// tracks.
+    bins: Vec<Bin>,
+    bin_shift: u32,
     spills: Vec<Spill>,
     spill_words: usize,
+    /// Words kept since the last spill, a sample's instant word counted (an
+    /// upper bound of its share of the layouts).
     kept_words: usize,
     samples: u64,
 }
@@ -62,45 +87,117 @@ struct FamilyOut {
     tracks: std::ops::Range<usize>,
 }
 
-/// One series' samples, as words: per sample its virtual time in milliseconds,
-/// then the value's bits (gauge, counter), or the sum's bits, the count and
-/// each bucket's cumulative count (histogram).
+/// One series of the output.
 struct Track {
     name: Arc<str>,
-    /// The series' labels from a virtual millisecond on: one entry, and one
+    /// The series' labels from an instant (its index) on: one entry, and one
     /// more per respawn of its host (a new identity, a new series).
-    labels: Vec<(u64, Arc<str>)>,
+    labels: Vec<(u32, Arc<str>)>,
     /// A histogram's bucket bounds (empty for gauges and counters).
     bounds: Arc<[f64]>,
-    words: Vec<u64>,
-    /// Lines of one sample (a histogram's buckets, sum and count).
-    lines: u64,
-    /// The instant of the last sample and where its words start: a second
-    /// step at one instant replaces the first (one sample per instant).
-    last: Option<(VirtualTime, usize)>,
 }
 
-impl Track {
-    /// Words per sample.
-    fn stride(&self) -> usize {
-        if self.bounds.is_empty() {
-            2
-        } else {
-            3 + self.bounds.len()
+/// A track's sample size and its samples since the last spill.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// Words of one sample (see [`words_per_sample`]).
+    words: u32,
+    /// Lines of text of one sample (a histogram's buckets, sum and count).
+    lines: u32,
+    /// The instant of the last sample since the last spill (its index plus
+    /// one; 0: none) and where its value words start in its bin: a second step
+    /// at one instant replaces the first (one sample per instant).
+    last_instant: u32,
+    last_at: usize,
+    /// Words since the last spill, the instant's word of each sample counted.
+    kept: usize,
+}
+
+impl Slot {
+    fn value_words(self) -> usize {
+        self.words as usize - 1
+    }
+}
+
+/// The samples of a run of consecutive tracks since the last spill.
+#[derive(Default)]
+struct Bin {
+    /// Each sample's value words, instant by instant, in layout order.
+    values: Vec<u64>,
+    /// Each instant with samples here and its layout.
+    runs: Vec<(u32, u32)>,
+    /// The tracks of this instant's samples so far, in order.
+    pending: Vec<u32>,
+    /// Every layout seen (tracks in the order they stepped), and its number.
+    layouts: HashMap<Vec<u32>, u32>,
+    /// The last instant's layout and its tracks (compared without a lookup).
+    last: Option<(u32, Vec<u32>)>,
+}
+
+impl Bin {
+    /// Ends the instant `instant`: its tracks become a run of their layout.
+    fn close(&mut self, instant: u32) {
+        if self.pending.is_empty() {
+            return;
         }
+        let layout = match &self.last {
+            Some((layout, tracks)) if *tracks == self.pending => *layout,
+            _ => {
+                let next = self.layouts.len() as u32;
+                let layout = *self.layouts.entry(self.pending.clone()).or_insert(next);
+                self.last = Some((layout, self.pending.clone()));
+                layout
+            }
+        };
+        self.runs.push((instant, layout));
+        self.pending.clear();
     }
 
-    /// Appends the series' sample as it stands at `time`, read in place.
-    fn push(&mut self, time: VirtualTime, series: SeriesView<'_>) {
-        self.words.push(time.as_millis());
-        match series.histogram() {
-            Some((cumulative, sum, count)) => {
-                self.words.push(sum.to_bits());
-                self.words.push(count);
-                self.words.extend_from_slice(cumulative);
-            }
-            None => self.words.push(series.linked_value().to_bits()),
+    /// The layouts by number.
+    fn layouts(&self) -> Vec<&[u32]> {
+        let mut by_number = vec![&[][..]; self.layouts.len()];
+        for (tracks, number) in &self.layouts {
+            by_number[*number as usize] = tracks;
         }
+        by_number
+    }
+
+    /// Forgets the samples, keeping the room and the layouts.
+    fn clear(&mut self) {
+        self.values.clear();
+        self.runs.clear();
+    }
+}
+
+/// Words of one sample of a series with a histogram's `bounds` (none for
+/// gauges and counters): its instant, then the value's bits, or the sum's
+/// bits, the count and each bucket's cumulative count.
+fn words_per_sample(bounds: &[f64]) -> usize {
+    if bounds.is_empty() {
+        2
+    } else {
+        3 + bounds.len()
+    }
+}
+
+/// Appends the value words of a sample of `slot` (those after its instant's): the
+/// stepped `value`'s bits (gauge, counter), or the histogram's sum, count and
+/// buckets, read in place from the `series` (only then: reading a series'
+/// state costs a cache miss).
+fn push_value_words<'a>(
+    words: &mut Vec<u64>,
+    slot: Slot,
+    value: f64,
+    series: impl FnOnce() -> SeriesView<'a>,
+) {
+    let histogram = (slot.words > 2).then(|| series().histogram()).flatten();
+    match histogram {
+        Some((cumulative, sum, count)) => {
+            words.push(sum.to_bits());
+            words.push(count);
+            words.extend_from_slice(cumulative);
+        }
+        None => words.push(value.to_bits()),
     }
 }
 
@@ -108,7 +205,7 @@ impl Track {
 struct Spill {
     file: File,
     /// Words of each track.
-    lengths: Vec<u32>,
+    lengths: Vec<usize>,
 }
 
 /// What [`History::write`] wrote.
@@ -129,6 +226,7 @@ impl History {
     pub fn new(exposition: &Exposition, sim: &Simulation, origin: Origin) -> Self {
         let mut families = Vec::new();
         let mut tracks = Vec::new();
+        let mut slots = Vec::new();
         let mut track_of = vec![None; sim.series().len()];
         for family in exposition.families() {
             let first = tracks.len();
@@ -141,13 +239,17 @@ impl History {
                     Sample::Histogram(histogram) => histogram.bounds.into(),
                     Sample::Gauge(_) | Sample::Counter(_) => Arc::new([]),
                 };
+                slots.push(Slot {
+                    words: words_per_sample(&bounds) as u32,
+                    lines: lines as u32,
+                    last_instant: 0,
+                    last_at: 0,
+                    kept: 0,
+                });
                 tracks.push(Track {
                     name: name.clone(),
                     labels: vec![(0, member.labels.clone())],
                     bounds,
-                    words: Vec::new(),
-                    lines,
-                    last: None,
                 });
             }
             families.push(FamilyOut {
@@ -155,11 +257,22 @@ impl History {
                 tracks: first..tracks.len(),
             });
         }
+        let per_bin = tracks
+            .len()
+            .div_ceil(MAX_BINS)
+            .max(MIN_BIN_TRACKS)
+            .next_power_of_two();
         Self {
             origin,
             families,
+            bins: (0..tracks.len().div_ceil(per_bin))
+                .map(|_| Bin::default())
+                .collect(),
+            bin_shift: per_bin.trailing_zeros(),
             tracks,
+            slots,
             track_of,
+            instants: Vec::new(),
             spills: Vec::new(),
             spill_words: DEFAULT_SPILL_BYTES / 8,
             kept_words: 0,
@@ -177,14 +290,19 @@ impl History {
     /// interval says how many), up to the spill limit: no regrowing on the way.
     pub fn reserve_for(&mut self, span: VirtualTime, sim: &Simulation) {
         let share = self.spill_words / self.tracks.len().max(1);
+        let mut words = vec![0usize; self.bins.len()];
         for series in sim.series() {
             let Some(track) = self.track_of[series.id().index()] else {
                 continue;
             };
-            let track = &mut self.tracks[track as usize];
+            let track = track as usize;
             let interval = series.metric().update_interval.max(1e-3);
             let samples = (span.as_secs() / interval).min(1e9) as usize + 1;
-            track.words.reserve((samples * track.stride()).min(share));
+            words[track >> self.bin_shift] +=
+                (samples * self.slots[track].value_words()).min(share);
+        }
+        for (bin, words) in self.bins.iter_mut().zip(words) {
+            bin.values.reserve(words);
         }
     }
 
@@ -194,10 +312,25 @@ impl History {
         self.samples
     }
 
+    /// The index of the instant `now`, the last one recorded or a new one.
+    fn instant(&mut self, now: VirtualTime) -> io::Result<u32> {
+        let millis = now.as_millis();
+        if self.instants.last() != Some(&millis) {
+            self.instants.push(millis);
+        }
+        u32::try_from(self.instants.len() - 1)
+            .map_err(|_| io::Error::other("a backfill holds at most 2^32 instants"))
+    }
+
     /// Takes the labels of `hosts`' series (respawned with a new identity)
     /// from `exposition` as of now: later samples belong to the new series.
-    pub fn relabel(&mut self, exposition: &Exposition, sim: &Simulation, hosts: &[HostId]) {
-        let now = sim.now().as_millis();
+    pub fn relabel(
+        &mut self,
+        exposition: &Exposition,
+        sim: &Simulation,
+        hosts: &[HostId],
+    ) -> io::Result<()> {
+        let now = self.instant(sim.now())?;
         for host in hosts {
             for series in sim.host(*host).series() {
                 let (Some(Some(track)), Some(labels)) = (
@@ -211,29 +344,36 @@ impl History {
                     .push((now, labels.clone()));
             }
         }
+        Ok(())
     }
 
     /// Records the sample of every series that stepped at this instant.
     pub fn record(&mut self, sim: &Simulation, journal: &Journal) -> io::Result<()> {
-        let now = sim.now();
-        for id in &journal.stepped {
-            let Some(track) = self.track_of.get(id.index()).copied().flatten() else {
+        let instant = self.instant(sim.now())?;
+        for &Stepped { series, value } in &journal.stepped {
+            let Some(track) = self.track_of.get(series.index()).copied().flatten() else {
                 continue;
             };
-            let track = &mut self.tracks[track as usize];
-            let start = match track.last {
-                Some((time, start)) if time == now => {
-                    self.kept_words -= track.words.len() - start;
-                    self.samples -= track.lines;
-                    track.words.truncate(start);
-                    start
-                }
-                _ => track.words.len(),
-            };
-            self.samples += track.lines;
-            track.push(now, sim.series_view(*id));
-            track.last = Some((now, start));
-            self.kept_words += track.words.len() - start;
+            let index = track as usize;
+            let bin = &mut self.bins[index >> self.bin_shift];
+            let slot = &mut self.slots[index];
+            if slot.last_instant == instant + 1 {
+                // The sample of this instant so far, replaced in place.
+                let mut words = Vec::with_capacity(slot.value_words());
+                push_value_words(&mut words, *slot, value, || sim.series_view(series));
+                bin.values[slot.last_at..slot.last_at + words.len()].copy_from_slice(&words);
+                continue;
+            }
+            slot.last_instant = instant + 1;
+            slot.last_at = bin.values.len();
+            slot.kept += slot.words as usize;
+            bin.pending.push(track);
+            push_value_words(&mut bin.values, *slot, value, || sim.series_view(series));
+            self.kept_words += slot.words as usize;
+            self.samples += u64::from(slot.lines);
+        }
+        for bin in &mut self.bins {
+            bin.close(instant);
         }
         if self.kept_words > self.spill_words {
             self.spill()?;
@@ -244,47 +384,52 @@ impl History {
     /// Moves the kept samples of every track to a temporary file.
     fn spill(&mut self) -> io::Result<()> {
         let mut writer = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
-        let mut lengths = Vec::with_capacity(self.tracks.len());
-        for track in &mut self.tracks {
-            for word in &track.words {
+        let mut sorted = Sorted::default();
+        for bin in 0..self.bins.len() {
+            sorted.sort(self, bin);
+            for word in &sorted.words {
                 writer.write_all(&word.to_le_bytes())?;
             }
-            lengths.push(u32::try_from(track.words.len()).map_err(io::Error::other)?);
             // Cleared, not freed: the next stretch fills the same room.
-            track.words.clear();
-            track.last = None;
+            self.bins[bin].clear();
         }
         let mut file = writer
             .into_inner()
             .map_err(io::IntoInnerError::into_error)?;
         file.rewind()?;
+        let mut lengths = Vec::with_capacity(self.slots.len());
+        for slot in &mut self.slots {
+            lengths.push(slot.kept);
+            slot.kept = 0;
+            slot.last_instant = 0;
+        }
         self.spills.push(Spill { file, lengths });
         self.kept_words = 0;
         Ok(())
     }
 
     /// Writes the whole history to `out`, families without samples left out.
-    pub fn write(self, out: impl Write) -> io::Result<Written> {
+    pub fn write(mut self, out: impl Write) -> io::Result<Written> {
         let mut out = CountingWriter {
-            inner: BufWriter::with_capacity(1 << 20, out),
+            inner: out,
             bytes: 0,
         };
-        let mut readers: Vec<(BufReader<File>, Vec<u32>)> = self
-            .spills
-            .into_iter()
-            .map(|spill| (BufReader::with_capacity(1 << 20, spill.file), spill.lengths))
+        let spills = std::mem::take(&mut self.spills);
+        let mut readers: Vec<(BufReader<&File>, &[usize])> = spills
+            .iter()
+            .map(|spill| {
+                (
+                    BufReader::with_capacity(1 << 20, &spill.file),
+                    &spill.lengths[..],
+                )
+            })
             .collect();
-        let mut renderer = Renderer {
-            origin: self.origin,
-            text: String::with_capacity(WRITE_CHUNK * 2),
-            timestamp: String::new(),
-            spilled: Vec::new(),
-        };
+        let mut renderer = Renderer::new(self.origin, &self.instants);
+        let mut sorted = Sorted::default();
         let mut series = 0;
         for family in &self.families {
             let has_samples = |index: usize| {
-                !self.tracks[index].words.is_empty()
-                    || readers.iter().any(|(_, lengths)| lengths[index] > 0)
+                self.slots[index].kept > 0 || readers.iter().any(|(_, lengths)| lengths[index] > 0)
             };
             if !family.tracks.clone().any(has_samples) {
                 continue;
@@ -293,16 +438,21 @@ impl History {
             renderer.text.push_str(&family.header);
             for index in family.tracks.clone() {
                 let track = &self.tracks[index];
-                let mut any = !track.words.is_empty();
+                let mut any = false;
                 for (reader, lengths) in &mut readers {
-                    let length = lengths[index] as usize;
-                    any |= length > 0;
-                    renderer.read_spilled(reader, length)?;
+                    any |= lengths[index] > 0;
+                    renderer.read_spilled(reader, lengths[index])?;
                     let words = std::mem::take(&mut renderer.spilled);
                     renderer.render(track, &words, &mut out)?;
                     renderer.spilled = words;
                 }
-                renderer.render(track, &track.words, &mut out)?;
+                let bin = index >> self.bin_shift;
+                if sorted.bin != Some(bin) {
+                    sorted.sort(&self, bin);
+                }
+                let words = sorted.of(index);
+                any |= !words.is_empty();
+                renderer.render(track, words, &mut out)?;
                 series += u64::from(any);
             }
         }
@@ -318,52 +468,152 @@ impl History {
     }
 }
 
+/// One bin's kept samples, track by track (each track's in time order), with
+/// the instant alone in each sample's first word.
+#[derive(Default)]
+struct Sorted {
+    bin: Option<usize>,
+    first_track: usize,
+    words: Vec<u64>,
+    /// Where each track of the bin starts in `words`, and where the last ends.
+    starts: Vec<usize>,
+}
+
+impl Sorted {
+    /// Sorts bin `bin` of `history` by track, in one pass (a counting sort:
+    /// each track's room is known from its kept words).
+    fn sort(&mut self, history: &History, bin: usize) {
+        let first = bin << history.bin_shift;
+        let tracks = first..((bin + 1) << history.bin_shift).min(history.tracks.len());
+        self.bin = Some(bin);
+        self.first_track = first;
+        self.starts.clear();
+        self.starts.push(0);
+        let mut end = 0;
+        for track in tracks {
+            end += history.slots[track].kept;
+            self.starts.push(end);
+        }
+        self.words.clear();
+        self.words.resize(end, 0);
+        let mut next = self.starts.clone();
+        let bin = &history.bins[bin];
+        let layouts = bin.layouts();
+        let mut at = 0;
+        for &(instant, layout) in &bin.runs {
+            for &track in layouts[layout as usize] {
+                let track = track as usize;
+                let length = history.slots[track].value_words();
+                let to = &mut next[track - first];
+                self.words[*to] = u64::from(instant);
+                self.words[*to + 1..*to + 1 + length].copy_from_slice(&bin.values[at..at + length]);
+                *to += 1 + length;
+                at += length;
+            }
+        }
+    }
+
+    /// The words of `track`, which is in the sorted bin.
+    fn of(&self, track: usize) -> &[u64] {
+        let slot = track - self.first_track;
+        &self.words[self.starts[slot]..self.starts[slot + 1]]
+    }
+}
+
+/// Every instant's timestamp text, rendered once.
+struct Timestamps {
+    text: String,
+    /// Where each instant's text ends.
+    ends: Vec<usize>,
+}
+
+impl Timestamps {
+    fn new(origin: Origin, instants: &[u64]) -> Self {
+        let mut text = String::with_capacity(instants.len() * 14);
+        let ends = instants
+            .iter()
+            .map(|millis| {
+                origin.timestamp(*millis, &mut text);
+                text.len()
+            })
+            .collect();
+        Self { text, ends }
+    }
+
+    fn of(&self, instant: u64) -> &str {
+        let instant = instant as usize;
+        let start = instant.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[instant]]
+    }
+}
+
 /// Turns a track's words into sample lines, in pieces of [`WRITE_CHUNK`].
 struct Renderer {
-    origin: Origin,
     text: String,
-    timestamp: String,
+    timestamps: Timestamps,
     /// Words read back from a spill.
     spilled: Vec<u64>,
+    spill_bytes: Vec<u8>,
 }
 
 impl Renderer {
-    fn read_spilled(&mut self, reader: &mut impl Read, words: usize) -> io::Result<()> {
-        self.spilled.clear();
-        let mut word = [0u8; 8];
-        for _ in 0..words {
-            reader.read_exact(&mut word)?;
-            self.spilled.push(u64::from_le_bytes(word));
+    fn new(origin: Origin, instants: &[u64]) -> Self {
+        Self {
+            text: String::with_capacity(WRITE_CHUNK + (64 << 10)),
+            timestamps: Timestamps::new(origin, instants),
+            spilled: Vec::new(),
+            spill_bytes: Vec::new(),
         }
+    }
+
+    fn read_spilled(&mut self, reader: &mut impl Read, words: usize) -> io::Result<()> {
+        self.spill_bytes.resize(words * 8, 0);
+        reader.read_exact(&mut self.spill_bytes)?;
+        self.spilled.clear();
+        self.spilled.extend(
+            self.spill_bytes
+                .chunks_exact(8)
+                .map(|word| u64::from_le_bytes(word.try_into().expect("8 bytes"))),
+        );
         Ok(())
     }
 
     fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
+        let stride = words_per_sample(&track.bounds);
+        let mut identity = 0;
+        let mut key = series_key(&track.name, &track.labels[0].1);
         let mut histogram =
             Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0);
-        for sample in words.chunks_exact(track.stride()) {
-            let identity = track
+        for sample in words.chunks_exact(stride) {
+            let instant = sample[0];
+            while track
                 .labels
-                .partition_point(|(from, _)| *from <= sample[0])
-                .saturating_sub(1);
-            self.origin.timestamp(sample[0], &mut self.timestamp);
+                .get(identity + 1)
+                .is_some_and(|(from, _)| u64::from(*from) <= instant)
+            {
+                identity += 1;
+                key = series_key(&track.name, &track.labels[identity].1);
+            }
             let value = f64::from_bits(sample[1]);
-            let rendered = match &mut histogram {
+            let timestamp = self.timestamps.of(instant);
+            match &mut histogram {
                 Sample::Histogram(kept) if !track.bounds.is_empty() => {
                     kept.sum = value;
                     kept.count = sample[2];
                     kept.cumulative.copy_from_slice(&sample[3..]);
-                    &histogram
+                    write_sample(
+                        &mut self.text,
+                        &track.name,
+                        &track.labels[identity].1,
+                        &histogram,
+                        Some(timestamp),
+                    );
                 }
-                _ => &Sample::Gauge(value),
-            };
-            write_sample(
-                &mut self.text,
-                &track.name,
-                &track.labels[identity].1,
-                rendered,
-                Some(&self.timestamp),
-            );
+                _ => {
+                    self.text.push_str(&key);
+                    push_line_end(&mut self.text, value, Some(timestamp));
+                }
+            }
             if self.text.len() >= WRITE_CHUNK {
                 out.write_all(self.text.as_bytes())?;
                 self.text.clear();

@@ -23,7 +23,8 @@ pub struct ReplayStats {
 }
 
 /// Runs `sim` through every instant up to and including `until` (or until
-/// every host has expired), calling `at_instant` after each with the
+/// every host has expired; its hosts take no reports, see
+/// [`Simulation::skip_reports`]), calling `at_instant` after each with the
 /// simulation and what happened at that instant; `progress` hears the virtual
 /// time now and then. Stops at the first error of `at_instant`.
 pub fn replay<E>(
@@ -35,6 +36,7 @@ pub fn replay<E>(
     /// Instants between two progress calls.
     const PROGRESS_EVERY: u64 = 256;
     sim.keep_journal();
+    sim.skip_reports();
     let mut stats = ReplayStats::default();
     let mut spare = Journal::default();
     while let Some(due) = sim.next_due().filter(|due| *due <= until) {

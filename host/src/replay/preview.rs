@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::model::MetricKind;
-use crate::sim::{Journal, JournalEvent, SeriesId, Simulation, VirtualTime};
+use crate::sim::{Journal, JournalEvent, SeriesId, Simulation, Stepped, VirtualTime};
 
 /// Hosts drawn per metric; the rest are counted in the panel's title.
 pub const HOSTS_PER_METRIC: usize = 12;
@@ -120,9 +120,8 @@ impl Preview {
         journal: &Journal,
     ) -> Result<(), std::convert::Infallible> {
         let seconds = sim.now().as_secs();
-        for id in &journal.stepped {
-            if let Some(&(panel, line)) = self.line_of.get(id) {
-                let value = sim.series_view(*id).linked_value();
+        for &Stepped { series, value } in &journal.stepped {
+            if let Some(&(panel, line)) = self.line_of.get(&series) {
                 let points = &mut self.metrics[panel].lines[line].points;
                 match points.last_mut() {
                     Some(last) if last.0 == seconds => last.1 = value,

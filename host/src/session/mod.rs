@@ -269,7 +269,7 @@ impl PreparedRun {
             |sim, journal| {
                 let respawned = mixer.follow_respawns(sim);
                 if !respawned.is_empty() {
-                    history.relabel(mixer.scrape_exposition(), sim, &respawned);
+                    history.relabel(mixer.scrape_exposition(), sim, &respawned)?;
                 }
                 let recorded = history.record(sim, journal);
                 samples.set(history.samples());

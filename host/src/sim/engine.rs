@@ -18,7 +18,7 @@ use super::clock::VirtualTime;
 use super::error::SimError;
 use super::groups::{GroupKey, SeriesGroup};
 use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
-use super::journal::{Journal, JournalEvent};
+use super::journal::{Journal, JournalEvent, Stepped};
 use super::schedule::{Schedule, Task};
 use super::series::{Runner, SeriesState, SharedMetric, ValueIssue};
 use super::view::{HostView, Reports, SeriesView};
@@ -155,6 +155,8 @@ pub struct Simulation {
     recent_events: VecDeque<JournalEvent>,
     /// Steps and events, when a reader keeps a journal (see [`Self::keep_journal`]).
     journal: Option<Journal>,
+    /// Whether hosts take their reports (see [`Self::skip_reports`]).
+    reports: bool,
 }
 
 impl Simulation {
@@ -242,6 +244,7 @@ impl Simulation {
             event_counts: BTreeMap::new(),
             recent_events: VecDeque::new(),
             journal: None,
+            reports: true,
         };
         let series: usize = config.hosts.iter().map(|host| host.metrics.len()).sum();
         simulation.series.reserve_exact(series);
@@ -626,6 +629,13 @@ impl Simulation {
         self.journal.get_or_insert_with(Journal::default);
     }
 
+    /// From now on, hosts take no reports (the samples `/metrics`, pushes and
+    /// remote write send): a replay reads every step from the journal instead,
+    /// and saves copying each sample at each report.
+    pub fn skip_reports(&mut self) {
+        self.reports = false;
+    }
+
     /// The journal since the last swap, exchanged for `empty` (pass the last one
     /// back, cleared, to keep its allocations); an empty one when none is kept.
     pub fn swap_journal(&mut self, empty: Journal) -> Journal {
@@ -706,7 +716,7 @@ impl Simulation {
             }
             Task::StepGroup(group) => self.step_groups(&[group]),
             Task::Report(host) => {
-                if !self.is_alive(host) {
+                if !self.reports || !self.is_alive(host) {
                     return;
                 }
                 self.samples_generation += 1;
@@ -938,11 +948,15 @@ impl Simulation {
 
     /// Takes a step's value into the series, saying what was wrong with it.
     pub(super) fn take_value(&mut self, id: SeriesId, value: f64) {
-        if let Some(journal) = &mut self.journal {
-            journal.stepped.push(id);
-        }
         let series = &mut self.series[id.index()];
-        let Some(issue) = series.apply(value) else {
+        let issue = series.apply(value);
+        if let Some(journal) = &mut self.journal {
+            journal.stepped.push(Stepped {
+                series: id,
+                value: series.linked_value(),
+            });
+        }
+        let Some(issue) = issue else {
             return;
         };
         let host = &self.hosts[series.host.index()].config.name;

@@ -11,9 +11,19 @@ use super::ids::SeriesId;
 pub struct Journal {
     /// Series that took a step's value, in the order they took it (a series
     /// stepped twice at one instant, for its schedule and for an event, is here twice).
-    pub stepped: Vec<SeriesId>,
+    pub stepped: Vec<Stepped>,
     /// Events delivered on the bus, in the order they were sent.
     pub events: Vec<JournalEvent>,
+}
+
+/// A series that took a step's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stepped {
+    pub series: SeriesId,
+    /// What other series see of it after the step (see
+    /// [`SeriesView::linked_value`](super::SeriesView::linked_value)): a gauge's
+    /// value, a counter's total, a histogram's last observation.
+    pub value: f64,
 }
 
 /// One event as the bus carried it.

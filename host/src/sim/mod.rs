@@ -28,6 +28,6 @@ pub use engine::{
 };
 pub use error::SimError;
 pub use ids::{HostId, PluginId, SeriesId};
-pub use journal::{Journal, JournalEvent};
+pub use journal::{Journal, JournalEvent, Stepped};
 pub use series::{HistogramSample, Sample};
 pub use view::{HostView, Reports, SeriesView};

@@ -1,7 +1,7 @@
 //! Replays ahead of the wall clock: the OpenMetrics history of `backfill` and
 //! the values of `preview`, through the real built-in pack.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use promemu::mixer::Mixer;
 use promemu::replay::history::{History, Origin, Written};
@@ -12,7 +12,7 @@ use promemu::sim::{Simulation, VirtualTime};
 use promemu::configs::load_toml_text;
 use promemu::model::MixerConfig;
 
-use crate::harness::{at, builtin};
+use crate::harness::{at, builtin, config};
 
 /// 2026-11-29T00:00:00Z
 const ORIGIN: Origin = Origin(1_795_910_400_000);
@@ -31,17 +31,22 @@ fn peaks(ttl: &str) -> MixerConfig {
     config
 }
 
-/// Backfills `span` of `config` (seed 3), spilling past `spill_bytes`.
+/// Backfills `span` of `config` (seed 3), spilling past `spill_bytes`, as
+/// `promemu backfill` does (respawned hosts' series take their new labels).
 fn backfill(config: &MixerConfig, span: VirtualTime, spill_bytes: usize) -> (String, Written) {
     let mut sim = Simulation::new(config, &[builtin()], 3).unwrap();
-    let mixer = Mixer::new(&sim, "job");
+    let mut mixer = Mixer::new(&sim, "job");
     let mut history =
         History::new(mixer.scrape_exposition(), &sim, ORIGIN).with_spill_bytes(spill_bytes);
     history.reserve_for(span, &sim);
     replay(
         &mut sim,
         span,
-        |sim, journal| history.record(sim, journal),
+        |sim, journal| {
+            let respawned = mixer.follow_respawns(sim);
+            history.relabel(mixer.scrape_exposition(), sim, &respawned)?;
+            history.record(sim, journal)
+        },
         |_, _| {},
     )
     .unwrap();
@@ -144,6 +149,115 @@ fn a_backfill_is_openmetrics_in_family_series_and_time_order() {
     };
     assert!(value_at(150.0) > 70.0, "{}", value_at(150.0));
     assert!(value_at(220.0) < 40.0, "{}", value_at(220.0));
+}
+
+/// Each series' lines of `text` (keyed by the line up to its value) as
+/// (timestamp, value) pairs, in order.
+fn lines_by_series(text: &str) -> BTreeMap<String, Vec<(String, f64)>> {
+    let mut series: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        let mut fields = line.rsplitn(3, ' ');
+        let time = fields.next().unwrap().to_string();
+        let value: f64 = fields.next().unwrap().parse().unwrap();
+        series
+            .entry(fields.next().unwrap().to_string())
+            .or_default()
+            .push((time, value));
+    }
+    series
+}
+
+#[test]
+fn a_backfill_writes_every_step_the_simulation_took_and_nothing_else() {
+    // One family stepped at 10 s by some hosts and at 15 s by others (which
+    // series step changes from instant to instant), hosts that respawn with new
+    // labels, a counter, and a span long enough to spill several times.
+    let config = config(
+        r#"
+        [[hosts]]
+        name = "fast-{i}"
+        count = 3
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "load"
+        value_range = [0, 100]
+        default_value = 50
+        update_interval = "10s"
+        scenario = "random_walk"
+
+        [[hosts]]
+        name = "slow-{i}"
+        count = 2
+        ttl = "40s"
+        respawn = true
+        interval = "15s"
+        [[hosts.metrics]]
+        name = "load"
+        value_range = [0, 100]
+        default_value = 50
+        update_interval = "15s"
+        scenario = "sine_wave"
+        [[hosts.metrics]]
+        name = "requests_total"
+        kind = "counter"
+        value_range = [0, 10]
+        update_interval = "15s"
+        scenario = "random_in_range"
+        "#,
+    );
+    let span = at(600.0);
+    // What the simulation stepped, read from its journal: per series (as
+    // labelled at the time) each instant's last value.
+    let mut expected: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
+    let mut mixer = Mixer::new(&sim, "job");
+    replay(
+        &mut sim,
+        span,
+        |sim, journal| {
+            mixer.follow_respawns(sim);
+            let seconds = (ORIGIN.0 + sim.now().as_millis()) / 1000;
+            for step in &journal.stepped {
+                let view = sim.series_view(step.series);
+                let labels = mixer.scrape_exposition().labels_of(step.series).unwrap();
+                let key = format!("{}{{{labels}}}", view.metric().name);
+                let lines = expected.entry(key).or_default();
+                match lines.last_mut() {
+                    Some(last) if last.0 == seconds.to_string() => last.1 = step.value,
+                    _ => lines.push((seconds.to_string(), step.value)),
+                }
+            }
+            Ok::<_, std::convert::Infallible>(())
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let (text, written) = backfill(&config, span, usize::MAX);
+    let (spilled, on_disk) = backfill(&config, span, 512);
+    assert!(on_disk.spills > 3, "{on_disk:?}");
+    assert_eq!(text, spilled);
+    let got = lines_by_series(&text);
+    // 3 fast hosts, and 2 slow ones with 16 lives (seed 3) of 2 series each;
+    // the emulator counts a series once however often its host respawns.
+    assert_eq!(got.len(), 3 + 2 * 2 * 16, "{:?}", got.keys());
+    assert_eq!(written.series, 3 + 2 * 2);
+    for (key, lines) in &expected {
+        let written_lines = &got[key];
+        assert_eq!(written_lines.len(), lines.len(), "{key}");
+        for ((time, value), (want_time, want)) in written_lines.iter().zip(lines) {
+            assert_eq!(time, want_time, "{key}");
+            assert_eq!(value.to_bits(), want.to_bits(), "{key} at {time}");
+        }
+    }
+    assert_eq!(got.len(), expected.len());
+    // The fast hosts' 61 samples (0, 10, ..., 600 s); the slow hosts' 1 to 3
+    // per life (a sample every 15 s of a life of 40 s).
+    for (key, lines) in &got {
+        match key.contains("fast-") {
+            true => assert_eq!(lines.len(), 61, "{key}"),
+            false => assert!((1..=3).contains(&lines.len()), "{key}: {lines:?}"),
+        }
+    }
 }
 
 #[test]
