@@ -225,33 +225,22 @@ fn write_families(families: &[Family], reports: Reports<'_>, out: &mut String) {
                 out.push_str(&family.header);
                 started = true;
             }
-            write_sample(out, &family.name, &member.labels, sample, None);
+            write_sample(out, &family.name, &member.labels, sample);
         }
     }
 }
 
-/// The lines of one sample of the series `name{labels}`, each ending in
-/// ` <timestamp>` where one is given (the text is written as it is).
-pub(crate) fn write_sample(
-    out: &mut String,
-    name: &str,
-    labels: &str,
-    sample: &Sample,
-    timestamp: Option<&str>,
-) {
-    let line = Line {
-        name,
-        labels,
-        timestamp,
-    };
+/// The lines of one sample of the series `name{labels}`.
+fn write_sample(out: &mut String, name: &str, labels: &str, sample: &Sample) {
     let mut bound_text = String::new();
-    for_each_line(sample, |suffix, bound, value| match bound {
-        Some(bound) => {
+    for_each_line(sample, |suffix, bound, value| {
+        let le = bound.map(|bound| {
             bound_text.clear();
             push_value(&mut bound_text, bound);
-            line.write(out, suffix, Some(&bound_text), value);
-        }
-        None => line.write(out, suffix, None, value),
+            bound_text.as_str()
+        });
+        push_series_key(out, name, suffix, labels, le);
+        push_line_end(out, value, None);
     });
 }
 
@@ -295,21 +284,6 @@ pub(crate) fn value_text(value: f64) -> String {
     text
 }
 
-/// What the lines of one sample share.
-struct Line<'a> {
-    name: &'a str,
-    labels: &'a str,
-    timestamp: Option<&'a str>,
-}
-
-impl Line<'_> {
-    /// `name<suffix>{labels[,le="<le>"]} value[ timestamp]\n`
-    fn write(&self, out: &mut String, suffix: &str, le: Option<&str>, value: f64) {
-        push_series_key(out, self.name, suffix, self.labels, le);
-        push_line_end(out, value, self.timestamp);
-    }
-}
-
 /// `name<suffix>{labels[,le="<le>"]}`: what a line has before its value.
 fn push_series_key(out: &mut String, name: &str, suffix: &str, labels: &str, le: Option<&str>) {
     out.push_str(name);
@@ -334,12 +308,20 @@ fn push_series_key(out: &mut String, name: &str, suffix: &str, labels: &str, le:
     }
 }
 
-/// `name{labels}` of a gauge's or counter's lines, for writers that render it
-/// once and end each line with [`push_line_end`].
-pub(crate) fn series_key(name: &str, labels: &str) -> String {
-    let mut key = String::with_capacity(name.len() + labels.len() + 2);
-    push_series_key(&mut key, name, "", labels, None);
-    key
+/// What each line of a sample shaped like `sample` of the series
+/// `name{labels}` has before its value, in [`for_each_line`] order
+/// (`name{labels}`, or `name_bucket{labels,le="0.5"}`, ..., `name_sum{labels}`,
+/// `name_count{labels}`): for writers that render these once and end each
+/// line with [`push_line_end`].
+pub(crate) fn line_keys(name: &str, labels: &str, sample: &Sample) -> Vec<String> {
+    let mut keys = Vec::new();
+    for_each_line(sample, |suffix, bound, _| {
+        let mut key = String::with_capacity(name.len() + labels.len() + 24);
+        let le = bound.map(value_text);
+        push_series_key(&mut key, name, suffix, labels, le.as_deref());
+        keys.push(key);
+    });
+    keys
 }
 
 /// ` value[ timestamp]\n`: the end of a line after its series key.
@@ -577,7 +559,7 @@ mod tests {
             let mut exposition = Exposition::default();
             let family = exposition.family(&metric);
             let mut ours = exposition.families[family].header.clone();
-            write_sample(&mut ours, "m_total", &render_labels(&labels), sample, None);
+            write_sample(&mut ours, "m_total", &render_labels(&labels), sample);
             assert_eq!(
                 ours,
                 reference("m_total", &metric.description, &labels, sample)
@@ -589,7 +571,7 @@ mod tests {
     fn histograms_put_le_last_and_add_the_infinite_bucket() {
         let mut out = String::new();
         let sample = Sample::histogram(vec![0.5, 1.0], vec![1, 3], 2.25, 4);
-        write_sample(&mut out, "h", "host=\"a\"", &sample, None);
+        write_sample(&mut out, "h", "host=\"a\"", &sample);
         assert_eq!(out.lines().count() as u64, sample_lines(&sample));
         assert_eq!(
             out,

@@ -23,7 +23,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
 use crate::mixer::{
-    Exposition, FamilyView, escape, push_line_end, sample_lines, series_key, write_sample,
+    Exposition, FamilyView, escape, for_each_line, line_keys, push_line_end, sample_lines,
 };
 use crate::model::MetricKind;
 use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, Stepped, VirtualTime};
@@ -580,10 +580,15 @@ impl Renderer {
 
     fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
         let stride = words_per_sample(&track.bounds);
-        let mut identity = 0;
-        let mut key = series_key(&track.name, &track.labels[0].1);
+        // A histogram sample refilled for each sample, to take its lines from.
         let mut histogram =
             Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0);
+        let shape = match track.bounds.is_empty() {
+            true => Sample::Gauge(0.0),
+            false => histogram.clone(),
+        };
+        let mut identity = 0;
+        let mut keys = line_keys(&track.name, &track.labels[0].1, &shape);
         for sample in words.chunks_exact(stride) {
             let instant = sample[0];
             while track
@@ -592,28 +597,24 @@ impl Renderer {
                 .is_some_and(|(from, _)| u64::from(*from) <= instant)
             {
                 identity += 1;
-                key = series_key(&track.name, &track.labels[identity].1);
+                keys = line_keys(&track.name, &track.labels[identity].1, &shape);
             }
             let value = f64::from_bits(sample[1]);
-            let timestamp = self.timestamps.of(instant);
-            match &mut histogram {
+            let current = match &mut histogram {
                 Sample::Histogram(kept) if !track.bounds.is_empty() => {
                     kept.sum = value;
                     kept.count = sample[2];
                     kept.cumulative.copy_from_slice(&sample[3..]);
-                    write_sample(
-                        &mut self.text,
-                        &track.name,
-                        &track.labels[identity].1,
-                        &histogram,
-                        Some(timestamp),
-                    );
+                    &histogram
                 }
-                _ => {
-                    self.text.push_str(&key);
-                    push_line_end(&mut self.text, value, Some(timestamp));
-                }
-            }
+                _ => &Sample::Gauge(value),
+            };
+            let timestamp = self.timestamps.of(instant);
+            let mut key = keys.iter();
+            for_each_line(current, |_, _, value| {
+                self.text.push_str(key.next().expect("a key for each line"));
+                push_line_end(&mut self.text, value, Some(timestamp));
+            });
             if self.text.len() >= WRITE_CHUNK {
                 out.write_all(self.text.as_bytes())?;
                 self.text.clear();
