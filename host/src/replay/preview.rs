@@ -37,11 +37,17 @@ struct MetricPanel {
     left_out: usize,
 }
 
+/// A drawn series: its host's name and values, broken where its host
+/// respawned (a new identity, a new series: the values start afresh).
 #[derive(Debug)]
 struct Line {
     host: String,
     /// (seconds, value)
     points: Vec<(f64, f64)>,
+    /// The host's incarnation of the last point.
+    incarnation: u32,
+    /// Where each later life's points start.
+    respawns: Vec<usize>,
 }
 
 /// Why a preview could not be made.
@@ -90,9 +96,12 @@ impl Preview {
                 preview
                     .line_of
                     .insert(series.id(), (panel, metric.lines.len()));
+                let host = sim.host(series.host());
                 metric.lines.push(Line {
-                    host: sim.host(series.host()).name().to_string(),
+                    host: host.name().to_string(),
                     points: Vec::new(),
+                    incarnation: host.incarnation(),
+                    respawns: Vec::new(),
                 });
             } else {
                 metric.left_out += 1;
@@ -122,10 +131,15 @@ impl Preview {
         let seconds = sim.now().as_secs();
         for &Stepped { series, value } in &journal.stepped {
             if let Some(&(panel, line)) = self.line_of.get(&series) {
-                let points = &mut self.metrics[panel].lines[line].points;
-                match points.last_mut() {
+                let line = &mut self.metrics[panel].lines[line];
+                let incarnation = sim.host(sim.series_view(series).host()).incarnation();
+                if incarnation != line.incarnation {
+                    line.incarnation = incarnation;
+                    line.respawns.push(line.points.len());
+                }
+                match line.points.last_mut() {
                     Some(last) if last.0 == seconds => last.1 = value,
-                    _ => points.push((seconds, value)),
+                    _ => line.points.push((seconds, value)),
                 }
             }
         }
@@ -217,17 +231,17 @@ impl Preview {
             }
             for (index, line) in metric.lines.iter().enumerate() {
                 let color = Palette99::pick(index).to_rgba();
-                chart
-                    .draw_series(LineSeries::new(
-                        line.points
-                            .iter()
-                            .map(|(time, value)| (time / divisor, *value)),
+                for (life, points) in line.lives().enumerate() {
+                    let drawn = chart.draw_series(LineSeries::new(
+                        points.iter().map(|(time, value)| (time / divisor, *value)),
                         color.stroke_width(2),
-                    ))?
-                    .label(line.host.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                    });
+                    ))?;
+                    if life == 0 {
+                        drawn.label(line.label()).legend(move |(x, y)| {
+                            PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+                        });
+                    }
+                }
             }
             if !metric.lines.is_empty() {
                 chart
@@ -260,14 +274,14 @@ impl Preview {
             let width = metric
                 .lines
                 .iter()
-                .map(|line| line.host.len())
+                .map(|line| line.label().chars().count())
                 .max()
                 .unwrap_or(0);
             for line in &metric.lines {
                 let (low, high) = line.range();
                 out.push_str(&format!(
                     "  {:width$}  {}  {}..{}\n",
-                    line.host,
+                    line.label(),
                     sparkline(&line.points, end, SPARKLINE_WIDTH),
                     short(low),
                     short(high)
@@ -321,6 +335,28 @@ impl MetricPanel {
 }
 
 impl Line {
+    /// The host's name, and how often it respawned.
+    fn label(&self) -> String {
+        match self.respawns.len() {
+            0 => self.host.clone(),
+            1 => format!("{} (respawned once)", self.host),
+            times => format!("{} (respawned {times} times)", self.host),
+        }
+    }
+
+    /// The points of each life of the host, in order.
+    fn lives(&self) -> impl Iterator<Item = &[(f64, f64)]> {
+        let starts = std::iter::once(0).chain(self.respawns.iter().copied());
+        let ends = self
+            .respawns
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.points.len()));
+        starts
+            .zip(ends)
+            .map(|(start, end)| &self.points[start..end])
+    }
+
     fn range(&self) -> (f64, f64) {
         self.points.iter().fold(
             (f64::INFINITY, f64::NEG_INFINITY),
@@ -414,6 +450,32 @@ mod tests {
         assert_eq!(sparkline(&points, 10.0, 10), "▁▁▁▁▁████▅");
         assert_eq!(sparkline(&[(2.0, 3.0)], 10.0, 5), " ▄▄▄▄");
         assert_eq!(sparkline(&[], 10.0, 3), "   ");
+    }
+
+    #[test]
+    fn a_line_breaks_where_its_host_respawned() {
+        let line = Line {
+            host: "pod".into(),
+            points: vec![
+                (0.0, 1.0),
+                (10.0, 2.0),
+                (20.0, 0.0),
+                (30.0, 5.0),
+                (40.0, 0.0),
+            ],
+            incarnation: 2,
+            respawns: vec![2, 4],
+        };
+        let lives: Vec<&[(f64, f64)]> = line.lives().collect();
+        assert_eq!(
+            lives,
+            [
+                &[(0.0, 1.0), (10.0, 2.0)][..],
+                &[(20.0, 0.0), (30.0, 5.0)][..],
+                &[(40.0, 0.0)][..]
+            ]
+        );
+        assert_eq!(line.label(), "pod (respawned 2 times)");
     }
 
     #[test]

@@ -167,12 +167,11 @@ fn lines_by_series(text: &str) -> BTreeMap<String, Vec<(String, f64)>> {
     series
 }
 
-#[test]
-fn a_backfill_writes_every_step_the_simulation_took_and_nothing_else() {
-    // One family stepped at 10 s by some hosts and at 15 s by others (which
-    // series step changes from instant to instant), hosts that respawn with new
-    // labels, a counter, and a span long enough to spill several times.
-    let config = config(
+/// One family stepped at 10 s by some hosts and at 15 s by others (which
+/// series step changes from instant to instant), hosts that respawn every 40 s
+/// with new labels, and a counter.
+fn churning_fleet() -> MixerConfig {
+    config(
         r#"
         [[hosts]]
         name = "fast-{i}"
@@ -204,7 +203,12 @@ fn a_backfill_writes_every_step_the_simulation_took_and_nothing_else() {
         update_interval = "15s"
         scenario = "random_in_range"
         "#,
-    );
+    )
+}
+
+#[test]
+fn a_backfill_writes_every_step_the_simulation_took_and_nothing_else() {
+    let config = churning_fleet();
     let span = at(600.0);
     // What the simulation stepped, read from its journal: per series (as
     // labelled at the time) each instant's last value.
@@ -295,4 +299,33 @@ fn a_preview_keeps_every_metric_and_the_events_that_moved_them() {
         only.contains("no metric named 'nope'") && only.contains("cpu_usage_percent"),
         "{only}"
     );
+}
+
+#[test]
+fn a_preview_breaks_a_line_where_its_host_respawned() {
+    let config = churning_fleet();
+    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
+    let span = at(600.0);
+    let mut preview = Preview::new(&sim, span, None).unwrap();
+    replay(
+        &mut sim,
+        span,
+        |sim, journal| preview.record(sim, journal),
+        |_, _| {},
+    )
+    .unwrap();
+    let lines = preview.sparklines();
+    // 16 lives in 600 s (seed 3), so 15 respawns; hosts that never respawn
+    // keep their name alone.
+    assert!(lines.contains("slow-1 (respawned 15 times)"), "{lines}");
+    assert!(lines.contains("slow-2 (respawned 15 times)"), "{lines}");
+    assert!(lines.contains("  fast-1  "), "{lines}");
+    let folder = tempfile::tempdir().unwrap();
+    let chart = folder.path().join("churn.svg");
+    preview.draw(&chart).unwrap();
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("slow-1 (respawned 15 times)"));
+    // One path per life: 3 fast lines, and 2 hosts x 16 lives in the `load` panel.
+    let polylines = svg.matches("<polyline").count();
+    assert!(polylines >= 3 + 2 * 16, "{polylines} polylines");
 }
