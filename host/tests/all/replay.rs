@@ -264,11 +264,10 @@ fn a_backfill_writes_every_step_the_simulation_took_and_nothing_else() {
     }
 }
 
-#[test]
-fn a_preview_keeps_every_metric_and_the_events_that_moved_them() {
-    let config = peaks("1h");
-    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
-    let span = at(600.0);
+/// A preview of every metric of `config` (seed 3) over `span`, and the
+/// simulation at its end.
+fn previewed(config: &MixerConfig, span: VirtualTime) -> (Simulation, Preview) {
+    let mut sim = Simulation::new(config, &[builtin()], 3).unwrap();
     let mut preview = Preview::new(&sim, span, None).unwrap();
     replay(
         &mut sim,
@@ -277,6 +276,14 @@ fn a_preview_keeps_every_metric_and_the_events_that_moved_them() {
         |_, _| {},
     )
     .unwrap();
+    (sim, preview)
+}
+
+#[test]
+fn a_preview_keeps_every_metric_and_the_events_that_moved_them() {
+    let config = peaks("1h");
+    let span = at(600.0);
+    let (sim, preview) = previewed(&config, span);
     let lines = preview.sparklines();
     for metric in [
         "load_peak_active",
@@ -304,16 +311,8 @@ fn a_preview_keeps_every_metric_and_the_events_that_moved_them() {
 #[test]
 fn a_preview_breaks_a_line_where_its_host_respawned() {
     let config = churning_fleet();
-    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
     let span = at(600.0);
-    let mut preview = Preview::new(&sim, span, None).unwrap();
-    replay(
-        &mut sim,
-        span,
-        |sim, journal| preview.record(sim, journal),
-        |_, _| {},
-    )
-    .unwrap();
+    let (_, preview) = previewed(&config, span);
     let lines = preview.sparklines();
     // 16 lives in 600 s (seed 3), so 15 respawns; hosts that never respawn
     // keep their name alone.
