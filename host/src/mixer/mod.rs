@@ -446,6 +446,14 @@ impl Mixer {
         self.snapshot_with_status(sim, status)
     }
 
+    /// The snapshot a run starts with: its status report has counts but no
+    /// hosts (readers ask for a full one, built on the simulation's thread),
+    /// so a large fleet's first snapshot goes out sooner.
+    pub fn starting_snapshot(&self, sim: &Simulation, options: &StatusOptions) -> Arc<Snapshot> {
+        let status = Arc::new(StatusReport::summary(sim, &self.jobs, options));
+        self.snapshot_with_status(sim, status)
+    }
+
     /// A snapshot that carries `status` (a report built earlier) as it is.
     pub fn snapshot_with_status(
         &self,

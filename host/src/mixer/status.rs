@@ -100,9 +100,26 @@ pub struct HostStatus {
 impl StatusReport {
     /// The status of every job and host of `sim`.
     pub fn new(sim: &Simulation, jobs: &[Job], options: &StatusOptions) -> Self {
+        Self::of_jobs(sim, jobs, options, true)
+    }
+
+    /// The same report with each job's host and metric counts but not its
+    /// hosts: quick to build for a large fleet, for the snapshot a run starts
+    /// with (readers of the status ask for a full one, see `sink::feed`).
+    pub fn summary(sim: &Simulation, jobs: &[Job], options: &StatusOptions) -> Self {
+        Self::of_jobs(sim, jobs, options, false)
+    }
+
+    fn of_jobs(sim: &Simulation, jobs: &[Job], options: &StatusOptions, hosts: bool) -> Self {
         let jobs: BTreeMap<String, JobStatus> = jobs
             .iter()
-            .map(|job| (job.name.clone(), job_status(sim, job, options)))
+            .map(|job| {
+                let status = match hosts {
+                    true => job_status(sim, job, options),
+                    false => job_counts(sim, job),
+                };
+                (job.name.clone(), status)
+            })
             .collect();
         StatusReport {
             active_hosts: sim.hosts().filter(HostView::is_alive).count(),
@@ -130,6 +147,20 @@ fn job_status(sim: &Simulation, job: &Job, options: &StatusOptions) -> JobStatus
         hosts_count: hosts.len(),
         metrics_count: hosts.iter().map(|host| host.metrics_count).sum(),
         hosts,
+    }
+}
+
+/// A job's host and metric counts, without its hosts.
+fn job_counts(sim: &Simulation, job: &Job) -> JobStatus {
+    JobStatus {
+        host_names: Vec::new(),
+        hosts: Vec::new(),
+        hosts_count: job.hosts.len(),
+        metrics_count: job
+            .hosts
+            .iter()
+            .map(|id| sim.host(*id).series().len())
+            .sum(),
     }
 }
 

@@ -71,7 +71,7 @@ pub async fn run(
     mixer: Mixer,
     options: RunOptions,
 ) -> Result<RunOutcome, SinkError> {
-    let first = mixer.snapshot(&sim, &options.status);
+    let first = mixer.starting_snapshot(&sim, &options.status);
     let job_names: Vec<String> = first.jobs.iter().map(|job| job.name.clone()).collect();
     let (snapshots_tx, snapshots) = watch::channel(first);
     let (publisher, lines) = if mixer.line_count() > 0 {

@@ -1111,6 +1111,19 @@ fn snapshots_leave_out_what_no_sink_reads_and_reuse_a_status_until_asked() {
         "a reader asked for a fresh report"
     );
     assert!(!mixer.status_requests().take(), "once");
+    // A run starts with a status of counts only; a full one lists the hosts.
+    let starting = mixer.starting_snapshot(&sim, &StatusOptions::default());
+    let full = mixer.snapshot(&sim, &StatusOptions::default());
+    let (summary, hosts) = (&starting.status.jobs["job"], &full.status.jobs["job"]);
+    assert!(summary.hosts.is_empty() && summary.host_names.is_empty());
+    assert_eq!(hosts.host_names, ["short", "long"]);
+    assert_eq!(
+        (summary.hosts_count, summary.metrics_count),
+        (hosts.hosts_count, hosts.metrics_count)
+    );
+    assert_eq!((summary.hosts_count, summary.metrics_count), (2, 2));
+    assert_eq!(starting.status.active_hosts, full.status.active_hosts);
+    assert_eq!(starting.status.total_metrics, 2);
 }
 
 #[test]
