@@ -114,9 +114,10 @@ impl StatusReport {
         let jobs: BTreeMap<String, JobStatus> = jobs
             .iter()
             .map(|job| {
-                let status = match hosts {
-                    true => job_status(sim, job, options),
-                    false => job_counts(sim, job),
+                let status = if hosts {
+                    job_status(sim, job, options)
+                } else {
+                    job_counts(sim, job)
                 };
                 (job.name.clone(), status)
             })

@@ -583,9 +583,10 @@ impl Renderer {
         // A histogram sample refilled for each sample, to take its lines from.
         let mut histogram =
             Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0);
-        let shape = match track.bounds.is_empty() {
-            true => Sample::Gauge(0.0),
-            false => histogram.clone(),
+        let shape = if track.bounds.is_empty() {
+            Sample::Gauge(0.0)
+        } else {
+            histogram.clone()
         };
         let mut identity = 0;
         let mut keys = line_keys(&track.name, &track.labels[0].1, &shape);

@@ -257,9 +257,10 @@ fn a_backfill_writes_every_step_the_simulation_took_and_nothing_else() {
     // The fast hosts' 61 samples (0, 10, ..., 600 s); the slow hosts' 1 to 3
     // per life (a sample every 15 s of a life of 40 s).
     for (key, lines) in &got {
-        match key.contains("fast-") {
-            true => assert_eq!(lines.len(), 61, "{key}"),
-            false => assert!((1..=3).contains(&lines.len()), "{key}: {lines:?}"),
+        if key.contains("fast-") {
+            assert_eq!(lines.len(), 61, "{key}");
+        } else {
+            assert!((1..=3).contains(&lines.len()), "{key}: {lines:?}");
         }
     }
 }
