@@ -31,6 +31,22 @@ struct Member {
     stream_key: String,
 }
 
+/// How [`PluginInstance::add_queued`] ended: how many queued members (from
+/// the first) the guest's groups took, and why the others were not added.
+#[derive(Debug)]
+pub enum QueuedAdds {
+    All,
+    /// The instance reached half its memory cap after `added` members.
+    HalfFull {
+        added: usize,
+    },
+    /// The member after the first `added` failed to be added.
+    Failed {
+        added: usize,
+        error: PluginError,
+    },
+}
+
 /// The slot of a member that is not in the guest's group.
 const NO_SLOT: u32 = u32::MAX;
 
@@ -116,13 +132,69 @@ impl PluginInstance {
         stream_key: &str,
     ) -> Result<MemberId, PluginError> {
         let slot = self.add_member(group, &info, stream_key)?;
+        let member = self.push_member(group, info, stream_key);
+        self.groups[group.0].slots[member.0] = slot;
+        Ok(member)
+    }
+
+    /// Like [`Self::add_to_group`], but the guest's group gets the member only
+    /// at [`Self::add_queued`]: a simulation queues a whole fleet, then adds
+    /// each instance's queue on its own thread.
+    pub fn queue_member(&mut self, group: GroupId, info: MetricInfo, stream_key: &str) -> MemberId {
+        let member = self.push_member(group, info, stream_key);
+        self.queued.push((group, member));
+        member
+    }
+
+    fn push_member(&mut self, group: GroupId, info: MetricInfo, stream_key: &str) -> MemberId {
         let state = &mut self.groups[group.0];
         state.members.push(Some(Member {
             info,
             stream_key: stream_key.into(),
         }));
-        state.slots.push(slot);
-        Ok(MemberId(state.members.len() - 1))
+        state.slots.push(NO_SLOT);
+        MemberId(state.members.len() - 1)
+    }
+
+    /// Adds the queued members to the guest's groups, in the order they were
+    /// queued, until one fails or the instance holds half its memory cap (the
+    /// same rule that spreads series over instances). The members not added
+    /// leave their groups: each group's last members, in queue order.
+    pub fn add_queued(&mut self) -> QueuedAdds {
+        let queued = std::mem::take(&mut self.queued);
+        for (position, &(group, member)) in queued.iter().enumerate() {
+            if self.is_half_full() {
+                self.forget_queued(&queued[position..]);
+                return QueuedAdds::HalfFull { added: position };
+            }
+            let entry = self.groups[group.0].members[member.0]
+                .take()
+                .expect("a queued member is in its group");
+            let added = self.add_member(group, &entry.info, &entry.stream_key);
+            self.groups[group.0].members[member.0] = Some(entry);
+            match added {
+                Ok(slot) => self.groups[group.0].slots[member.0] = slot,
+                Err(error) => {
+                    self.forget_queued(&queued[position..]);
+                    return QueuedAdds::Failed {
+                        added: position,
+                        error,
+                    };
+                }
+            }
+        }
+        QueuedAdds::All
+    }
+
+    /// Takes `members` (the tail of the queue, so the tail of each of their
+    /// groups) out of their groups.
+    fn forget_queued(&mut self, members: &[(GroupId, MemberId)]) {
+        for &(group, member) in members.iter().rev() {
+            let state = &mut self.groups[group.0];
+            debug_assert_eq!(state.members.len(), member.0 + 1);
+            state.members.truncate(member.0);
+            state.slots.truncate(member.0);
+        }
     }
 
     fn add_member(

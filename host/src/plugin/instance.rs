@@ -13,7 +13,7 @@ use super::bindings::types::{BuilderInfo, Context, MetricInfo, MixerConfig, Scen
 use super::bindings::{batch, config_builder, scenarios};
 use super::engine::PluginInner;
 use super::error::{Fault, PluginError};
-use super::group::GroupSlot;
+use super::group::{GroupId, GroupSlot, MemberId};
 use super::limits::{MemoryFamily, deadline_ticks};
 use super::nested::{Nesting, ScenarioDirectory};
 use super::state::{CallCapture, EmittedEvent, PluginLogLine, StoreState, stream_for};
@@ -90,6 +90,9 @@ pub struct PluginInstance {
     series: Vec<SeriesSlot>,
     /// Series groups of the batch interface (see `group`).
     pub(super) groups: Vec<GroupSlot>,
+    /// Members queued for their groups but not yet added to the guest's, in
+    /// order (see [`PluginInstance::queue_member`]).
+    pub(super) queued: Vec<(GroupId, MemberId)>,
     /// Slots of removed series, reused by the next creations (nested scenarios
     /// come and go with events; their slots must not pile up).
     free: Vec<SlotId>,
@@ -130,6 +133,7 @@ impl PluginInstance {
             store,
             guests,
             groups: Vec::new(),
+            queued: Vec::new(),
             series: Vec::new(),
             free: Vec::new(),
             restarts: 0,

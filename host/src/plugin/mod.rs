@@ -30,7 +30,7 @@ pub use bindings::types::{
 pub use builtin::{BUILTIN_PACK_NAME, BUILTIN_PACK_WASM};
 pub use engine::{Plugin, PluginRuntime, check_contract_versions};
 pub use error::{Fault, PluginError};
-pub use group::{GroupId, MemberId};
+pub use group::{GroupId, MemberId, QueuedAdds};
 pub use identity::{MetadataError, PackIdentity, PackMetadata, digest};
 pub use inspect::{ComponentSummary, componentize, inspect};
 pub use instance::{

@@ -27,7 +27,7 @@ use crate::replay::history::{History, Origin, Written};
 use crate::replay::preview::Preview;
 use crate::replay::{ReplayStats, replay};
 use crate::run::{Pace, RunOptions, RunOutcome};
-use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation, VirtualTime};
+use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation, Spread, VirtualTime};
 use crate::sink::{HttpTarget, PushOptions, SinkError, SinkOptions};
 
 /// Push interval when neither the command line nor the config sets one.
@@ -137,15 +137,16 @@ impl Session {
             .fault_policy
             .or(config.fault_policy)
             .unwrap_or_default();
-        let simulation = Simulation::new(&config, &self.plugins, seed)
+        let mut spread = Spread::default();
+        if let Some(threads) = settings.threads {
+            spread.threads = threads;
+        }
+        let simulation = Simulation::with_spread(&config, &self.plugins, seed, spread)
             .map_err(|source| SessionError::Simulation {
                 config: config.name.clone(),
                 source: Box::new(source),
             })?
-            .with_fault_policy(fault_policy)
-            .with_threads(settings.threads.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-            }));
+            .with_fault_policy(fault_policy);
         let default_job = settings
             .default_job_name
             .clone()

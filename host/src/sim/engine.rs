@@ -83,6 +83,32 @@ pub const SERIES_PER_INSTANCE: usize = 100_000;
 /// simulation's thread alone: another thread would cost more than it saves.
 pub const PARALLEL_FROM_STEPS: usize = 20_000;
 
+/// How a simulation spreads its series over plugin instances and its work
+/// over threads. Neither changes a value: only where and when work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    /// Series an instance of a plugin takes before the next go to another
+    /// (default [`SERIES_PER_INSTANCE`]).
+    pub series_per_instance: usize,
+    /// Grouped steps (or, while the simulation is built, series added to
+    /// groups) from which several threads share the work (default
+    /// [`PARALLEL_FROM_STEPS`]).
+    pub parallel_from_steps: usize,
+    /// Threads that step and build groups of different instances (default:
+    /// the machine's cores).
+    pub threads: usize,
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        Self {
+            series_per_instance: SERIES_PER_INSTANCE,
+            parallel_from_steps: PARALLEL_FROM_STEPS,
+            threads: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        }
+    }
+}
+
 /// Distinct (event, source) pairs counted one by one (see
 /// [`Simulation::event_counts`]); past it, an event counts under source `other`.
 pub const MAX_EVENT_KINDS: usize = 1000;
@@ -134,6 +160,9 @@ pub struct Simulation {
     listeners: HashMap<String, Vec<SeriesId>>,
     /// Threads that step groups of different instances at one instant.
     pub(super) threads: usize,
+    /// While the simulation is built: per instance, the grouped series whose
+    /// members it queued (with their groups), in order (see `groups`).
+    pub(super) start_queues: Option<Vec<Vec<(SeriesId, GroupIndex)>>>,
     /// Per instance, the series placed in it (see [`Self::instance_for`]).
     pub(super) placed: Vec<usize>,
     /// Series an instance takes before the next go to another.
@@ -165,26 +194,22 @@ impl Simulation {
     /// names, also where scenarios nest others). Unknown scenarios and refused
     /// parameters are errors here, before anything runs.
     pub fn new(config: &MixerConfig, plugins: &[Plugin], seed: u64) -> Result<Self, SimError> {
-        Self::with_spread(
-            config,
-            plugins,
-            seed,
-            SERIES_PER_INSTANCE,
-            PARALLEL_FROM_STEPS,
-        )
+        Self::with_spread(config, plugins, seed, Spread::default())
     }
 
     /// Like [`Simulation::new`], with the spread over instances and threads
-    /// tuned: `series_per_instance` (default [`SERIES_PER_INSTANCE`]) and the
-    /// steps at one instant from which several threads step groups (default
-    /// [`PARALLEL_FROM_STEPS`]). For tests and benchmarks of small fleets.
+    /// tuned (see [`Spread`]).
     pub fn with_spread(
         config: &MixerConfig,
         plugins: &[Plugin],
         seed: u64,
-        series_per_instance: usize,
-        parallel_from_steps: usize,
+        spread: Spread,
     ) -> Result<Self, SimError> {
+        let Spread {
+            series_per_instance,
+            parallel_from_steps,
+            threads,
+        } = spread;
         let series_per_instance = series_per_instance.max(1);
         let mut instances = Vec::new();
         let mut directory = ScenarioDirectory::default();
@@ -232,7 +257,8 @@ impl Simulation {
             directory,
             seed,
             listeners: HashMap::new(),
-            threads: 1,
+            threads: threads.max(1),
+            start_queues: Some(Vec::new()),
             placed: vec![0; instance_count],
             series_per_instance,
             parallel_from_steps,
@@ -252,6 +278,7 @@ impl Simulation {
         for host in &config.hosts {
             simulation.add_host(host)?;
         }
+        simulation.add_queued_members()?;
         simulation.stats.series_created = simulation.series.len() as u64;
         Ok(simulation)
     }
@@ -436,7 +463,7 @@ impl Simulation {
 
     /// Creates `metric`'s own scenario handle; returns how it runs and the
     /// names of the metrics it reads.
-    fn create_single(
+    pub(super) fn create_single(
         &mut self,
         host: &HostConfig,
         metric: &MetricConfig,

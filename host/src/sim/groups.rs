@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::model::{HostConfig, MetricConfig};
-use crate::plugin::{GroupId, MemberId, PluginError, PluginInstance};
+use crate::plugin::{GroupId, MemberId, PluginError, QueuedAdds};
 
 use super::clock::VirtualTime;
 use super::engine::{Simulation, metric_info, stream_key};
@@ -16,6 +16,7 @@ use super::error::SimError;
 use super::ids::{GroupIndex, PluginId, SeriesId};
 use super::schedule::Task;
 use super::series::Runner;
+use super::threads::on_threads;
 
 /// A group step's result: each member's new value (NaN keeps it).
 type CallResult = Result<Vec<f64>, PluginError>;
@@ -138,16 +139,91 @@ impl Simulation {
         metric: &MetricConfig,
     ) -> Result<Runner, SimError> {
         let state = &mut self.groups[group.index()];
-        let member = self.instances[state.instance.index()]
-            .add_to_group(
-                state.group,
-                metric_info(host, metric),
-                &stream_key(host, metric),
-            )
-            .map_err(|err| SimError::from_plugin(host, metric, err))?;
-        self.placed[state.instance.index()] += 1;
+        let instance = state.instance.index();
+        let (info, key) = (metric_info(host, metric), stream_key(host, metric));
+        let member = if let Some(queues) = &mut self.start_queues {
+            if queues.len() <= instance {
+                queues.resize_with(instance + 1, Vec::new);
+            }
+            queues[instance].push((series, group));
+            self.instances[instance].queue_member(state.group, info, &key)
+        } else {
+            self.instances[instance]
+                .add_to_group(state.group, info, &key)
+                .map_err(|err| SimError::from_plugin(host, metric, err))?
+        };
+        self.placed[instance] += 1;
         state.members.push((series, member));
         Ok(Runner::Grouped { group, member })
+    }
+
+    /// Ends the building of the simulation: each instance adds the members it
+    /// queued (the instances on up to `threads` threads). Where an instance
+    /// reached half its memory cap first, the series it did not take go to
+    /// other instances, one by one as later series would; where a plugin
+    /// refused a member, the first such series (in config order) is the error.
+    pub(super) fn add_queued_members(&mut self) -> Result<(), SimError> {
+        let Some(queues) = self.start_queues.take() else {
+            return Ok(());
+        };
+        let loads: Vec<usize> = (0..self.instances.len())
+            .map(|instance| queues.get(instance).map_or(0, Vec::len))
+            .collect();
+        let threads = if loads.iter().sum::<usize>() < self.parallel_from_steps {
+            1
+        } else {
+            self.threads
+        };
+        let outcomes = on_threads(&mut self.instances, &loads, threads, |_, instance| {
+            instance.add_queued()
+        });
+        let mut refused: Option<(SeriesId, PluginError)> = None;
+        let mut left_out: Vec<(SeriesId, GroupIndex)> = Vec::new();
+        for (instance, outcome) in outcomes.into_iter().enumerate() {
+            let (added, error) = match outcome {
+                None | Some(QueuedAdds::All) => continue,
+                Some(QueuedAdds::HalfFull { added }) => (added, None),
+                Some(QueuedAdds::Failed { added, error }) => (added, Some(error)),
+            };
+            let rest = &queues[instance][added..];
+            if let Some(error) = error {
+                let series = rest[0].0;
+                if refused.as_ref().is_none_or(|(first, _)| series < *first) {
+                    refused = Some((series, error));
+                }
+            }
+            self.placed[instance] -= rest.len();
+            for &(series, group) in rest.iter().rev() {
+                let popped = self.groups[group.index()].members.pop();
+                debug_assert_eq!(popped.map(|(id, _)| id), Some(series));
+            }
+            left_out.extend_from_slice(rest);
+        }
+        if let Some((series, error)) = refused {
+            let state = &self.series[series.index()];
+            let host = &self.hosts[state.host.index()].config;
+            return Err(SimError::from_plugin(host, &state.config, error));
+        }
+        left_out.sort_unstable();
+        for (series, _) in left_out {
+            self.place_again(series)?;
+        }
+        Ok(())
+    }
+
+    /// Puts a grouped series that its instance did not take (see
+    /// [`Self::add_queued_members`]) into a group of another instance.
+    fn place_again(&mut self, series: SeriesId) -> Result<(), SimError> {
+        let state = &self.series[series.index()];
+        let host = self.hosts[state.host.index()].config.clone();
+        let index = state.config.index();
+        let metric = &host.metrics[index];
+        let runner = match self.group_for(&host, index)? {
+            Some(group) => self.join_group(group, series, &host, metric)?,
+            None => self.create_single(&host, metric)?.0,
+        };
+        self.series[series.index()].runner = runner;
+        Ok(())
     }
 
     /// Removes a grouped series' state from its plugin.
@@ -250,54 +326,31 @@ impl Simulation {
             .iter()
             .map(|indices| indices.iter().map(|&call| calls[call].ready.len()).sum())
             .collect();
-        let busy = loads.iter().filter(|&&load| load > 0).count();
         let threads = if loads.iter().sum::<usize>() < self.parallel_from_steps {
             1
         } else {
-            self.threads.min(busy).max(1)
+            self.threads
         };
-        let thread_of = spread(&loads, threads);
-        let mut work: Vec<Vec<(&mut PluginInstance, &[usize])>> =
-            (0..threads).map(|_| Vec::new()).collect();
-        for ((instance, indices), thread) in
-            self.instances.iter_mut().zip(&by_instance).zip(thread_of)
-        {
-            if !indices.is_empty() {
-                work[thread].push((instance, indices));
-            }
-        }
-        let run =
-            |work: Vec<(&mut PluginInstance, &[usize])>| -> Vec<(usize, CallResult, Duration)> {
-                let mut done = Vec::new();
-                for (instance, indices) in work {
-                    for &index in indices {
-                        let call = &calls[index];
-                        let started = Instant::now();
-                        let result = instance.step_group(
-                            call.group,
-                            time,
-                            &call.members,
-                            &call.elapsed,
-                            &call.values,
-                        );
-                        done.push((index, result, started.elapsed()));
-                    }
-                }
-                done
-            };
-        let mut work = work.into_iter();
-        let here = work.next().unwrap_or_default();
-        let done: Vec<(usize, CallResult, Duration)> = std::thread::scope(|scope| {
-            let others: Vec<_> = work.map(|work| scope.spawn(|| run(work))).collect();
-            let mut done = run(here);
-            for other in others {
-                done.extend(other.join().expect("a group-stepping thread panicked"));
-            }
-            done
+        let done = on_threads(&mut self.instances, &loads, threads, |index, instance| {
+            by_instance[index]
+                .iter()
+                .map(|&call_index| {
+                    let call = &calls[call_index];
+                    let started = Instant::now();
+                    let result = instance.step_group(
+                        call.group,
+                        time,
+                        &call.members,
+                        &call.elapsed,
+                        &call.values,
+                    );
+                    (call_index, result, started.elapsed())
+                })
+                .collect::<Vec<_>>()
         });
         let mut outcomes: Vec<Option<(CallResult, Duration)>> =
             (0..calls.len()).map(|_| None).collect();
-        for (index, result, took) in done {
+        for (index, result, took) in done.into_iter().flatten().flatten() {
             outcomes[index] = Some((result, took));
         }
         outcomes
@@ -315,21 +368,4 @@ impl Simulation {
         }
         self.take_value(id, value);
     }
-}
-
-/// The thread (of `threads`) each instance's calls go to: the busiest
-/// instances first, each to the least loaded thread.
-fn spread(loads: &[usize], threads: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..loads.len()).collect();
-    order.sort_by_key(|&instance| std::cmp::Reverse(loads[instance]));
-    let mut thread_of = vec![0; loads.len()];
-    let mut thread_loads = vec![0; threads.max(1)];
-    for instance in order {
-        let lightest = (0..thread_loads.len())
-            .min_by_key(|&thread| thread_loads[thread])
-            .unwrap_or(0);
-        thread_loads[lightest] += loads[instance];
-        thread_of[instance] = lightest;
-    }
-    thread_of
 }

@@ -16,6 +16,7 @@ mod ids;
 mod journal;
 mod schedule;
 mod series;
+mod threads;
 mod view;
 
 pub use clock::VirtualTime;
@@ -24,7 +25,7 @@ pub use clock::VirtualTime;
 /// larger ones get counts and a few examples, so logs do not grow with the fleet.
 pub const HOSTS_LOGGED_ONE_BY_ONE: usize = 100;
 pub use engine::{
-    MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, PluginUsage, SimStats, Simulation,
+    MAX_BACKOFF_INTERVALS, MAX_DELIVERIES_PER_INSTANT, PluginUsage, SimStats, Simulation, Spread,
 };
 pub use error::SimError;
 pub use ids::{HostId, PluginId, SeriesId};

@@ -24,6 +24,11 @@ impl SharedMetric {
             index,
         }
     }
+
+    /// Where the metric is in its host's metric list.
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
 }
 
 impl std::ops::Deref for SharedMetric {

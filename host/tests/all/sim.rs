@@ -4,7 +4,7 @@
 use promemu::configs::{ConfigCatalog, ConfigRequest};
 use promemu::mixer::{Mixer, StatusOptions};
 use promemu::model::{FaultPolicy, MixerConfig, validate};
-use promemu::sim::{Sample, SeriesView, SimError, Simulation};
+use promemu::sim::{Sample, SeriesView, SimError, Simulation, Spread};
 
 use promemu::plugin::Limits;
 
@@ -677,6 +677,64 @@ fn a_fleet_too_large_for_one_instance_spreads_over_several() {
     );
 }
 
+#[test]
+fn a_member_refused_while_a_fleet_is_built_names_the_first_refused_series() {
+    // 30 hosts, then `late` and, 15 hosts on, `later`, whose metrics `picky`
+    // refuses: with 10 series an instance they are queued in different
+    // instances, which add their members on two threads.
+    let mut toml = String::new();
+    let fleet = |name: &str, count: usize, metric: &str| {
+        format!(
+            "[[hosts]]\nname = \"{name}\"\ncount = {count}\ninterval = \"10s\"\n\
+             [[hosts.metrics]]\nname = \"{metric}\"\nscenario = \"picky\"\n"
+        )
+    };
+    toml.push_str(&fleet("node-{i:02}", 30, "fine"));
+    toml.push_str(&fleet("late", 1, "refused_here"));
+    toml.push_str(&fleet("more-{i:02}", 15, "fine"));
+    toml.push_str(&fleet("later", 1, "refused_too"));
+    let refusing = config(&toml);
+    for threads in [1, 2] {
+        let spread = Spread {
+            series_per_instance: 10,
+            parallel_from_steps: 1,
+            threads,
+        };
+        let refused = Simulation::with_spread(&refusing, &[hostile()], 7, spread)
+            .err()
+            .expect("a refused member stops the build");
+        let text = refused.to_string();
+        assert!(
+            matches!(
+                &refused,
+                SimError::BadScenario { host, metric, message, .. }
+                    if host == "late"
+                        && metric == "refused_here"
+                        && message == "picky refuses the metric refused_here"
+            ),
+            "{threads} threads: {text}"
+        );
+    }
+    // Without them the same fleet is built, and every series steps.
+    let accepted = toml.replace("refused", "taken");
+    let mut sim = Simulation::with_spread(
+        &config(&accepted),
+        &[hostile()],
+        7,
+        Spread {
+            series_per_instance: 10,
+            parallel_from_steps: 1,
+            threads: 2,
+        },
+    )
+    .unwrap();
+    assert_eq!(sim.plugin_instances(), 5);
+    sim.advance_to(at(10.0));
+    assert_eq!(sim.stats().steps, 47 * 2);
+    assert_eq!(sim.stats().group_calls, 5 * 2);
+    assert!(sim.series().all(|series| series.value() == 10.0));
+}
+
 /// `count` hosts with one `scenario` metric each (10 s updates).
 fn one_metric_fleet(count: usize, scenario: &str, params: &str) -> MixerConfig {
     config(&format!(
@@ -1174,9 +1232,14 @@ interval = "5s"
 "#;
     let config = config(toml);
     let run = |threads| {
-        let mut sim = Simulation::with_spread(&config, &[builtin()], 7, 400, 1)
-            .unwrap()
-            .with_threads(threads);
+        // Built on `threads` threads too: each instance adds its queued
+        // members on its own.
+        let spread = Spread {
+            series_per_instance: 400,
+            parallel_from_steps: 1,
+            threads,
+        };
+        let mut sim = Simulation::with_spread(&config, &[builtin()], 7, spread).unwrap();
         let mut outputs = Vec::new();
         for second in [0.0, 5.0, 10.0, 15.0, 30.0, 60.0] {
             sim.advance_to(at(second));
@@ -1186,7 +1249,12 @@ interval = "5s"
     };
     let (one, steps, group_calls) = run(1);
     // The fleet spread over several instances, and groups did the stepping.
-    let instances = Simulation::with_spread(&config, &[builtin()], 7, 400, 1)
+    let spread = Spread {
+        series_per_instance: 400,
+        parallel_from_steps: 1,
+        threads: 1,
+    };
+    let instances = Simulation::with_spread(&config, &[builtin()], 7, spread)
         .unwrap()
         .plugin_usage()
         .iter()
