@@ -1,13 +1,15 @@
 //! Packs shared through a real OCI registry (Debian's `docker-registry` on a
 //! loopback port): push, pull into the cache, `--plugin oci://`, digest pins,
 //! a config that lists a registry pack, basic auth at the registry and bearer
-//! auth at an nginx gate in front of one.
+//! auth at an nginx gate in front of one, and each registry's own credentials
+//! from the Docker and Podman login files.
 
 use std::process::{Command, Output};
 
 use crate::services::{Proxy, fixtures_dir, promemu, registry};
 
-/// promemu with `args`, a pack cache in `cache`, plain HTTP to `insecure` and `env`.
+/// promemu with `args`, a pack cache in `cache`, plain HTTP to `insecure` and
+/// `env`; no login files unless `env` names some (`DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`).
 fn run(args: &[&str], cache: &std::path::Path, insecure: &str, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(promemu());
     command
@@ -15,6 +17,8 @@ fn run(args: &[&str], cache: &std::path::Path, insecure: &str, env: &[(&str, &st
         .env("PME_CACHE_DIR", "off")
         .env("PME_PACK_CACHE", cache)
         .env("PME_INSECURE_REGISTRIES", insecure)
+        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
+        .env("REGISTRY_AUTH_FILE", cache.join("no-podman-auth.json"))
         .env_remove("PME_REGISTRY_USERNAME")
         .env_remove("PME_REGISTRY_PASSWORD")
         .env_remove("PME_REGISTRY_TOKEN");
@@ -208,5 +212,128 @@ fn registries_take_basic_or_bearer_credentials_and_plain_http_only_when_listed()
         text(&listed).contains("\n  square_wave\n"),
         "{}",
         text(&listed)
+    );
+}
+
+/// A login file in the shape `docker login` and `podman login` write:
+/// `{"auths": {host: {"auth": base64("user:password")}}}`.
+fn login_file(logins: &[(&str, &str, &str)]) -> String {
+    use base64::Engine;
+    let auths: serde_json::Map<String, serde_json::Value> = logins
+        .iter()
+        .map(|(host, user, password)| {
+            let auth =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            ((*host).to_string(), serde_json::json!({ "auth": auth }))
+        })
+        .collect();
+    serde_json::json!({ "auths": auths }).to_string()
+}
+
+#[test]
+fn each_registry_gets_its_own_credentials_from_the_docker_or_podman_login_files() {
+    let square = fixtures_dir().join("square-wave.wasm");
+    let square = square.to_str().unwrap();
+    let alices = registry(Some(("alice", "s3cret")));
+    let bobs = registry(Some(("bob", "hunter2")));
+    let alice_host = alices.url.trim_start_matches("http://").to_string();
+    let bob_host = bobs.url.trim_start_matches("http://").to_string();
+    let insecure = format!("{alice_host},{bob_host}");
+    let cache = tempfile::tempdir().unwrap();
+    let logins = tempfile::tempdir().unwrap();
+    let alice_ref = format!("{alice_host}/packs/square:1.0");
+    let bob_ref = format!("{bob_host}/packs/square:1.0");
+    for (reference, user, password) in [
+        (&alice_ref, "alice", "s3cret"),
+        (&bob_ref, "bob", "hunter2"),
+    ] {
+        let given = [
+            ("PME_REGISTRY_USERNAME", user),
+            ("PME_REGISTRY_PASSWORD", password),
+        ];
+        let pushed = run(
+            &["plugin", "push", square, reference],
+            cache.path(),
+            &insecure,
+            &given,
+        );
+        assert!(pushed.status.success(), "{}", text(&pushed));
+    }
+
+    // Docker's config.json holds both logins: each registry gets its own (had
+    // one registry's gone to both, the other would refuse it).
+    let docker = logins.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        login_file(&[
+            (&alice_host, "alice", "s3cret"),
+            (&bob_host, "bob", "hunter2"),
+        ]),
+    )
+    .unwrap();
+    let docker_env = [("DOCKER_CONFIG", docker.to_str().unwrap())];
+    for reference in [&alice_ref, &bob_ref] {
+        let empty_cache = tempfile::tempdir().unwrap();
+        let pulled = run(
+            &["plugin", "pull", reference],
+            empty_cache.path(),
+            &insecure,
+            &docker_env,
+        );
+        assert!(pulled.status.success(), "{reference}: {}", text(&pulled));
+        assert!(text(&pulled).contains("(downloaded)"), "{}", text(&pulled));
+    }
+
+    // Podman's auth file, with bob's login only: alice's registry is asked
+    // without credentials, and refuses.
+    let podman = logins.path().join("auth.json");
+    std::fs::write(&podman, login_file(&[(&bob_host, "bob", "hunter2")])).unwrap();
+    let podman_env = [("REGISTRY_AUTH_FILE", podman.to_str().unwrap())];
+    let fresh = tempfile::tempdir().unwrap();
+    let pulled = run(
+        &["plugin", "pull", &bob_ref],
+        fresh.path(),
+        &insecure,
+        &podman_env,
+    );
+    assert!(pulled.status.success(), "{}", text(&pulled));
+    let refused = run(
+        &["plugin", "pull", &alice_ref],
+        fresh.path(),
+        &insecure,
+        &podman_env,
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains(
+            "the registry refused the credentials (log in with `docker login` or `podman login`"
+        ),
+        "{}",
+        text(&refused)
+    );
+
+    // A credential helper that cannot be run is a clear error, not an
+    // anonymous request.
+    let helper = logins.path().join("helper");
+    std::fs::create_dir_all(&helper).unwrap();
+    std::fs::write(
+        helper.join("config.json"),
+        format!(r#"{{"credHelpers": {{"{alice_host}": "promemu-missing-helper"}}}}"#),
+    )
+    .unwrap();
+    let broken = run(
+        &["plugin", "pull", &alice_ref],
+        fresh.path(),
+        &insecure,
+        &[("DOCKER_CONFIG", helper.to_str().unwrap())],
+    );
+    assert_eq!(broken.status.code(), Some(2), "{}", text(&broken));
+    assert!(
+        text(&broken).contains(&format!(
+            "cannot read the credentials for {alice_host} from the Docker or Podman login files"
+        )),
+        "{}",
+        text(&broken)
     );
 }

@@ -163,7 +163,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "PME_FAULT_POLICY")]
     pub fault_policy: Option<crate::model::FaultPolicy>,
 
-    /// Threads that step a large fleet's series (default: the machine's cores);
+    /// Threads that build and step a large fleet's series groups (default: the machine's cores);
     /// the values do not depend on it.
     #[arg(long, env = "PME_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,

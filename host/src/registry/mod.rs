@@ -7,7 +7,10 @@
 //! Registries are reached over HTTPS, over plain HTTP only when listed in
 //! `PME_INSECURE_REGISTRIES` (`host:port`, comma-separated). Credentials come
 //! from `PME_REGISTRY_USERNAME` + `PME_REGISTRY_PASSWORD` (basic) or
-//! `PME_REGISTRY_TOKEN` (bearer). All of the emulator's registry I/O is here.
+//! `PME_REGISTRY_TOKEN` (bearer), for every registry; without them, each
+//! registry gets its own from the login files of Docker and Podman (`docker
+//! login`, `podman login`, credential helpers included). All of the emulator's
+//! registry I/O is here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,9 +42,18 @@ pub enum RegistryError {
     Request { reference: String, message: String },
 
     #[error(
-        "{reference}: the registry refused the credentials (set PME_REGISTRY_USERNAME and PME_REGISTRY_PASSWORD, or PME_REGISTRY_TOKEN): {message}"
+        "{reference}: the registry refused the credentials (log in with `docker login` or `podman login`, or set PME_REGISTRY_USERNAME and PME_REGISTRY_PASSWORD, or PME_REGISTRY_TOKEN): {message}"
     )]
     Unauthorized { reference: String, message: String },
+
+    #[error(
+        "{reference}: cannot read the credentials for {registry} from the Docker or Podman login files: {message}"
+    )]
+    Credentials {
+        reference: String,
+        registry: String,
+        message: String,
+    },
 
     #[error("{reference}: not found in the registry: {message}")]
     NotFound { reference: String, message: String },
@@ -74,6 +86,7 @@ impl RegistryError {
             self,
             RegistryError::BadReference { .. }
                 | RegistryError::Unauthorized { .. }
+                | RegistryError::Credentials { .. }
                 | RegistryError::NotFound { .. }
                 | RegistryError::NotWasm { .. }
                 | RegistryError::DigestMismatch { .. }
@@ -125,7 +138,8 @@ struct ComponentWorld {
 /// environment, and the pack cache.
 pub struct Registry {
     client: Client,
-    auth: RegistryAuth,
+    /// The `PME_REGISTRY_*` credentials, for every registry.
+    given_auth: Option<RegistryAuth>,
     cache: PathBuf,
     runtime: tokio::runtime::Runtime,
 }
@@ -145,14 +159,14 @@ impl Registry {
             ..ClientConfig::default()
         });
         let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let auth = match (
+        let given_auth = match (
             env("PME_REGISTRY_USERNAME"),
             env("PME_REGISTRY_PASSWORD"),
             env("PME_REGISTRY_TOKEN"),
         ) {
-            (_, _, Some(token)) => RegistryAuth::Bearer(token),
-            (Some(user), Some(password), None) => RegistryAuth::Basic(user, password),
-            _ => RegistryAuth::Anonymous,
+            (_, _, Some(token)) => Some(RegistryAuth::Bearer(token)),
+            (Some(user), Some(password), None) => Some(RegistryAuth::Basic(user, password)),
+            _ => None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -160,7 +174,7 @@ impl Registry {
             .map_err(RegistryError::Runtime)?;
         Ok(Self {
             client,
-            auth,
+            given_auth,
             cache,
             runtime,
         })
@@ -177,6 +191,7 @@ impl Registry {
         reference: &str,
     ) -> Result<Pushed, RegistryError> {
         let parsed = parse_reference(reference)?;
+        let auth = self.auth_for(&parsed, reference)?;
         let component_digest = digest(bytes);
         let config = WasmConfig {
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -207,13 +222,10 @@ impl Registry {
             .block_on(async {
                 let response = self
                     .client
-                    .push(&parsed, &layers, config, &self.auth, Some(manifest))
+                    .push(&parsed, &layers, config, &auth, Some(manifest))
                     .await?;
                 // As the registry computed it.
-                let digest = self
-                    .client
-                    .fetch_manifest_digest(&parsed, &self.auth)
-                    .await?;
+                let digest = self.client.fetch_manifest_digest(&parsed, &auth).await?;
                 Ok((response, digest))
             })
             .map_err(|err| classify(reference, err))?;
@@ -233,6 +245,7 @@ impl Registry {
         {
             return Ok(pulled);
         }
+        let auth = self.auth_for(&parsed, reference)?;
         // Tag and pin both given: the tag must still point at the pinned manifest.
         if let (Some(pinned), Some(tag)) = (parsed.digest(), parsed.tag()) {
             let tagged = Reference::with_tag(
@@ -242,7 +255,7 @@ impl Registry {
             );
             let actual = self
                 .runtime
-                .block_on(self.client.fetch_manifest_digest(&tagged, &self.auth))
+                .block_on(self.client.fetch_manifest_digest(&tagged, &auth))
                 .map_err(|err| classify(reference, err))?;
             if actual != pinned {
                 return Err(RegistryError::DigestMismatch {
@@ -254,7 +267,7 @@ impl Registry {
         }
         let (manifest, manifest_digest) = self
             .runtime
-            .block_on(self.client.pull_image_manifest(&parsed, &self.auth))
+            .block_on(self.client.pull_image_manifest(&parsed, &auth))
             .map_err(|err| classify(reference, err))?;
         if let Some(pinned) = parsed.digest()
             && pinned != manifest_digest
@@ -364,6 +377,48 @@ pub fn default_cache() -> PathBuf {
     dirs::cache_dir()
         .unwrap_or_else(std::env::temp_dir)
         .join("promemu/packs")
+}
+
+impl Registry {
+    /// The credentials for the registry of `parsed` (written `reference`): the
+    /// `PME_REGISTRY_*` ones when given, else that registry's own in the login
+    /// files of Docker (`$DOCKER_CONFIG/config.json`, `~/.docker/config.json`)
+    /// or Podman (`$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`),
+    /// else none. Another registry's credentials are never sent.
+    fn auth_for(&self, parsed: &Reference, reference: &str) -> Result<RegistryAuth, RegistryError> {
+        use docker_credential::{CredentialRetrievalError as Lookup, DockerCredential};
+        if let Some(auth) = &self.given_auth {
+            return Ok(auth.clone());
+        }
+        let registry = parsed.registry();
+        let unreadable = |message: String| RegistryError::Credentials {
+            reference: reference.into(),
+            registry: registry.into(),
+            message,
+        };
+        for lookup in [
+            docker_credential::get_credential,
+            docker_credential::get_podman_credential,
+        ] {
+            match lookup(registry) {
+                Ok(DockerCredential::UsernamePassword(user, password)) => {
+                    return Ok(RegistryAuth::Basic(user, password));
+                }
+                Ok(DockerCredential::IdentityToken(_)) => {
+                    return Err(unreadable(
+                        "it is an identity token, which promemu cannot use; log in with a username and password, or set PME_REGISTRY_TOKEN".into(),
+                    ));
+                }
+                Err(
+                    Lookup::NoCredentialConfigured
+                    | Lookup::ConfigNotFound
+                    | Lookup::ConfigReadError,
+                ) => {}
+                Err(other) => return Err(unreadable(other.to_string())),
+            }
+        }
+        Ok(RegistryAuth::Anonymous)
+    }
 }
 
 fn parse_reference(reference: &str) -> Result<Reference, RegistryError> {
