@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::{BadFlag, RunArgs};
 use crate::run::{Pace, unix_millis};
-use crate::session::{PushTarget, Session, Settings};
+use crate::session::{Session, Settings};
+use crate::sink::PushTarget;
 
 /// Runs the emulation as the flags say; returns the exit status.
 pub fn run(args: &RunArgs, plugin_files: &[PathBuf]) -> anyhow::Result<u8> {

@@ -28,18 +28,10 @@ use crate::replay::preview::Preview;
 use crate::replay::{ReplayStats, replay};
 use crate::run::{Pace, RunOptions, RunOutcome};
 use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation, Spread, VirtualTime};
-use crate::sink::{HttpTarget, PushOptions, SinkError, SinkOptions};
+use crate::sink::{HttpTarget, PushOptions, PushTarget, SinkError, SinkOptions};
 
 /// Push interval when neither the command line nor the config sets one.
 pub const DEFAULT_PUSH_INTERVAL: f64 = 15.0;
-
-/// Where to push, when pushing.
-#[derive(Debug, Clone)]
-pub struct PushTarget {
-    pub endpoint: Endpoint,
-    pub cleanup_on_start: bool,
-    pub cleanup_on_finish: bool,
-}
 
 /// Everything a run is told from outside (the command line and `PME_*`).
 #[derive(Debug, Clone, Default)]
@@ -324,11 +316,9 @@ impl PreparedRun {
 fn run_options(settings: &Settings, push_interval: f64) -> RunOptions {
     RunOptions {
         sinks: SinkOptions {
-            push: settings.push.as_ref().map(|push| PushOptions {
-                endpoint: push.endpoint.clone(),
+            push: settings.push.as_ref().map(|target| PushOptions {
+                target: target.clone(),
                 interval: Duration::from_secs_f64(push_interval),
-                cleanup_on_start: push.cleanup_on_start,
-                cleanup_on_finish: push.cleanup_on_finish,
             }),
             remote_write: settings.remote_write.clone(),
             listen: settings.listen,

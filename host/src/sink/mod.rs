@@ -27,7 +27,7 @@ use crate::model::Endpoint;
 pub use feed::{STATUS_WAIT, Snapshots, StopSignal, stop_signal, with_fresh_status};
 pub use http::{EndpointError, HttpError, HttpTarget};
 pub use lines::{LineCapture, LineCaptures, LinePublisher, line_feed};
-pub use push::{CLEANUP_TIME_LIMIT, PushOptions, PushgatewaySink};
+pub use push::{CLEANUP_TIME_LIMIT, PushOptions, PushTarget, PushgatewaySink};
 pub use pushgateway::{PushError, Pushgateway, group_path};
 pub use remote_write::{
     EncodedLabels, MAX_SAMPLES_PER_SEND, RemoteWriteOptions, RemoteWriteSink, STALE_NAN, proto,

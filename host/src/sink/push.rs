@@ -16,13 +16,20 @@ pub const CLEANUP_TIME_LIMIT: Duration = Duration::from_secs(10);
 /// Longest time one request may take.
 const MAX_REQUEST_TIME: Duration = Duration::from_secs(10);
 
-/// Where and how to push.
+/// Which Pushgateway to push to, and whether the run's groups are deleted
+/// there before the first push and after the last.
 #[derive(Debug, Clone)]
-pub struct PushOptions {
+pub struct PushTarget {
     pub endpoint: Endpoint,
-    pub interval: Duration,
     pub cleanup_on_start: bool,
     pub cleanup_on_finish: bool,
+}
+
+/// Where and how often to push.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    pub target: PushTarget,
+    pub interval: Duration,
 }
 
 /// Pushes every job of the run to one Pushgateway.
@@ -38,8 +45,8 @@ impl PushgatewaySink {
     /// A sink for `jobs`; deletes their groups first when asked to.
     pub async fn open(options: &PushOptions, jobs: &[String]) -> Result<Self, SinkError> {
         let timeout = options.interval.min(MAX_REQUEST_TIME);
-        let gateway = Pushgateway::new(&options.endpoint, timeout)?;
-        let reachability = if options.cleanup_on_start {
+        let gateway = Pushgateway::new(&options.target.endpoint, timeout)?;
+        let reachability = if options.target.cleanup_on_start {
             delete_groups(&gateway, jobs, "on start").await
         } else {
             Reachability::Reachable
@@ -85,7 +92,7 @@ impl Sink for PushgatewaySink {
                     _ => pushed_jobs.push(job.clone()),
                 }
             }
-            if self.options.cleanup_on_finish
+            if self.options.target.cleanup_on_finish
                 && tokio::time::timeout(
                     CLEANUP_TIME_LIMIT,
                     delete_groups(&self.gateway, &pushed_jobs, "on finish"),
