@@ -213,20 +213,18 @@ fn wasm_against_native(pack: &promemu::plugin::Plugin) {
             .create_group(scenario, "")
             .expect("group")
             .expect("the scenario steps in groups");
-        let info = MetricInfo {
-            host: "node".into(),
-            name: "metric".into(),
-            kind: MetricKind::Gauge,
-            min: 0.0,
-            max: 100.0,
-            default_value: 50.0,
-            update_interval: 15.0,
-        };
         let members: Vec<_> = (0..MEMBERS)
             .map(|index| {
-                instance
-                    .add_to_group(group, info.clone(), &format!("node/{index}"))
-                    .expect("member")
+                let info = MetricInfo {
+                    host: format!("node-{index}"),
+                    name: "metric".into(),
+                    kind: MetricKind::Gauge,
+                    min: 0.0,
+                    max: 100.0,
+                    default_value: 50.0,
+                    update_interval: 15.0,
+                };
+                instance.add_to_group(group, &info).expect("member")
             })
             .collect();
         let mut values = vec![50.0; MEMBERS];

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::ResourceAny;
 
 use super::bindings::batch;
-use super::bindings::types::MetricInfo;
+use super::bindings::types::{MetricInfo, MetricKind};
 use super::error::PluginError;
 use super::instance::PluginInstance;
 
@@ -26,9 +26,44 @@ impl MemberId {
     }
 }
 
+/// What the host keeps of a member, to add it again after a restart: its
+/// stream key ("host/metric", which also names its host and metric) and its
+/// metric's kind and numbers. One allocation a member, for fleets of millions.
 struct Member {
-    info: MetricInfo,
-    stream_key: String,
+    stream_key: Box<str>,
+    /// Where the host's name ends in `stream_key`.
+    host_len: usize,
+    kind: MetricKind,
+    min: f64,
+    max: f64,
+    default_value: f64,
+    update_interval: f64,
+}
+
+impl Member {
+    fn new(info: &MetricInfo) -> Self {
+        Self {
+            stream_key: format!("{}/{}", info.host, info.name).into_boxed_str(),
+            host_len: info.host.len(),
+            kind: info.kind,
+            min: info.min,
+            max: info.max,
+            default_value: info.default_value,
+            update_interval: info.update_interval,
+        }
+    }
+
+    fn info(&self) -> MetricInfo {
+        MetricInfo {
+            host: self.stream_key[..self.host_len].to_string(),
+            name: self.stream_key[self.host_len + 1..].to_string(),
+            kind: self.kind,
+            min: self.min,
+            max: self.max,
+            default_value: self.default_value,
+            update_interval: self.update_interval,
+        }
+    }
 }
 
 /// How [`PluginInstance::add_queued`] ended: how many queued members (from
@@ -124,15 +159,16 @@ impl PluginInstance {
     }
 
     /// Adds a series of the metric `info` to `group`; its draws come from a
-    /// generator seeded by `stream_key` (as "host/metric" names a series' stream).
+    /// generator seeded by its stream key ("host/metric" names a series' stream).
     pub fn add_to_group(
         &mut self,
         group: GroupId,
-        info: MetricInfo,
-        stream_key: &str,
+        info: &MetricInfo,
     ) -> Result<MemberId, PluginError> {
-        let slot = self.add_member(group, &info, stream_key)?;
-        let member = self.push_member(group, info, stream_key);
+        let entry = Member::new(info);
+        let seed = member_seed(self.seed, &entry.stream_key, self.restarts());
+        let slot = self.add_member(group, info, seed)?;
+        let member = self.push_member(group, entry);
         self.groups[group.0].slots[member.0] = slot;
         Ok(member)
     }
@@ -140,18 +176,15 @@ impl PluginInstance {
     /// Like [`Self::add_to_group`], but the guest's group gets the member only
     /// at [`Self::add_queued`]: a simulation queues a whole fleet, then adds
     /// each instance's queue on its own thread.
-    pub fn queue_member(&mut self, group: GroupId, info: MetricInfo, stream_key: &str) -> MemberId {
-        let member = self.push_member(group, info, stream_key);
+    pub fn queue_member(&mut self, group: GroupId, info: &MetricInfo) -> MemberId {
+        let member = self.push_member(group, Member::new(info));
         self.queued.push((group, member));
         member
     }
 
-    fn push_member(&mut self, group: GroupId, info: MetricInfo, stream_key: &str) -> MemberId {
+    fn push_member(&mut self, group: GroupId, entry: Member) -> MemberId {
         let state = &mut self.groups[group.0];
-        state.members.push(Some(Member {
-            info,
-            stream_key: stream_key.into(),
-        }));
+        state.members.push(Some(entry));
         state.slots.push(NO_SLOT);
         MemberId(state.members.len() - 1)
     }
@@ -168,10 +201,13 @@ impl PluginInstance {
                 return QueuedAdds::HalfFull { added: position };
             }
             let entry = self.groups[group.0].members[member.0]
-                .take()
+                .as_ref()
                 .expect("a queued member is in its group");
-            let added = self.add_member(group, &entry.info, &entry.stream_key);
-            self.groups[group.0].members[member.0] = Some(entry);
+            let (info, seed) = (
+                entry.info(),
+                member_seed(self.seed, &entry.stream_key, self.restarts()),
+            );
+            let added = self.add_member(group, &info, seed);
             match added {
                 Ok(slot) => self.groups[group.0].slots[member.0] = slot,
                 Err(error) => {
@@ -197,15 +233,16 @@ impl PluginInstance {
         }
     }
 
+    /// Adds a member to the guest's `group`, its generator seeded with `seed`
+    /// (see [`member_seed`]); returns its slot there.
     fn add_member(
         &mut self,
         group: GroupId,
         info: &MetricInfo,
-        stream_key: &str,
+        seed: u64,
     ) -> Result<u32, PluginError> {
         let guest = self.batch_guest().ok_or_else(|| self.no_batch())?;
         let handle = self.group_handle(group)?;
-        let seed = member_seed(self.seed, stream_key, self.restarts());
         let (result, _) = self.call_plugin("add to group", None, |store| {
             guest.series_group().call_add(store, handle, info, seed)
         });
@@ -279,7 +316,7 @@ impl PluginInstance {
         let first = members
             .first()
             .and_then(|member| state.members[member.0].as_ref())
-            .map_or("(none)", |member| member.stream_key.as_str());
+            .map_or("(none)", |member| &member.stream_key);
         match members.len() {
             0 | 1 => format!("step of {first}"),
             count => format!(
@@ -321,7 +358,7 @@ impl PluginInstance {
             for member in 0..self.groups[index].members.len() {
                 let Some((info, key)) = self.groups[index].members[member]
                     .as_ref()
-                    .map(|member| (member.info.clone(), member.stream_key.clone()))
+                    .map(|member| (member.info(), member.stream_key.clone()))
                 else {
                     continue;
                 };

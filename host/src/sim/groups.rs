@@ -11,7 +11,7 @@ use crate::model::{HostConfig, MetricConfig};
 use crate::plugin::{GroupId, MemberId, PluginError, QueuedAdds};
 
 use super::clock::VirtualTime;
-use super::engine::{Simulation, metric_info, stream_key};
+use super::engine::{Simulation, metric_info};
 use super::error::SimError;
 use super::ids::{GroupIndex, PluginId, SeriesId};
 use super::schedule::Task;
@@ -140,16 +140,16 @@ impl Simulation {
     ) -> Result<Runner, SimError> {
         let state = &mut self.groups[group.index()];
         let instance = state.instance.index();
-        let (info, key) = (metric_info(host, metric), stream_key(host, metric));
+        let info = metric_info(host, metric);
         let member = if let Some(queues) = &mut self.start_queues {
             if queues.len() <= instance {
                 queues.resize_with(instance + 1, Vec::new);
             }
             queues[instance].push((series, group));
-            self.instances[instance].queue_member(state.group, info, &key)
+            self.instances[instance].queue_member(state.group, &info)
         } else {
             self.instances[instance]
-                .add_to_group(state.group, info, &key)
+                .add_to_group(state.group, &info)
                 .map_err(|err| SimError::from_plugin(host, metric, err))?
         };
         self.placed[instance] += 1;
