@@ -33,6 +33,9 @@ pub struct Params {
     owner: String,
     specs: &'static [ParamSpec],
     given: Map<String, Value>,
+    /// Each declared parameter's value (given, else its default), in the
+    /// order of `specs`: parsed once, since a group builds a scenario per series.
+    values: Vec<Value>,
 }
 
 impl Params {
@@ -74,20 +77,33 @@ impl Params {
                 ));
             }
         }
+        let values = specs
+            .iter()
+            .map(|spec| match given.get(spec.name) {
+                Some(value) => value.clone(),
+                None => serde_json::from_str(spec.default).unwrap_or(Value::Null),
+            })
+            .collect();
         Ok(Self {
             owner: owner.into(),
             specs,
             given,
+            values,
         })
     }
 
     /// The raw value of `name`: given, else its declared default (`null` if none).
     pub fn raw(&self, name: &str) -> Value {
-        if let Some(value) = self.given.get(name) {
-            return value.clone();
-        }
-        let spec = self.spec(name);
-        serde_json::from_str(spec.default).unwrap_or(Value::Null)
+        self.value(name).clone()
+    }
+
+    fn value(&self, name: &str) -> &Value {
+        let index = self
+            .specs
+            .iter()
+            .position(|spec| spec.name == name)
+            .unwrap_or_else(|| panic!("parameter '{name}' is not declared by {}", self.owner));
+        &self.values[index]
     }
 
     /// Whether the caller gave `name` explicitly.
@@ -97,8 +113,8 @@ impl Params {
 
     /// The value of `name` as `T`, with a readable error naming what was expected.
     pub fn get<T: DeserializeOwned>(&self, name: &str, expected: &str) -> Result<T, String> {
-        let raw = self.raw(name);
-        serde_json::from_value(raw.clone()).map_err(|_| {
+        let raw = self.value(name);
+        T::deserialize(raw).map_err(|_| {
             format!(
                 "{}: parameter '{name}' must be {expected}, got {raw}",
                 self.owner
@@ -134,8 +150,8 @@ impl Params {
 
     /// A time in seconds, 0 or more: a number, or text like "90", "15s", "10m", "2h".
     pub fn time(&self, name: &str) -> Result<f64, String> {
-        let raw = self.raw(name);
-        let seconds = match &raw {
+        let raw = self.value(name);
+        let seconds = match raw {
             Value::Number(number) => number.as_f64(),
             Value::String(text) => parse_duration(text),
             _ => None,
@@ -217,13 +233,6 @@ impl Params {
     /// An error message prefixed with the owner's name.
     pub fn error(&self, message: impl std::fmt::Display) -> String {
         format!("{}: {message}", self.owner)
-    }
-
-    fn spec(&self, name: &str) -> &ParamSpec {
-        self.specs
-            .iter()
-            .find(|spec| spec.name == name)
-            .unwrap_or_else(|| panic!("parameter '{name}' is not declared by {}", self.owner))
     }
 }
 
