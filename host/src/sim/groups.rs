@@ -169,11 +169,7 @@ impl Simulation {
         let loads: Vec<usize> = (0..self.instances.len())
             .map(|instance| queues.get(instance).map_or(0, Vec::len))
             .collect();
-        let threads = if loads.iter().sum::<usize>() < self.parallel_from_steps {
-            1
-        } else {
-            self.threads
-        };
+        let threads = self.threads_for(&loads);
         let outcomes = on_threads(&mut self.instances, &loads, threads, |_, instance| {
             instance.add_queued()
         });
@@ -326,11 +322,7 @@ impl Simulation {
             .iter()
             .map(|indices| indices.iter().map(|&call| calls[call].ready.len()).sum())
             .collect();
-        let threads = if loads.iter().sum::<usize>() < self.parallel_from_steps {
-            1
-        } else {
-            self.threads
-        };
+        let threads = self.threads_for(&loads);
         let done = on_threads(&mut self.instances, &loads, threads, |index, instance| {
             by_instance[index]
                 .iter()
@@ -357,6 +349,16 @@ impl Simulation {
             .into_iter()
             .map(|outcome| outcome.expect("every group call was made"))
             .collect()
+    }
+
+    /// Threads for work of `loads` (by instance): one below
+    /// `parallel_from_steps` in all, where another would cost more than it saves.
+    fn threads_for(&self, loads: &[usize]) -> usize {
+        if loads.iter().sum::<usize>() < self.parallel_from_steps {
+            1
+        } else {
+            self.threads
+        }
     }
 
     fn take_group_value(&mut self, id: SeriesId, value: f64) {
