@@ -16,7 +16,8 @@ use super::instance::PluginInstance;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GroupId(usize);
 
-/// A member of a group, stable across the group's rebuilds.
+/// A member of a group, stable across the group's rebuilds; once it is
+/// removed, a later member may take its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberId(usize);
 
@@ -95,6 +96,9 @@ pub(super) struct GroupSlot {
     /// Each member's slot in the guest's group ([`NO_SLOT`] for none), apart
     /// from `members` so a step reads them without touching the rest.
     slots: Vec<u32>,
+    /// Members removed, whose ids the next members take (hosts that respawn
+    /// must not make a group grow).
+    free: Vec<usize>,
 }
 
 impl GroupSlot {
@@ -153,6 +157,7 @@ impl PluginInstance {
                 handle: Some(handle),
                 members: Vec::new(),
                 slots: Vec::new(),
+                free: Vec::new(),
             });
             GroupId(self.groups.len() - 1)
         }))
@@ -184,6 +189,11 @@ impl PluginInstance {
 
     fn push_member(&mut self, group: GroupId, entry: Member) -> MemberId {
         let state = &mut self.groups[group.0];
+        if let Some(free) = state.free.pop() {
+            state.members[free] = Some(entry);
+            state.slots[free] = NO_SLOT;
+            return MemberId(free);
+        }
         state.members.push(Some(entry));
         state.slots.push(NO_SLOT);
         MemberId(state.members.len() - 1)
@@ -192,7 +202,7 @@ impl PluginInstance {
     /// Adds the queued members to the guest's groups, in the order they were
     /// queued, until one fails or the instance holds half its memory cap (the
     /// same rule that spreads series over instances). The members not added
-    /// leave their groups: each group's last members, in queue order.
+    /// leave their groups.
     pub fn add_queued(&mut self) -> QueuedAdds {
         let queued = std::mem::take(&mut self.queued);
         for (position, &(group, member)) in queued.iter().enumerate() {
@@ -222,14 +232,12 @@ impl PluginInstance {
         QueuedAdds::All
     }
 
-    /// Takes `members` (the tail of the queue, so the tail of each of their
-    /// groups) out of their groups.
+    /// Takes queued `members`, never added to the guest, out of their groups.
     fn forget_queued(&mut self, members: &[(GroupId, MemberId)]) {
-        for &(group, member) in members.iter().rev() {
+        for &(group, member) in members {
             let state = &mut self.groups[group.0];
-            debug_assert_eq!(state.members.len(), member.0 + 1);
-            state.members.truncate(member.0);
-            state.slots.truncate(member.0);
+            state.members[member.0] = None;
+            state.free.push(member.0);
         }
     }
 
@@ -262,6 +270,7 @@ impl PluginInstance {
         if state.members[member.0].take().is_none() {
             return;
         }
+        state.free.push(member.0);
         let slot = std::mem::replace(&mut state.slots[member.0], NO_SLOT);
         let (Some(guest), Ok(handle)) = (self.batch_guest(), self.group_handle(group)) else {
             return;

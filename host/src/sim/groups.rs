@@ -49,8 +49,15 @@ pub(super) struct SeriesGroup {
     instance: PluginId,
     group: GroupId,
     interval: VirtualTime,
+    /// Its members, in no set order: a member that leaves (its host expired)
+    /// gives its place to the last one.
     members: Vec<(SeriesId, MemberId)>,
+    /// Each member's place in `members`, by member ([`NO_PLACE`] for none).
+    places: Vec<u32>,
 }
+
+/// The place of a member that is not in its group (any more).
+const NO_PLACE: u32 = u32::MAX;
 
 impl SeriesGroup {
     /// The plugin instance that steps the group.
@@ -58,9 +65,32 @@ impl SeriesGroup {
         self.instance
     }
 
-    /// Whether no series ever joined the group.
+    /// Whether the group has no members.
     pub(super) fn is_empty(&self) -> bool {
         self.members.is_empty()
+    }
+
+    fn join(&mut self, series: SeriesId, member: MemberId) {
+        if self.places.len() <= member.index() {
+            self.places.resize(member.index() + 1, NO_PLACE);
+        }
+        self.places[member.index()] =
+            u32::try_from(self.members.len()).expect("fewer than 2^32 members in a group");
+        self.members.push((series, member));
+    }
+
+    fn leave(&mut self, member: MemberId) {
+        let Some(place) = self.places.get_mut(member.index()) else {
+            return;
+        };
+        let place = std::mem::replace(place, NO_PLACE);
+        if place == NO_PLACE {
+            return;
+        }
+        self.members.swap_remove(place as usize);
+        if let Some(&(_, moved)) = self.members.get(place as usize) {
+            self.places[moved.index()] = place;
+        }
     }
 }
 
@@ -120,6 +150,7 @@ impl Simulation {
             group,
             interval: key.interval,
             members: Vec::new(),
+            places: Vec::new(),
         });
         if let Some(start) = key.start {
             self.schedule.at(start, Task::StepGroup(group_index));
@@ -153,7 +184,7 @@ impl Simulation {
                 .map_err(|err| SimError::from_plugin(host, metric, err))?
         };
         self.placed[instance] += 1;
-        state.members.push((series, member));
+        state.join(series, member);
         Ok(Runner::Grouped { group, member })
     }
 
@@ -189,9 +220,10 @@ impl Simulation {
                 }
             }
             self.placed[instance] -= rest.len();
-            for &(series, group) in rest.iter().rev() {
-                let popped = self.groups[group.index()].members.pop();
-                debug_assert_eq!(popped.map(|(id, _)| id), Some(series));
+            for &(series, group) in rest {
+                if let Runner::Grouped { member, .. } = self.series[series.index()].runner {
+                    self.groups[group.index()].leave(member);
+                }
             }
             left_out.extend_from_slice(rest);
         }
@@ -224,7 +256,8 @@ impl Simulation {
 
     /// Removes a grouped series' state from its plugin.
     pub(super) fn leave_group(&mut self, group: GroupIndex, member: MemberId) {
-        let state = &self.groups[group.index()];
+        let state = &mut self.groups[group.index()];
+        state.leave(member);
         self.instances[state.instance.index()].remove_from_group(state.group, member);
     }
 
@@ -362,8 +395,11 @@ impl Simulation {
     }
 
     fn take_group_value(&mut self, id: SeriesId, value: f64) {
-        self.series[id.index()].steps += 1;
-        self.recovered(id);
+        let series = &mut self.series[id.index()];
+        series.steps += 1;
+        if series.fault_streak > 0 {
+            self.recovered(id);
+        }
         // NaN is the group's way to keep the current value.
         if value.is_nan() {
             return;

@@ -329,3 +329,22 @@ fn a_preview_breaks_a_line_where_its_host_respawned() {
     let polylines = svg.matches("<polyline").count();
     assert!(polylines >= 3 + 2 * 16, "{polylines} polylines");
 }
+
+#[test]
+fn respawned_hosts_step_only_their_current_series_in_groups() {
+    // Hosts that respawn every 40 s leave their groups and join them again:
+    // only their current series step (the journal has every step taken).
+    let config = churning_fleet();
+    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
+    sim.keep_journal();
+    let mut journaled = 0;
+    for second in (0..=600).step_by(5) {
+        sim.advance_to(at(f64::from(second)));
+        journaled += sim.swap_journal(Default::default()).stepped.len();
+    }
+    assert!(sim.stats().respawns >= 28, "{:?}", sim.stats());
+    assert_eq!(sim.stats().steps, journaled as u64, "{:?}", sim.stats());
+    // The fast hosts' walks: a step every 10 s for 600 s; the slow hosts'
+    // series: one every 15 s of each life.
+    assert_eq!(sim.stats().group_calls, 61 + 41 * 2, "{:?}", sim.stats());
+}
