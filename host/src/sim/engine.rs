@@ -44,6 +44,9 @@ pub(super) struct HostState {
     pub(super) expires_at: Option<VirtualTime>,
     /// When the host last reported its series; `None` before its first report.
     pub(super) reported_at: Option<VirtualTime>,
+    /// When its next report is due: a report task of an earlier life (the
+    /// host respawned since) is not this life's, and is dropped.
+    pub(super) next_report: Option<VirtualTime>,
     /// Indices of the host's series in the simulation's series table.
     pub(super) series: Range<usize>,
 }
@@ -331,6 +334,7 @@ impl Simulation {
             alive: true,
             expires_at: None,
             reported_at: None,
+            next_report: None,
             series: range,
         });
         self.schedule_life(id);
@@ -354,6 +358,7 @@ impl Simulation {
         }
         state.expires_at =
             VirtualTime::from_secs(state.config.ttl).map(|ttl| now.saturating_add(ttl));
+        state.next_report = Some(now);
         if let Some(expiry) = state.expires_at {
             self.schedule.at(expiry, Task::ExpireHost(id));
         }
@@ -711,10 +716,15 @@ impl Simulation {
         match task {
             Task::ExpireHost(host) => self.expire(host),
             Task::Activate(id) => {
-                if !self.is_alive(self.series[id.index()].host) {
+                let now = self.now;
+                let host = &self.hosts[self.series[id.index()].host.index()];
+                // Due at this life's birth plus the start time; one left from
+                // an earlier life of the host (it respawned since) is dropped.
+                let due = VirtualTime::from_secs(self.series[id.index()].config.start_time)
+                    .map(|start| host.born_at.saturating_add(start));
+                if !host.alive || due != Some(now) {
                     return;
                 }
-                let now = self.now;
                 let series = &mut self.series[id.index()];
                 series.activate(now);
                 if let Some(duration) = series.config.duration.and_then(VirtualTime::from_secs) {
@@ -723,26 +733,49 @@ impl Simulation {
                 }
                 // A grouped series steps with its group, scheduled on its own.
                 if matches!(series.runner, Runner::Single { .. }) {
+                    series.next_step = Some(now);
                     self.schedule.at(now, Task::Step(id));
                 }
             }
-            Task::Deactivate(id) => self.series[id.index()].active = false,
+            Task::Deactivate(id) => {
+                let series = &mut self.series[id.index()];
+                // Due at this activation's end (not an earlier life's).
+                let due = series
+                    .config
+                    .duration
+                    .and_then(VirtualTime::from_secs)
+                    .map(|duration| series.activated_at.saturating_add(duration));
+                if series.active && due == Some(self.now) {
+                    series.active = false;
+                }
+            }
             Task::Step(id) => {
-                let series = &self.series[id.index()];
-                if !series.active || series.dropped || !self.is_alive(series.host) {
+                let now = self.now;
+                let series = &mut self.series[id.index()];
+                // One chain of steps a series: a step task of an earlier life
+                // of its host, or of a chain since replaced, is dropped.
+                if series.next_step != Some(now) {
                     return;
                 }
-                let next = self.now.saturating_add(series.interval);
-                if !series.can_step(self.now) {
-                    self.schedule.at(next, Task::Step(id));
+                series.next_step = None;
+                if !series.active || series.dropped || !self.hosts[series.host.index()].alive {
                     return;
                 }
-                let emitted = self.step_series(id, None);
-                self.dispatch(emitted);
+                let next = now.saturating_add(series.interval);
+                series.next_step = Some(next);
+                if series.can_step(now) {
+                    let emitted = self.step_series(id, None);
+                    self.dispatch(emitted);
+                }
                 self.schedule.at(next, Task::Step(id));
             }
             Task::StepGroup(group) => self.step_groups(&[group]),
             Task::Report(host) => {
+                // One chain of reports a life (see `next_report`).
+                if self.hosts[host.index()].next_report != Some(self.now) {
+                    return;
+                }
+                self.hosts[host.index()].next_report = None;
                 if !self.reports || !self.is_alive(host) {
                     return;
                 }
@@ -753,8 +786,9 @@ impl Simulation {
                     series.reported = series.active.then(|| series.sample());
                 }
                 let interval = VirtualTime::interval(self.hosts[host.index()].config.interval);
-                self.schedule
-                    .at(self.now.saturating_add(interval), Task::Report(host));
+                let next = self.now.saturating_add(interval);
+                self.hosts[host.index()].next_report = Some(next);
+                self.schedule.at(next, Task::Report(host));
             }
         }
     }

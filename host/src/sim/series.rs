@@ -157,6 +157,9 @@ pub(super) struct SeriesState {
     pub(super) fault_streak: u64,
     /// No steps or event deliveries before this time (fault backoff).
     pub(super) retry_at: VirtualTime,
+    /// When the next step of a series stepped on its own is due (`None`
+    /// while none is scheduled): a step task due at another time is stale.
+    pub(super) next_step: Option<VirtualTime>,
     /// Removed for good after a fault (fault policy `drop`).
     pub(super) dropped: bool,
 }
@@ -190,6 +193,7 @@ impl SeriesState {
             faults: 0,
             fault_streak: 0,
             retry_at: VirtualTime::ZERO,
+            next_step: None,
             dropped: false,
             config,
         }

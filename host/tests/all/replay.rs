@@ -348,3 +348,59 @@ fn respawned_hosts_step_only_their_current_series_in_groups() {
     // series: one every 15 s of each life.
     assert_eq!(sim.stats().group_calls, 61 + 41 * 2, "{:?}", sim.stats());
 }
+
+/// Virtual seconds (0..=100) at which `config`'s series stepped, one entry a step.
+fn step_seconds(config: &MixerConfig) -> Vec<u32> {
+    let mut sim = Simulation::new(config, &[builtin()], 3).unwrap();
+    sim.keep_journal();
+    let mut seconds = Vec::new();
+    for second in 0..=100 {
+        sim.advance_to(at(f64::from(second)));
+        for _ in sim.swap_journal(Default::default()).stepped {
+            seconds.push(second);
+        }
+    }
+    seconds
+}
+
+#[test]
+fn a_respawned_host_starts_each_life_afresh_with_one_chain_of_steps() {
+    // A series stepped on its own (it listens to an event) of a host that
+    // lives 25 s: each life steps every 10 s from its birth, once (before, the
+    // chains of earlier lives went on beside the new one's).
+    let single = config(
+        r#"
+        [[hosts]]
+        name = "short"
+        ttl = "25s"
+        respawn = true
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "walk"
+        update_interval = "10s"
+        scenario = "random_walk"
+        listen_events = ["nothing"]
+        "#,
+    );
+    assert_eq!(
+        step_seconds(&single),
+        [0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100]
+    );
+    // A series that starts 30 s into a life of 20 s never starts: no life
+    // reaches it (before, an earlier life's start activated a later life).
+    let late = config(
+        r#"
+        [[hosts]]
+        name = "short"
+        ttl = "20s"
+        respawn = true
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "late"
+        update_interval = "10s"
+        scenario = "random_walk"
+        start_time = 30
+        "#,
+    );
+    assert_eq!(step_seconds(&late), Vec::<u32>::new());
+}
