@@ -334,33 +334,27 @@ fn a_preview_breaks_a_line_where_its_host_respawned() {
 fn respawned_hosts_step_only_their_current_series_in_groups() {
     // Hosts that respawn every 40 s leave their groups and join them again:
     // only their current series step (the journal has every step taken).
-    let config = churning_fleet();
-    let mut sim = Simulation::new(&config, &[builtin()], 3).unwrap();
-    sim.keep_journal();
-    let mut journaled = 0;
-    for second in (0..=600).step_by(5) {
-        sim.advance_to(at(f64::from(second)));
-        journaled += sim.swap_journal(Default::default()).stepped.len();
-    }
+    let (sim, stepped) = stepped_seconds(&churning_fleet(), 600);
     assert!(sim.stats().respawns >= 28, "{:?}", sim.stats());
-    assert_eq!(sim.stats().steps, journaled as u64, "{:?}", sim.stats());
+    assert_eq!(sim.stats().steps, stepped.len() as u64, "{:?}", sim.stats());
     // The fast hosts' walks: a step every 10 s for 600 s; the slow hosts'
     // series: one every 15 s of each life.
     assert_eq!(sim.stats().group_calls, 61 + 41 * 2, "{:?}", sim.stats());
 }
 
-/// Virtual seconds (0..=100) at which `config`'s series stepped, one entry a step.
-fn step_seconds(config: &MixerConfig) -> Vec<u32> {
+/// `config` run second by second up to `until`, and the virtual seconds at
+/// which its series stepped (from the journal), one entry a step.
+fn stepped_seconds(config: &MixerConfig, until: u32) -> (Simulation, Vec<u32>) {
     let mut sim = Simulation::new(config, &[builtin()], 3).unwrap();
     sim.keep_journal();
     let mut seconds = Vec::new();
-    for second in 0..=100 {
+    for second in 0..=until {
         sim.advance_to(at(f64::from(second)));
         for _ in sim.swap_journal(Default::default()).stepped {
             seconds.push(second);
         }
     }
-    seconds
+    (sim, seconds)
 }
 
 #[test]
@@ -383,7 +377,7 @@ fn a_respawned_host_starts_each_life_afresh_with_one_chain_of_steps() {
         "#,
     );
     assert_eq!(
-        step_seconds(&single),
+        stepped_seconds(&single, 100).1,
         [0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100]
     );
     // A series that starts 30 s into a life of 20 s never starts: no life
@@ -402,5 +396,5 @@ fn a_respawned_host_starts_each_life_afresh_with_one_chain_of_steps() {
         start_time = 30
         "#,
     );
-    assert_eq!(step_seconds(&late), Vec::<u32>::new());
+    assert_eq!(stepped_seconds(&late, 100).1, Vec::<u32>::new());
 }
