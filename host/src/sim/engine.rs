@@ -16,7 +16,7 @@ use super::HOSTS_LOGGED_ONE_BY_ONE;
 use super::budget::CpuBudget;
 use super::clock::VirtualTime;
 use super::error::SimError;
-use super::groups::{GroupKey, SeriesGroup};
+use super::groups::{GroupKey, SeriesGroup, SharedMetricKey};
 use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
 use super::journal::{Journal, JournalEvent, Stepped};
 use super::schedule::{Schedule, Task};
@@ -146,7 +146,7 @@ pub struct Simulation {
     pub(super) group_index: HashMap<GroupKey, GroupIndex>,
     /// The group of (shared metric list, metric, instance), or `None` when
     /// its scenario cannot be stepped in groups; see `group_for`.
-    pub(super) group_of_shared: HashMap<(usize, usize, PluginId), Option<GroupIndex>>,
+    pub(super) group_of_shared: HashMap<SharedMetricKey, Option<GroupIndex>>,
     /// (plugin, scenario, parameters) that cannot be stepped in groups.
     pub(super) unbatchable: HashSet<(usize, String, String)>,
     /// The scenario plugins, in the order of `directory`.
@@ -731,10 +731,12 @@ impl Simulation {
                     self.schedule
                         .at(now.saturating_add(duration), Task::Deactivate(id));
                 }
-                // A grouped series steps with its group, scheduled on its own.
-                if matches!(series.runner, Runner::Single { .. }) {
-                    series.next_step = Some(now);
-                    self.schedule.at(now, Task::Step(id));
+                match series.runner {
+                    Runner::Single { .. } => {
+                        series.next_step = Some(now);
+                        self.schedule.at(now, Task::Step(id));
+                    }
+                    Runner::Grouped { group, .. } => self.wake_group(group),
                 }
             }
             Task::Deactivate(id) => {

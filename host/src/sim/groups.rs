@@ -1,8 +1,15 @@
 //! Series stepped in groups: series of one plugin instance that share a
-//! scenario, its parameters and their step instants (update interval, start
-//! time, duration) go through one plugin call per instant (the contract's
-//! `batch` interface), which costs a fraction of one call per series. Series
-//! that listen to events, or that other series read, are stepped on their own.
+//! scenario, its parameters and their step instants (update interval, phase,
+//! duration) go through one plugin call per instant (the contract's `batch`
+//! interface), which costs a fraction of one call per series. Series that
+//! listen to events, or that other series read, are stepped on their own.
+//!
+//! A grouped series steps at the instants a series stepped on its own would:
+//! from its activation (its host's birth plus its start time), every update
+//! interval. So a group holds series whose activations fall on one grid (the
+//! same phase within the interval), and its chain of steps runs while any
+//! member is active: it stops when none is, and the next activation starts it
+//! again (a respawned host's series, say).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,9 +46,15 @@ pub(super) struct GroupKey {
     scenario: String,
     params: String,
     interval: VirtualTime,
-    start: Option<VirtualTime>,
+    /// Where the members' activations fall within the interval (`None`: the
+    /// members never start).
+    phase: Option<VirtualTime>,
     duration: Option<VirtualTime>,
 }
+
+/// What the hosts that share a metric list share of a metric's group: the
+/// list, the metric's place in it, the instance and the phase.
+pub(super) type SharedMetricKey = (usize, usize, PluginId, Option<VirtualTime>);
 
 /// A group of series and the instance that steps it.
 #[derive(Debug)]
@@ -49,6 +62,8 @@ pub(super) struct SeriesGroup {
     instance: PluginId,
     group: GroupId,
     interval: VirtualTime,
+    /// When its chain of steps is due next (`None`: stopped, no member active).
+    next_step: Option<VirtualTime>,
     /// Its members, in no set order: a member that leaves (its host expired)
     /// gives its place to the last one.
     members: Vec<(SeriesId, MemberId)>,
@@ -106,9 +121,17 @@ impl Simulation {
         let owner = self.owner(host, metric)?;
         let plugin_error = |err| SimError::from_plugin(host, metric, err);
         let instance = self.instance_for(owner).map_err(plugin_error)?;
+        let interval = VirtualTime::interval(metric.update_interval);
+        // Hosts are born now (built or respawned): the series activates at
+        // now plus its start time.
+        let phase = VirtualTime::from_secs(metric.start_time).map(|start| {
+            VirtualTime::from_millis(
+                self.now.saturating_add(start).as_millis() % interval.as_millis(),
+            )
+        });
         // The hosts of a group share their metric list: decide once per metric
-        // of the list (and instance), not once per host.
-        let shared = (Arc::as_ptr(&host.metrics) as usize, index, instance);
+        // of the list (and instance and phase), not once per host.
+        let shared = (Arc::as_ptr(&host.metrics) as usize, index, instance, phase);
         if let Some(&group) = self.group_of_shared.get(&shared) {
             return Ok(group);
         }
@@ -125,8 +148,8 @@ impl Simulation {
             instance,
             scenario: metric.scenario.clone(),
             params: metric.scenario_params.clone(),
-            interval: VirtualTime::interval(metric.update_interval),
-            start: VirtualTime::from_secs(metric.start_time),
+            interval,
+            phase,
             duration: metric.duration.and_then(VirtualTime::from_secs),
         };
         if let Some(&group) = self.group_index.get(&key) {
@@ -148,13 +171,11 @@ impl Simulation {
         self.groups.push(SeriesGroup {
             instance,
             group,
-            interval: key.interval,
+            interval,
+            next_step: None,
             members: Vec::new(),
             places: Vec::new(),
         });
-        if let Some(start) = key.start {
-            self.schedule.at(start, Task::StepGroup(group_index));
-        }
         self.group_index.insert(key, group_index);
         self.group_of_shared.insert(shared, Some(group_index));
         Ok(Some(group_index))
@@ -261,6 +282,18 @@ impl Simulation {
         self.instances[state.instance.index()].remove_from_group(state.group, member);
     }
 
+    /// Starts the chain of steps of `group` now, where a member activates:
+    /// a stopped group steps from now on. A running one is due now already
+    /// (its members share a phase), and activations run before steps.
+    pub(super) fn wake_group(&mut self, group: GroupIndex) {
+        let now = self.now;
+        let state = &mut self.groups[group.index()];
+        if state.next_step != Some(now) {
+            state.next_step = Some(now);
+            self.schedule.at(now, Task::StepGroup(group));
+        }
+    }
+
     /// Steps the groups `due` now (in index order), each in one plugin call,
     /// and schedules each group's next step while any member may still step.
     ///
@@ -297,10 +330,14 @@ impl Simulation {
 
     /// The call that steps the members of `index` that may step now, if any
     /// may and its plugin is within its CPU budget; schedules the group's next
-    /// step while any member may still step.
+    /// step while any member may still step. A step task of a chain since
+    /// replaced is dropped.
     fn prepare_group_step(&mut self, index: GroupIndex) -> Option<GroupCall> {
         let now = self.now;
         let group = &self.groups[index.index()];
+        if group.next_step != Some(now) {
+            return None;
+        }
         let capacity = group.members.len();
         let (mut ready, mut members) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
         let (mut elapsed, mut values) =
@@ -318,14 +355,15 @@ impl Simulation {
                 }
             }
         }
-        if live {
-            self.schedule
-                .at(now.saturating_add(group.interval), Task::StepGroup(index));
+        let (instance, group_id, interval) = (group.instance, group.group, group.interval);
+        let next = live.then(|| now.saturating_add(interval));
+        self.groups[index.index()].next_step = next;
+        if let Some(next) = next {
+            self.schedule.at(next, Task::StepGroup(index));
         }
         if ready.is_empty() {
             return None;
         }
-        let (instance, group_id) = (group.instance, group.group);
         let budget = &mut self.budgets[self.instance_owner[instance.index()]];
         if !budget.allows(now, ready.len() as u64) {
             self.stats.throttled_steps += ready.len() as u64;

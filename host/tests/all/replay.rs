@@ -337,9 +337,15 @@ fn respawned_hosts_step_only_their_current_series_in_groups() {
     let (sim, stepped) = stepped_seconds(&churning_fleet(), 600);
     assert!(sim.stats().respawns >= 28, "{:?}", sim.stats());
     assert_eq!(sim.stats().steps, stepped.len() as u64, "{:?}", sim.stats());
-    // The fast hosts' walks: a step every 10 s for 600 s; the slow hosts'
-    // series: one every 15 s of each life.
-    assert_eq!(sim.stats().group_calls, 61 + 41 * 2, "{:?}", sim.stats());
+    // The fast hosts' walks: a step every 10 s for 600 s. The slow hosts'
+    // series: 3 steps in each life of 40 s (15 lives, and a 16th born at
+    // 600 s), the two hosts' together, one call per scenario.
+    assert_eq!(
+        sim.stats().group_calls,
+        61 + (15 * 3 + 1) * 2,
+        "{:?}",
+        sim.stats()
+    );
 }
 
 /// `config` run second by second up to `until`, and the virtual seconds at
@@ -397,4 +403,46 @@ fn a_respawned_host_starts_each_life_afresh_with_one_chain_of_steps() {
         "#,
     );
     assert_eq!(stepped_seconds(&late, 100).1, Vec::<u32>::new());
+}
+
+#[test]
+fn a_grouped_series_steps_when_one_stepped_on_its_own_would() {
+    // The same host twice: its series stepped in a group (it listens to no
+    // event) and on its own. Both step from each life's activation (birth plus
+    // start time) every 10 s. Before, the group kept the grid of the first
+    // life, and a group whose members had all stopped never stepped again.
+    let host = |ttl: &str, start: u32, listen: &str| {
+        config(&format!(
+            r#"
+            [[hosts]]
+            name = "short"
+            ttl = "{ttl}"
+            respawn = true
+            interval = "10s"
+            [[hosts.metrics]]
+            name = "walk"
+            update_interval = "10s"
+            scenario = "random_walk"
+            start_time = {start}
+            listen_events = [{listen}]
+            "#
+        ))
+    };
+    // (TTL, start time, run until, steps); the third life of 45 s activates
+    // at 120 s, its fifth at 210 s.
+    for (ttl, start, until, expected) in [
+        (
+            "25s",
+            0,
+            100,
+            &[0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100][..],
+        ),
+        ("45s", 30, 200, &[30, 40, 75, 85, 120, 130, 165, 175][..]),
+    ] {
+        let (grouped, grouped_steps) = stepped_seconds(&host(ttl, start, ""), until);
+        let (_, single_steps) = stepped_seconds(&host(ttl, start, "\"nothing\""), until);
+        assert_eq!(grouped_steps, expected, "ttl {ttl}, grouped");
+        assert_eq!(single_steps, expected, "ttl {ttl}, single");
+        assert!(grouped.stats().group_calls > 0, "{:?}", grouped.stats());
+    }
 }
