@@ -6,6 +6,10 @@
 //!
 //!     cargo bench -p promemu --bench backfill              # 10 000 series, 2 h
 //!     cargo bench -p promemu --bench backfill -- 100000    # another fleet size
+//!     cargo bench -p promemu --bench backfill -- fleet file # some figures
+//!
+//! Words pick the configs (`fleet`, `default`) and the sinks (`null`, `file`);
+//! where none of a kind is given, all of that kind are measured.
 
 use std::io::Write;
 use std::time::Instant;
@@ -17,16 +21,26 @@ use promemu::session::{Session, Settings};
 use promemu::sim::VirtualTime;
 
 mod common;
-use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, machine, row, size_arg};
+use common::{
+    METRICS_PER_HOST, SCENARIOS, fleet_toml, machine, own_cpu_seconds, picked_words, row, size_arg,
+};
 
 /// Times each figure is measured.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// 2026-11-29T00:00:00Z
 const ORIGIN: Origin = Origin(1_795_910_400_000);
 
 fn main() {
     let series = size_arg(10_000);
+    let picked = picked_words();
+    let wanted = |part: &str, kind: &[&str]| {
+        !kind
+            .iter()
+            .any(|word| picked.iter().any(|pick| pick == word))
+            || picked.iter().any(|pick| pick == part)
+    };
+    let (configs, sinks) = (["fleet", "default"], ["null", "file"]);
     println!("backfill: machine {}", machine());
     println!("{:<52} {:>16}   target", "figure", "measured");
     let folder = tempfile::tempdir().expect("a temporary folder");
@@ -36,30 +50,34 @@ fn main() {
     let hours = |hours: u64| VirtualTime::from_millis(hours * 3_600_000);
     // The default config's 46 series take a day to make as many samples as a
     // fleet's 2 hours (a run long enough for CPU time read in 1/100 s).
-    for (name, config, args, span) in [
-        (format!("{series} series, 2 h"), fleet.as_str(), vec![], 2),
+    let file = folder.path().join("out.om");
+    for (part, name, config, args, span) in [
         (
+            "fleet",
+            format!("{series} series, 2 h"),
+            fleet.as_str(),
+            vec![],
+            2,
+        ),
+        (
+            "default",
             "default config (histograms, events), 24 h".to_string(),
             DEFAULT_CONFIG,
             vec![("hosts_ttl".to_string(), "25h".to_string())],
             24,
         ),
     ] {
-        measure(
-            &format!("{name}, null sink"),
-            config,
-            &args,
-            hours(span),
-            None,
-        );
-        let file = folder.path().join("out.om");
-        measure(
-            &format!("{name}, file"),
-            config,
-            &args,
-            hours(span),
-            Some(&file),
-        );
+        if !wanted(part, &configs) {
+            continue;
+        }
+        if wanted("null", &sinks) {
+            let what = format!("{name}, null sink");
+            measure(&what, config, &args, hours(span), None);
+        }
+        if wanted("file", &sinks) {
+            let what = format!("{name}, file");
+            measure(&what, config, &args, hours(span), Some(&file));
+        }
     }
 }
 
@@ -127,8 +145,7 @@ fn backfill_once(
             ..Settings::default()
         })
         .expect("the config prepares");
-    let me = std::process::id();
-    let cpu_before = cpu_seconds(me);
+    let cpu_before = own_cpu_seconds();
     let started = Instant::now();
     let written = match file {
         Some(path) => {
@@ -147,7 +164,7 @@ fn backfill_once(
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    let cpu = (cpu_seconds(me) - cpu_before).max(0.01);
+    let cpu = own_cpu_seconds() - cpu_before;
     if let Some(path) = file {
         let _ = std::fs::remove_file(path);
     }

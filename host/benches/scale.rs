@@ -33,7 +33,9 @@ use promemu::session::{Session, Settings};
 use promemu::sim::{Simulation, VirtualTime};
 
 mod common;
-use common::{METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, machine, row, size_arg};
+use common::{
+    METRICS_PER_HOST, SCENARIOS, cpu_seconds, fleet_toml, machine, picked_words, row, size_arg,
+};
 
 fn main() {
     let series = size_arg(1_000_000);
@@ -46,10 +48,7 @@ fn main() {
     println!("{:<44} {:>16}   target", "figure", "measured");
 
     // Words on the command line pick parts: load, render, wasm, run, fast, push.
-    let picked: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| arg.chars().all(|c| c.is_ascii_lowercase()))
-        .collect();
+    let picked = picked_words();
     let wanted = |part: &str| picked.is_empty() || picked.iter().any(|pick| pick == part);
     let runtime = PluginRuntime::with_cache_dir(Limits::default(), None).expect("runtime");
     let pack = runtime.builtin().expect("pack");

@@ -46,12 +46,30 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// User + system CPU seconds of this process so far, to the nanosecond (a
+/// figure of a fraction of a second read in 1/100 s would be a few percent off).
+pub fn own_cpu_seconds() -> f64 {
+    cpu_time::ProcessTime::try_now()
+        .expect("the process's CPU time")
+        .as_duration()
+        .as_secs_f64()
+}
+
 /// The fleet size given on the command line (the first number), else `default`.
 pub fn size_arg(default: usize) -> usize {
     std::env::args()
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(default)
+}
+
+/// The words on the command line (lowercase letters only): the parts of a
+/// benchmark to run.
+pub fn picked_words() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.is_empty() && arg.chars().all(|c| c.is_ascii_lowercase()))
+        .collect()
 }
 
 /// "N cores, load a b c": the machine the figures were measured on.

@@ -240,7 +240,7 @@ fn write_sample(out: &mut String, name: &str, labels: &str, sample: &Sample) {
             bound_text.as_str()
         });
         push_series_key(out, name, suffix, labels, le);
-        push_line_end(out, value, None);
+        push_line_end(out, value);
     });
 }
 
@@ -312,7 +312,7 @@ fn push_series_key(out: &mut String, name: &str, suffix: &str, labels: &str, le:
 /// `name{labels}` has before its value, in [`for_each_line`] order
 /// (`name{labels}`, or `name_bucket{labels,le="0.5"}`, ..., `name_sum{labels}`,
 /// `name_count{labels}`): for writers that render these once and end each
-/// line with [`push_line_end`].
+/// line with its value.
 pub(crate) fn line_keys(name: &str, labels: &str, sample: &Sample) -> Vec<String> {
     let mut keys = Vec::new();
     for_each_line(sample, |suffix, bound, _| {
@@ -324,14 +324,10 @@ pub(crate) fn line_keys(name: &str, labels: &str, sample: &Sample) -> Vec<String
     keys
 }
 
-/// ` value[ timestamp]\n`: the end of a line after its series key.
-pub(crate) fn push_line_end(out: &mut String, value: f64, timestamp: Option<&str>) {
+/// ` value\n`: the end of a line after its series key.
+fn push_line_end(out: &mut String, value: f64) {
     out.push(' ');
     push_value(out, value);
-    if let Some(timestamp) = timestamp {
-        out.push(' ');
-        out.push_str(timestamp);
-    }
     out.push('\n');
 }
 
@@ -340,7 +336,7 @@ pub(crate) fn push_line_end(out: &mut String, value: f64, timestamp: Option<&str
 /// them), others in the shortest digits (`12.5`, `1.5e-7`, `1e22`: `zmij`'s
 /// text, which is `ryu`'s but for a `+` in positive exponents, left out here),
 /// `+Inf`, `-Inf`, `NaN`.
-fn push_value(out: &mut String, value: f64) {
+pub(crate) fn push_value(out: &mut String, value: f64) {
     // A whole number below 1e15 is exactly its `i64` (NaN and infinities never
     // are); the cast also spares the `trunc` call `fract` makes.
     if value as i64 as f64 == value && value.abs() < 1e15 {

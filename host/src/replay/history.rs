@@ -23,7 +23,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
 use crate::mixer::{
-    Exposition, FamilyView, escape, for_each_line, line_keys, push_line_end, sample_lines,
+    Exposition, FamilyView, escape, for_each_line, line_keys, push_value, sample_lines,
 };
 use crate::model::MetricKind;
 use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, Stepped, VirtualTime};
@@ -520,7 +520,8 @@ impl Sorted {
     }
 }
 
-/// Every instant's timestamp text, rendered once.
+/// Every instant's line end (` timestamp\n`, what follows a line's value),
+/// rendered once.
 struct Timestamps {
     text: String,
     /// Where each instant's text ends.
@@ -529,18 +530,20 @@ struct Timestamps {
 
 impl Timestamps {
     fn new(origin: Origin, instants: &[u64]) -> Self {
-        let mut text = String::with_capacity(instants.len() * 14);
+        let mut text = String::with_capacity(instants.len() * 16);
         let ends = instants
             .iter()
             .map(|millis| {
+                text.push(' ');
                 origin.timestamp(*millis, &mut text);
+                text.push('\n');
                 text.len()
             })
             .collect();
         Self { text, ends }
     }
 
-    fn of(&self, instant: u64) -> &str {
+    fn line_end(&self, instant: u64) -> &str {
         let instant = instant as usize;
         let start = instant.checked_sub(1).map_or(0, |before| self.ends[before]);
         &self.text[start..self.ends[instant]]
@@ -580,16 +583,12 @@ impl Renderer {
 
     fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
         let stride = words_per_sample(&track.bounds);
-        // A histogram sample refilled for each sample, to take its lines from.
-        let mut histogram =
-            Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0);
-        let shape = if track.bounds.is_empty() {
-            Sample::Gauge(0.0)
-        } else {
-            histogram.clone()
-        };
+        // A histogram's sample, refilled for each sample to take its lines
+        // from (`None` for gauges and counters: one line a sample).
+        let mut histogram = (!track.bounds.is_empty())
+            .then(|| Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0));
         let mut identity = 0;
-        let mut keys = line_keys(&track.name, &track.labels[0].1, &shape);
+        let mut keys = spaced_keys(track, identity, histogram.as_ref());
         for sample in words.chunks_exact(stride) {
             let instant = sample[0];
             while track
@@ -598,24 +597,29 @@ impl Renderer {
                 .is_some_and(|(from, _)| u64::from(*from) <= instant)
             {
                 identity += 1;
-                keys = line_keys(&track.name, &track.labels[identity].1, &shape);
+                keys = spaced_keys(track, identity, histogram.as_ref());
             }
-            let value = f64::from_bits(sample[1]);
-            let current = match &mut histogram {
-                Sample::Histogram(kept) if !track.bounds.is_empty() => {
-                    kept.sum = value;
-                    kept.count = sample[2];
-                    kept.cumulative.copy_from_slice(&sample[3..]);
-                    &histogram
+            let line_end = self.timestamps.line_end(instant);
+            match &mut histogram {
+                None => {
+                    self.text.push_str(&keys[0]);
+                    push_value(&mut self.text, f64::from_bits(sample[1]));
+                    self.text.push_str(line_end);
                 }
-                _ => &Sample::Gauge(value),
-            };
-            let timestamp = self.timestamps.of(instant);
-            let mut key = keys.iter();
-            for_each_line(current, |_, _, value| {
-                self.text.push_str(key.next().expect("a key for each line"));
-                push_line_end(&mut self.text, value, Some(timestamp));
-            });
+                Some(current) => {
+                    if let Sample::Histogram(kept) = current {
+                        kept.sum = f64::from_bits(sample[1]);
+                        kept.count = sample[2];
+                        kept.cumulative.copy_from_slice(&sample[3..]);
+                    }
+                    let mut key = keys.iter();
+                    for_each_line(current, |_, _, value| {
+                        self.text.push_str(key.next().expect("a key for each line"));
+                        push_value(&mut self.text, value);
+                        self.text.push_str(line_end);
+                    });
+                }
+            }
             if self.text.len() >= WRITE_CHUNK {
                 out.write_all(self.text.as_bytes())?;
                 self.text.clear();
@@ -623,6 +627,17 @@ impl Renderer {
         }
         Ok(())
     }
+}
+
+/// What each line of a sample of `track` (as of its `identity`, shaped like
+/// `histogram`, else a gauge's) has before its value, a space included.
+fn spaced_keys(track: &Track, identity: usize, histogram: Option<&Sample>) -> Vec<String> {
+    let shape = histogram.unwrap_or(&Sample::Gauge(0.0));
+    let mut keys = line_keys(&track.name, &track.labels[identity].1, shape);
+    for key in &mut keys {
+        key.push(' ');
+    }
+    keys
 }
 
 /// `# HELP` and `# TYPE` of a family in OpenMetrics: a counter's family is its
