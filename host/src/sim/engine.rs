@@ -20,7 +20,7 @@ use super::groups::{GroupKey, SeriesGroup, SharedMetricKey};
 use super::ids::{GroupIndex, HostId, PluginId, SeriesId};
 use super::journal::{Journal, JournalEvent, Stepped};
 use super::schedule::{Schedule, Task};
-use super::series::{Runner, SeriesState, SharedMetric, ValueIssue};
+use super::series::{Runner, SeriesCold, SeriesState, SharedMetric, ValueIssue};
 use super::view::{HostView, Reports, SeriesView};
 
 /// Longest fault backoff, in update intervals.
@@ -136,7 +136,9 @@ pub struct Simulation {
     pub(super) now: VirtualTime,
     pub(super) schedule: Schedule,
     pub(super) hosts: Vec<HostState>,
+    /// Each series' state: what steps touch, and the rest (same indices).
     pub(super) series: Vec<SeriesState>,
+    pub(super) series_cold: Vec<SeriesCold>,
     /// Instances of the scenario plugins; a plugin gets another instance when
     /// its current one holds half its memory cap (see [`Self::instance_for`]).
     pub(super) instances: Vec<PluginInstance>,
@@ -242,6 +244,7 @@ impl Simulation {
             schedule: Schedule::default(),
             hosts: Vec::new(),
             series: Vec::new(),
+            series_cold: Vec::new(),
             filling: (0..instances.len()).map(PluginId::new).collect(),
             budgets: plugins
                 .iter()
@@ -292,7 +295,9 @@ impl Simulation {
         let (runners, links) = self.create_runners(host, first)?;
         for (index, runner) in runners.into_iter().enumerate() {
             let metric = SharedMetric::new(&host.metrics, index);
-            self.series.push(SeriesState::new(id, metric, runner));
+            let (state, cold) = SeriesState::new(id, metric, runner);
+            self.series.push(state);
+            self.series_cold.push(cold);
         }
         let range = first..self.series.len();
         for (index, names) in range.clone().zip(links) {
@@ -308,7 +313,7 @@ impl Simulation {
                     })?;
                 resolved.push((link, SeriesId::new(target)));
             }
-            self.series[index].links = resolved.into_boxed_slice();
+            self.series_cold[index].links = resolved.into_boxed_slice();
         }
         for index in range.clone() {
             let metric = &self.series[index].config;
@@ -386,10 +391,11 @@ impl Simulation {
             }
         };
         for (index, runner) in range.clone().zip(runners) {
-            let old = &self.series[index];
-            let mut fresh = SeriesState::new(id, old.config.clone(), runner);
-            fresh.links = old.links.clone();
+            let (fresh, mut fresh_cold) =
+                SeriesState::new(id, self.series[index].config.clone(), runner);
+            fresh_cold.links = std::mem::take(&mut self.series_cold[index].links);
             self.series[index] = fresh;
+            self.series_cold[index] = fresh_cold;
         }
         let state = &mut self.hosts[id.index()];
         state.config = config;
@@ -575,7 +581,7 @@ impl Simulation {
     }
 
     pub fn series_view(&self, id: SeriesId) -> SeriesView<'_> {
-        SeriesView::new(id, &self.series[id.index()])
+        SeriesView::new(id, &self.series[id.index()], &self.series_cold[id.index()])
     }
 
     /// The name of the plugin that runs `scenario` (as a config names it).
@@ -606,7 +612,7 @@ impl Simulation {
             entry.memory_bytes += instance.memory_bytes();
             entry.cap_bytes += self.plugins[owner].limits().memory_bytes;
         }
-        for series in &self.series {
+        for series in &self.series_cold {
             let instance = match series.runner {
                 Runner::Single { plugin, .. } => plugin,
                 Runner::Grouped { group, .. } => self.groups[group.index()].instance(),
@@ -634,7 +640,7 @@ impl Simulation {
 
     /// What the hosts last reported, readable from other threads.
     pub fn reports(&self) -> Reports<'_> {
-        Reports::new(&self.series)
+        Reports::new(&self.series_cold)
     }
 
     /// Changes whenever a series' reported sample, or a host's life, may have
@@ -707,6 +713,14 @@ impl Simulation {
         }
     }
 
+    /// The name of the host of series `id` (as it stands: a respawned host's
+    /// new name).
+    fn host_name(&self, id: SeriesId) -> &str {
+        &self.hosts[self.series_cold[id.index()].host.index()]
+            .config
+            .name
+    }
+
     fn is_alive(&self, host: HostId) -> bool {
         self.hosts[host.index()].alive
     }
@@ -717,7 +731,7 @@ impl Simulation {
             Task::ExpireHost(host) => self.expire(host),
             Task::Activate(id) => {
                 let now = self.now;
-                let host = &self.hosts[self.series[id.index()].host.index()];
+                let host = &self.hosts[self.series_cold[id.index()].host.index()];
                 // Due at this life's birth plus the start time; one left from
                 // an earlier life of the host (it respawned since) is dropped.
                 let due = VirtualTime::from_secs(self.series[id.index()].config.start_time)
@@ -725,15 +739,18 @@ impl Simulation {
                 if !host.alive || due != Some(now) {
                     return;
                 }
-                let series = &mut self.series[id.index()];
-                series.activate(now);
+                let (series, cold) = (
+                    &mut self.series[id.index()],
+                    &mut self.series_cold[id.index()],
+                );
+                series.activate(cold, now);
                 if let Some(duration) = series.config.duration.and_then(VirtualTime::from_secs) {
                     self.schedule
                         .at(now.saturating_add(duration), Task::Deactivate(id));
                 }
-                match series.runner {
+                match cold.runner {
                     Runner::Single { .. } => {
-                        series.next_step = Some(now);
+                        cold.next_step = Some(now);
                         self.schedule.at(now, Task::Step(id));
                     }
                     Runner::Grouped { group, .. } => self.wake_group(group),
@@ -753,18 +770,18 @@ impl Simulation {
             }
             Task::Step(id) => {
                 let now = self.now;
-                let series = &mut self.series[id.index()];
+                let (series, cold) = (&self.series[id.index()], &mut self.series_cold[id.index()]);
                 // One chain of steps a series: a step task of an earlier life
                 // of its host, or of a chain since replaced, is dropped.
-                if series.next_step != Some(now) {
+                if cold.next_step != Some(now) {
                     return;
                 }
-                series.next_step = None;
-                if !series.active || series.dropped || !self.hosts[series.host.index()].alive {
+                cold.next_step = None;
+                if !series.active || series.dropped || !self.hosts[cold.host.index()].alive {
                     return;
                 }
-                let next = now.saturating_add(series.interval);
-                series.next_step = Some(next);
+                let next = now.saturating_add(cold.interval);
+                cold.next_step = Some(next);
                 if series.can_step(now) {
                     let emitted = self.step_series(id, None);
                     self.dispatch(emitted);
@@ -784,8 +801,8 @@ impl Simulation {
                 self.samples_generation += 1;
                 self.hosts[host.index()].reported_at = Some(self.now);
                 for index in self.hosts[host.index()].series.clone() {
-                    let series = &mut self.series[index];
-                    series.reported = series.active.then(|| series.sample());
+                    let (series, cold) = (&self.series[index], &mut self.series_cold[index]);
+                    cold.reported = series.active.then(|| series.sample(cold));
                 }
                 let interval = VirtualTime::interval(self.hosts[host.index()].config.interval);
                 let next = self.now.saturating_add(interval);
@@ -809,9 +826,8 @@ impl Simulation {
         let series = state.series.clone();
         self.stats.series_ended += series.len() as u64;
         for index in series {
-            let series = &mut self.series[index];
-            series.active = false;
-            series.reported = None;
+            self.series[index].active = false;
+            self.series_cold[index].reported = None;
             self.release(SeriesId::new(index));
         }
         if self.hosts[host.index()].config.respawn {
@@ -826,7 +842,7 @@ impl Simulation {
 
     /// Removes a series' state from the plugin that runs it.
     fn release(&mut self, id: SeriesId) {
-        match self.series[id.index()].runner {
+        match self.series_cold[id.index()].runner {
             Runner::Single { plugin, slot } => self.instances[plugin.index()].remove_series(slot),
             Runner::Grouped { group, member } => self.leave_group(group, member),
         }
@@ -897,8 +913,8 @@ impl Simulation {
                 .and_then(|ids| ids.get(next))
             {
                 next += 1;
-                let series = &self.series[id.index()];
-                if !series.can_step(self.now) || !self.is_alive(series.host) {
+                let host = self.series_cold[id.index()].host;
+                if !self.series[id.index()].can_step(self.now) || !self.is_alive(host) {
                     continue;
                 }
                 if delivered >= MAX_DELIVERIES_PER_INSTANT {
@@ -921,8 +937,8 @@ impl Simulation {
     /// Steps one series (for its schedule or for an event) and returns the events
     /// it emitted. A fault keeps the last value and is logged once per burst.
     fn step_series(&mut self, id: SeriesId, event: Option<&BusEvent>) -> Vec<BusEvent> {
-        let series = &self.series[id.index()];
-        let Runner::Single { plugin, slot } = series.runner else {
+        let (series, cold) = (&self.series[id.index()], &self.series_cold[id.index()]);
+        let Runner::Single { plugin, slot } = cold.runner else {
             // Grouped series listen to no events and step with their group.
             return Vec::new();
         };
@@ -931,7 +947,7 @@ impl Simulation {
             elapsed: self.now.as_secs() - series.activated_at.as_secs(),
             value: series.value,
             event: event.map(|event| event.event.clone()),
-            links: series
+            links: cold
                 .links
                 .iter()
                 .map(|(name, target)| LinkedValue {
@@ -957,7 +973,7 @@ impl Simulation {
         };
         self.recovered(id);
         let series = &self.series[id.index()];
-        let host_name = self.hosts[series.host.index()].config.name.as_str();
+        let host_name = self.host_name(id);
         if !output.logs.is_empty() {
             crate::plugin::forward_plugin_logs(
                 self.instances[plugin.index()].plugin_name(),
@@ -966,20 +982,19 @@ impl Simulation {
             );
         }
         if output.events_dropped > 0 || output.log_bytes_dropped > 0 {
-            self.stats.plugin_events_dropped += output.events_dropped as u64;
             tracing::debug!(host = %host_name, metric = %series.config.name,
                 "step exceeded its limits: {} events and {} log bytes dropped", output.events_dropped, output.log_bytes_dropped);
         }
+        self.stats.plugin_events_dropped += output.events_dropped as u64;
         if let Some(value) = output.value {
             self.take_value(id, value);
         }
         if output.events.is_empty() {
             return Vec::new();
         }
-        let series = &self.series[id.index()];
         let sender = Sender {
-            host: self.hosts[series.host.index()].config.name.clone(),
-            metric: series.config.name.clone(),
+            host: self.host_name(id).to_string(),
+            metric: self.series[id.index()].config.name.clone(),
             plugin: self.instances[plugin.index()].plugin_name().to_string(),
         };
         output
@@ -1012,7 +1027,10 @@ impl Simulation {
     /// Takes a step's value into the series, saying what was wrong with it.
     pub(super) fn take_value(&mut self, id: SeriesId, value: f64) {
         let series = &mut self.series[id.index()];
-        let issue = series.apply(value);
+        let cold = &mut self.series_cold;
+        let issue = series.apply(value, |bounds, value| {
+            cold[id.index()].observe(bounds, value)
+        });
         if let Some(journal) = &mut self.journal {
             journal.stepped.push(Stepped {
                 series: id,
@@ -1022,7 +1040,7 @@ impl Simulation {
         let Some(issue) = issue else {
             return;
         };
-        let host = &self.hosts[series.host.index()].config.name;
+        let (host, series) = (self.host_name(id), &self.series[id.index()]);
         let metric = &series.config.name;
         match issue {
             ValueIssue::NotFinite => tracing::warn!(host = %host, metric = %metric,
@@ -1036,12 +1054,11 @@ impl Simulation {
 
     /// A good step after faulty ones ends the burst (logged once).
     pub(super) fn recovered(&mut self, id: SeriesId) {
-        let series = &mut self.series[id.index()];
+        let series = &self.series[id.index()];
         if series.fault_streak > 0 {
-            let host = &self.hosts[series.host.index()].config.name;
-            tracing::info!(host = %host, metric = %series.config.name,
+            tracing::info!(host = %self.host_name(id), metric = %series.config.name,
                 "series recovered after {} faulty steps", series.fault_streak);
-            series.fault_streak = 0;
+            self.series[id.index()].fault_streak = 0;
         }
     }
 
@@ -1049,14 +1066,17 @@ impl Simulation {
     /// policy; the first fault of a burst is logged as a warning.
     pub(super) fn fault(&mut self, id: SeriesId, err: &PluginError) {
         self.stats.faults += 1;
-        let series = &mut self.series[id.index()];
-        series.faults += 1;
-        series.fault_streak += 1;
+        let (series, cold) = (
+            &mut self.series[id.index()],
+            &mut self.series_cold[id.index()],
+        );
+        cold.faults += 1;
+        series.fault_streak = series.fault_streak.saturating_add(1);
         let policy = match self.fault_policy {
             FaultPolicy::Backoff => {
                 let intervals =
-                    1u64 << (series.fault_streak - 1).min(MAX_BACKOFF_INTERVALS.ilog2() as u64);
-                let wait = series.interval.saturating_mul(intervals);
+                    1u64 << (series.fault_streak - 1).min(MAX_BACKOFF_INTERVALS.ilog2());
+                let wait = cold.interval.saturating_mul(intervals);
                 series.retry_at = self.now.saturating_add(wait);
                 format!("keeping the last value, retrying in {wait}")
             }
@@ -1068,7 +1088,7 @@ impl Simulation {
             }
         };
         let (streak, metric) = (series.fault_streak, series.config.name.clone());
-        let host = &self.hosts[series.host.index()].config.name;
+        let host = self.host_name(id);
         if streak == 1 {
             tracing::warn!(host = %host, metric = %metric, "scenario fault, {policy}: {err}");
         } else {

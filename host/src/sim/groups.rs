@@ -242,7 +242,7 @@ impl Simulation {
             }
             self.placed[instance] -= rest.len();
             for &(series, group) in rest {
-                if let Runner::Grouped { member, .. } = self.series[series.index()].runner {
+                if let Runner::Grouped { member, .. } = self.series_cold[series.index()].runner {
                     self.groups[group.index()].leave(member);
                 }
             }
@@ -250,7 +250,7 @@ impl Simulation {
         }
         if let Some((series, error)) = refused {
             let state = &self.series[series.index()];
-            let host = &self.hosts[state.host.index()].config;
+            let host = &self.hosts[self.series_cold[series.index()].host.index()].config;
             return Err(SimError::from_plugin(host, &state.config, error));
         }
         left_out.sort_unstable();
@@ -264,14 +264,16 @@ impl Simulation {
     /// [`Self::add_queued_members`]) into a group of another instance.
     fn place_again(&mut self, series: SeriesId) -> Result<(), SimError> {
         let state = &self.series[series.index()];
-        let host = self.hosts[state.host.index()].config.clone();
+        let host = self.hosts[self.series_cold[series.index()].host.index()]
+            .config
+            .clone();
         let index = state.config.index();
         let metric = &host.metrics[index];
         let runner = match self.group_for(&host, index)? {
             Some(group) => self.join_group(group, series, &host, metric)?,
             None => self.create_single(&host, metric)?.0,
         };
-        self.series[series.index()].runner = runner;
+        self.series_cold[series.index()].runner = runner;
         Ok(())
     }
 
@@ -345,7 +347,9 @@ impl Simulation {
         let mut live = false;
         for &(id, member) in &group.members {
             let series = &self.series[id.index()];
-            if series.active && !series.dropped && self.hosts[series.host.index()].alive {
+            // An active series' host is alive (its expiry ends its series):
+            // a step reads the series' state alone.
+            if series.active && !series.dropped {
                 live = true;
                 if series.can_step(now) {
                     ready.push(id);

@@ -132,40 +132,65 @@ impl HistogramState {
     }
 }
 
-/// The state of one metric of one host. Only the simulation changes it; readers
-/// see it through [`super::SeriesView`].
+/// The state of one metric of one host that a step reads and writes: one
+/// cache line (a group step walks it for each member), the rest of the state
+/// kept apart in a [`SeriesCold`]. Only the simulation changes it; readers see
+/// it through [`super::SeriesView`].
 #[derive(Debug, Clone)]
 pub(super) struct SeriesState {
-    pub(super) host: HostId,
     pub(super) config: SharedMetric,
-    pub(super) runner: Runner,
-    /// Other series of the same host this one reads, by metric name.
-    pub(super) links: Box<[(String, super::SeriesId)]>,
-    pub(super) interval: VirtualTime,
     pub(super) active: bool,
     pub(super) activated_at: VirtualTime,
     /// Gauge value, counter increment or histogram observation of the last step.
     pub(super) value: f64,
     pub(super) counter_total: f64,
-    /// A histogram's counts (`None` for gauges and counters).
-    pub(super) histogram: Option<Box<HistogramState>>,
-    /// What the host last reported for this series (`None` when not exposed).
-    pub(super) reported: Option<Sample>,
     pub(super) steps: u64,
-    pub(super) faults: u64,
     /// Consecutive faulty steps, for logging once per burst.
-    pub(super) fault_streak: u64,
+    pub(super) fault_streak: u32,
     /// No steps or event deliveries before this time (fault backoff).
     pub(super) retry_at: VirtualTime,
-    /// When the next step of a series stepped on its own is due (`None`
-    /// while none is scheduled): a step task due at another time is stale.
-    pub(super) next_step: Option<VirtualTime>,
     /// Removed for good after a fault (fault policy `drop`).
     pub(super) dropped: bool,
 }
 
+/// The state of a series that steps in groups do not touch (but a
+/// histogram's, read only for histograms).
+#[derive(Debug, Clone)]
+pub(super) struct SeriesCold {
+    pub(super) host: HostId,
+    pub(super) runner: Runner,
+    /// Other series of the same host this one reads, by metric name.
+    pub(super) links: Box<[(String, super::SeriesId)]>,
+    pub(super) interval: VirtualTime,
+    /// A histogram's counts (`None` for gauges and counters).
+    pub(super) histogram: Option<Box<HistogramState>>,
+    /// What the host last reported for this series (`None` when not exposed).
+    pub(super) reported: Option<Sample>,
+    pub(super) faults: u64,
+    /// When the next step of a series stepped on its own is due (`None`
+    /// while none is scheduled): a step task due at another time is stale.
+    pub(super) next_step: Option<VirtualTime>,
+}
+
+impl SeriesCold {
+    /// Counts a histogram's observation; says whether its sum would have
+    /// overflowed (the counts start again).
+    pub(super) fn observe(&mut self, bounds: &[f64], value: f64) -> bool {
+        let Some(histogram) = &mut self.histogram else {
+            return false;
+        };
+        let reset = !(histogram.sum + value).is_finite();
+        if reset {
+            histogram.clear();
+        }
+        histogram.observe(bounds, value);
+        reset
+    }
+}
+
 impl SeriesState {
-    pub(super) fn new(host: HostId, config: SharedMetric, runner: Runner) -> Self {
+    /// A series of `host` not yet active, and the rest of its state.
+    pub(super) fn new(host: HostId, config: SharedMetric, runner: Runner) -> (Self, SeriesCold) {
         // Only histograms count into buckets.
         let histogram = match (config.kind, config.buckets.is_empty()) {
             (MetricKind::Histogram, true) => Some(DEFAULT_BUCKETS.len()),
@@ -178,34 +203,37 @@ impl SeriesState {
                 ..HistogramState::default()
             })
         });
-        Self {
+        let cold = SeriesCold {
             host,
-            interval: VirtualTime::interval(config.update_interval),
-            value: config.default_value,
             runner,
             links: Box::default(),
+            interval: VirtualTime::interval(config.update_interval),
+            histogram,
+            reported: None,
+            faults: 0,
+            next_step: None,
+        };
+        let state = Self {
+            value: config.default_value,
             active: false,
             activated_at: VirtualTime::ZERO,
             counter_total: 0.0,
-            histogram,
-            reported: None,
             steps: 0,
-            faults: 0,
             fault_streak: 0,
             retry_at: VirtualTime::ZERO,
-            next_step: None,
             dropped: false,
             config,
-        }
+        };
+        (state, cold)
     }
 
     /// Starts the activity window: back to the default value, totals at zero.
-    pub(super) fn activate(&mut self, now: VirtualTime) {
+    pub(super) fn activate(&mut self, cold: &mut SeriesCold, now: VirtualTime) {
         self.active = true;
         self.activated_at = now;
         self.value = self.config.default_value;
         self.counter_total = 0.0;
-        if let Some(histogram) = &mut self.histogram {
+        if let Some(histogram) = &mut cold.histogram {
             histogram.clear();
         }
     }
@@ -216,7 +244,15 @@ impl SeriesState {
     }
 
     /// Takes a step's value by the kind's rules; says what was wrong with it, if anything.
-    pub(super) fn apply(&mut self, raw: f64) -> Option<ValueIssue> {
+    ///
+    /// A histogram's observation goes to `observe` (see
+    /// [`SeriesCold::observe`]), called for histograms only: their counts are
+    /// in another cache line, which a gauge's or a counter's step must not load.
+    pub(super) fn apply(
+        &mut self,
+        raw: f64,
+        observe: impl FnOnce(&[f64], f64) -> bool,
+    ) -> Option<ValueIssue> {
         if !raw.is_finite() {
             return Some(ValueIssue::NotFinite);
         }
@@ -231,16 +267,7 @@ impl SeriesState {
                 reset = !total.is_finite();
                 self.counter_total = if reset { value.max(0.0) } else { total };
             }
-            MetricKind::Histogram => {
-                let bounds = bounds_of(&self.config);
-                if let Some(histogram) = &mut self.histogram {
-                    if !(histogram.sum + value).is_finite() {
-                        reset = true;
-                        histogram.clear();
-                    }
-                    histogram.observe(bounds, value);
-                }
-            }
+            MetricKind::Histogram => reset = observe(bounds_of(&self.config), value),
         }
         if reset {
             Some(ValueIssue::Reset)
@@ -263,12 +290,12 @@ impl SeriesState {
     }
 
     /// The series' current sample.
-    pub(super) fn sample(&self) -> Sample {
+    pub(super) fn sample(&self, cold: &SeriesCold) -> Sample {
         match self.config.kind {
             MetricKind::Gauge => Sample::Gauge(self.value),
             MetricKind::Counter => Sample::Counter(self.counter_total),
             MetricKind::Histogram => {
-                let histogram = self.histogram.as_deref().cloned().unwrap_or_default();
+                let histogram = cold.histogram.as_deref().cloned().unwrap_or_default();
                 Sample::histogram(
                     self.bounds().to_vec(),
                     histogram.buckets,
@@ -284,11 +311,14 @@ impl SeriesState {
 mod tests {
     use super::*;
 
-    fn series(kind: MetricKind) -> SeriesState {
+    /// A series' state and the rest of it.
+    type Series = (SeriesState, SeriesCold);
+
+    fn series(kind: MetricKind) -> Series {
         series_up_to(kind, 100.0)
     }
 
-    fn series_up_to(kind: MetricKind, max: f64) -> SeriesState {
+    fn series_up_to(kind: MetricKind, max: f64) -> Series {
         let mut config = MetricConfig::new("m");
         config.kind = kind;
         config.max = max;
@@ -304,25 +334,36 @@ mod tests {
         )
     }
 
+    /// Applies `raw` to `series` as the simulation does.
+    fn apply(series: &mut Series, raw: f64) -> Option<ValueIssue> {
+        let (state, cold) = series;
+        state.apply(raw, |bounds, value| cold.observe(bounds, value))
+    }
+
+    #[test]
+    fn what_a_step_touches_fits_a_cache_line() {
+        assert!(std::mem::size_of::<SeriesState>() <= 64);
+    }
+
     #[test]
     fn a_counter_never_goes_down() {
         let mut counter = series(MetricKind::Counter);
-        counter.activate(VirtualTime::ZERO);
+        counter.0.activate(&mut counter.1, VirtualTime::ZERO);
         for increment in [3.0, -4.0, 2.0, 0.0] {
-            counter.apply(increment);
+            apply(&mut counter, increment);
         }
-        assert_eq!(counter.sample(), Sample::Counter(5.0));
+        assert_eq!(counter.0.sample(&counter.1), Sample::Counter(5.0));
     }
 
     #[test]
     fn a_histogram_counts_observations_into_cumulative_buckets() {
         let mut histogram = series(MetricKind::Histogram);
-        histogram.activate(VirtualTime::ZERO);
+        histogram.0.activate(&mut histogram.1, VirtualTime::ZERO);
         for observation in [0.5, 3.0, 7.0, 50.0] {
-            histogram.apply(observation);
+            apply(&mut histogram, observation);
         }
         assert_eq!(
-            histogram.sample(),
+            histogram.0.sample(&histogram.1),
             Sample::histogram(vec![1.0, 5.0, 10.0], vec![1, 2, 3], 60.5, 4)
         );
     }
@@ -330,25 +371,25 @@ mod tests {
     #[test]
     fn values_are_clamped_and_non_finite_values_ignored() {
         let mut gauge = series(MetricKind::Gauge);
-        assert_eq!(gauge.apply(250.0), Some(ValueIssue::OutOfRange));
-        assert_eq!(gauge.value, 100.0);
-        assert_eq!(gauge.apply(f64::NAN), Some(ValueIssue::NotFinite));
-        assert_eq!(gauge.value, 100.0);
-        assert_eq!(gauge.apply(42.0), None);
-        gauge.apply(-0.0);
-        assert!(gauge.value.is_sign_positive(), "-0 is shown as 0");
+        assert_eq!(apply(&mut gauge, 250.0), Some(ValueIssue::OutOfRange));
+        assert_eq!(gauge.0.value, 100.0);
+        assert_eq!(apply(&mut gauge, f64::NAN), Some(ValueIssue::NotFinite));
+        assert_eq!(gauge.0.value, 100.0);
+        assert_eq!(apply(&mut gauge, 42.0), None);
+        apply(&mut gauge, -0.0);
+        assert!(gauge.0.value.is_sign_positive(), "-0 is shown as 0");
     }
 
     #[test]
     fn a_total_that_would_overflow_starts_again() {
         let mut counter = series_up_to(MetricKind::Counter, f64::MAX);
-        assert_eq!(counter.apply(f64::MAX), None);
-        assert_eq!(counter.apply(f64::MAX), Some(ValueIssue::Reset));
-        assert_eq!(counter.sample(), Sample::Counter(f64::MAX));
+        assert_eq!(apply(&mut counter, f64::MAX), None);
+        assert_eq!(apply(&mut counter, f64::MAX), Some(ValueIssue::Reset));
+        assert_eq!(counter.0.sample(&counter.1), Sample::Counter(f64::MAX));
         let mut histogram = series_up_to(MetricKind::Histogram, f64::MAX);
-        histogram.apply(f64::MAX);
-        assert_eq!(histogram.apply(f64::MAX), Some(ValueIssue::Reset));
-        let Sample::Histogram(sample) = histogram.sample() else {
+        apply(&mut histogram, f64::MAX);
+        assert_eq!(apply(&mut histogram, f64::MAX), Some(ValueIssue::Reset));
+        let Sample::Histogram(sample) = histogram.0.sample(&histogram.1) else {
             panic!("a histogram samples as one");
         };
         assert_eq!((sample.sum, sample.count), (f64::MAX, 1));

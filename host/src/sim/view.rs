@@ -7,7 +7,7 @@ use crate::model::{HostConfig, MetricConfig, MetricKind};
 use super::clock::VirtualTime;
 use super::engine::{HostState, Simulation};
 use super::ids::{HostId, SeriesId};
-use super::series::{Sample, SeriesState};
+use super::series::{Sample, SeriesCold, SeriesState};
 
 /// One host as it stands.
 #[derive(Clone, Copy)]
@@ -103,11 +103,12 @@ impl<'a> HostView<'a> {
 pub struct SeriesView<'a> {
     id: SeriesId,
     state: &'a SeriesState,
+    cold: &'a SeriesCold,
 }
 
 impl<'a> SeriesView<'a> {
-    pub(super) fn new(id: SeriesId, state: &'a SeriesState) -> Self {
-        Self { id, state }
+    pub(super) fn new(id: SeriesId, state: &'a SeriesState, cold: &'a SeriesCold) -> Self {
+        Self { id, state, cold }
     }
 
     pub fn id(&self) -> SeriesId {
@@ -115,7 +116,7 @@ impl<'a> SeriesView<'a> {
     }
 
     pub fn host(&self) -> HostId {
-        self.state.host
+        self.cold.host
     }
 
     /// The metric as configured.
@@ -135,14 +136,14 @@ impl<'a> SeriesView<'a> {
 
     /// The series' sample as it stands (what its host would report now).
     pub fn current(&self) -> Sample {
-        self.state.sample()
+        self.state.sample(self.cold)
     }
 
     /// A histogram's cumulative bucket counts, sum and count as they stand,
     /// borrowed (`None` for gauges and counters, whose sample is
     /// [`Self::linked_value`]).
     pub fn histogram(&self) -> Option<(&'a [u64], f64, u64)> {
-        self.state
+        self.cold
             .histogram
             .as_deref()
             .map(|histogram| (histogram.buckets.as_slice(), histogram.sum, histogram.count))
@@ -159,7 +160,7 @@ impl<'a> SeriesView<'a> {
 
     /// What the host last reported for this series; `None` when not exposed.
     pub fn reported(&self) -> Option<&'a Sample> {
-        self.state.reported.as_ref()
+        self.cold.reported.as_ref()
     }
 
     /// Steps taken (scheduled and for events), faulty ones included.
@@ -169,7 +170,7 @@ impl<'a> SeriesView<'a> {
 
     /// Steps that faulted.
     pub fn faults(&self) -> u64 {
-        self.state.faults
+        self.cold.faults
     }
 
     /// Whether the fault policy `drop` removed the series.
@@ -182,11 +183,11 @@ impl<'a> SeriesView<'a> {
 /// that readers on other threads may share (see [`Simulation::reports`]).
 #[derive(Clone, Copy)]
 pub struct Reports<'a> {
-    series: &'a [SeriesState],
+    series: &'a [SeriesCold],
 }
 
 impl<'a> Reports<'a> {
-    pub(super) fn new(series: &'a [SeriesState]) -> Self {
+    pub(super) fn new(series: &'a [SeriesCold]) -> Self {
         Self { series }
     }
 
