@@ -506,7 +506,14 @@ impl Sorted {
                 let length = history.slots[track].value_words();
                 let to = &mut next[track - first];
                 self.words[*to] = u64::from(instant);
-                self.words[*to + 1..*to + 1 + length].copy_from_slice(&bin.values[at..at + length]);
+                if length == 1 {
+                    // A gauge's or a counter's value: one word, without a call
+                    // to `memcpy`.
+                    self.words[*to + 1] = bin.values[at];
+                } else {
+                    self.words[*to + 1..*to + 1 + length]
+                        .copy_from_slice(&bin.values[at..at + length]);
+                }
                 *to += 1 + length;
                 at += length;
             }
