@@ -446,3 +446,36 @@ fn a_grouped_series_steps_when_one_stepped_on_its_own_would() {
         assert!(grouped.stats().group_calls > 0, "{:?}", grouped.stats());
     }
 }
+
+#[test]
+fn a_respawned_host_reports_on_one_chain_from_each_birth() {
+    // A host that lives 25 s and reports every 10 s: each life reports from its
+    // birth, once per interval (an earlier life's chain, at 30 s say, is not
+    // this life's and is dropped).
+    let host = config(
+        r#"
+        [[hosts]]
+        name = "short"
+        ttl = "25s"
+        respawn = true
+        interval = "10s"
+        [[hosts.metrics]]
+        name = "walk"
+        update_interval = "10s"
+        scenario = "random_walk"
+        "#,
+    );
+    let mut sim = Simulation::new(&host, &[builtin()], 3).unwrap();
+    let mut reported = Vec::new();
+    for second in 0..=100 {
+        let now = at(f64::from(second));
+        sim.advance_to(now);
+        if sim.hosts().next().unwrap().reported_at() == Some(now) {
+            reported.push(second);
+        }
+    }
+    assert_eq!(
+        reported,
+        [0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100]
+    );
+}
