@@ -363,45 +363,41 @@ fn stepped_seconds(config: &MixerConfig, until: u32) -> (Simulation, Vec<u32>) {
     (sim, seconds)
 }
 
-#[test]
-fn a_respawned_host_starts_each_life_afresh_with_one_chain_of_steps() {
-    // A series stepped on its own (it listens to an event) of a host that
-    // lives 25 s: each life steps every 10 s from its birth, once (before, the
-    // chains of earlier lives went on beside the new one's).
-    let single = config(
+/// A host that respawns every `ttl` and reports every 10 s, with one
+/// `random_walk` series at 10 s that starts `start` seconds into each life and
+/// listens to `listen` (TOML strings; none: it steps in a group).
+fn short_lived_host(ttl: &str, start: u32, listen: &str) -> MixerConfig {
+    config(&format!(
         r#"
         [[hosts]]
         name = "short"
-        ttl = "25s"
+        ttl = "{ttl}"
         respawn = true
         interval = "10s"
         [[hosts.metrics]]
         name = "walk"
         update_interval = "10s"
         scenario = "random_walk"
-        listen_events = ["nothing"]
-        "#,
-    );
-    assert_eq!(
-        stepped_seconds(&single, 100).1,
-        [0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100]
-    );
+        start_time = {start}
+        listen_events = [{listen}]
+        "#
+    ))
+}
+
+/// The instants up to 100 s at which a host that lives 25 s steps or reports
+/// every 10 s from each birth.
+const EVERY_10S_OF_25S_LIVES: [u32; 13] = [0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100];
+
+#[test]
+fn a_respawned_host_starts_each_life_afresh_with_one_chain_of_steps() {
+    // A series stepped on its own (it listens to an event) of a host that
+    // lives 25 s: each life steps every 10 s from its birth, once (before, the
+    // chains of earlier lives went on beside the new one's).
+    let single = short_lived_host("25s", 0, "\"nothing\"");
+    assert_eq!(stepped_seconds(&single, 100).1, EVERY_10S_OF_25S_LIVES);
     // A series that starts 30 s into a life of 20 s never starts: no life
     // reaches it (before, an earlier life's start activated a later life).
-    let late = config(
-        r#"
-        [[hosts]]
-        name = "short"
-        ttl = "20s"
-        respawn = true
-        interval = "10s"
-        [[hosts.metrics]]
-        name = "late"
-        update_interval = "10s"
-        scenario = "random_walk"
-        start_time = 30
-        "#,
-    );
+    let late = short_lived_host("20s", 30, "");
     assert_eq!(stepped_seconds(&late, 100).1, Vec::<u32>::new());
 }
 
@@ -411,36 +407,15 @@ fn a_grouped_series_steps_when_one_stepped_on_its_own_would() {
     // event) and on its own. Both step from each life's activation (birth plus
     // start time) every 10 s. Before, the group kept the grid of the first
     // life, and a group whose members had all stopped never stepped again.
-    let host = |ttl: &str, start: u32, listen: &str| {
-        config(&format!(
-            r#"
-            [[hosts]]
-            name = "short"
-            ttl = "{ttl}"
-            respawn = true
-            interval = "10s"
-            [[hosts.metrics]]
-            name = "walk"
-            update_interval = "10s"
-            scenario = "random_walk"
-            start_time = {start}
-            listen_events = [{listen}]
-            "#
-        ))
-    };
     // (TTL, start time, run until, steps); the third life of 45 s activates
     // at 120 s, its fifth at 210 s.
     for (ttl, start, until, expected) in [
-        (
-            "25s",
-            0,
-            100,
-            &[0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100][..],
-        ),
+        ("25s", 0, 100, &EVERY_10S_OF_25S_LIVES[..]),
         ("45s", 30, 200, &[30, 40, 75, 85, 120, 130, 165, 175][..]),
     ] {
-        let (grouped, grouped_steps) = stepped_seconds(&host(ttl, start, ""), until);
-        let (_, single_steps) = stepped_seconds(&host(ttl, start, "\"nothing\""), until);
+        let (grouped, grouped_steps) = stepped_seconds(&short_lived_host(ttl, start, ""), until);
+        let single = short_lived_host(ttl, start, "\"nothing\"");
+        let (_, single_steps) = stepped_seconds(&single, until);
         assert_eq!(grouped_steps, expected, "ttl {ttl}, grouped");
         assert_eq!(single_steps, expected, "ttl {ttl}, single");
         assert!(grouped.stats().group_calls > 0, "{:?}", grouped.stats());
@@ -452,19 +427,7 @@ fn a_respawned_host_reports_on_one_chain_from_each_birth() {
     // A host that lives 25 s and reports every 10 s: each life reports from its
     // birth, once per interval (an earlier life's chain, at 30 s say, is not
     // this life's and is dropped).
-    let host = config(
-        r#"
-        [[hosts]]
-        name = "short"
-        ttl = "25s"
-        respawn = true
-        interval = "10s"
-        [[hosts.metrics]]
-        name = "walk"
-        update_interval = "10s"
-        scenario = "random_walk"
-        "#,
-    );
+    let host = short_lived_host("25s", 0, "");
     let mut sim = Simulation::new(&host, &[builtin()], 3).unwrap();
     let mut reported = Vec::new();
     for second in 0..=100 {
@@ -474,8 +437,5 @@ fn a_respawned_host_reports_on_one_chain_from_each_birth() {
             reported.push(second);
         }
     }
-    assert_eq!(
-        reported,
-        [0, 10, 20, 25, 35, 45, 50, 60, 70, 75, 85, 95, 100]
-    );
+    assert_eq!(reported, EVERY_10S_OF_25S_LIVES);
 }
