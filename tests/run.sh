@@ -88,4 +88,10 @@ step "committed components are what their sources build to"
 plugins/build.sh --check
 
 step "tests"
+# The built-in pack's own unit tests run natively (its random stream, held to
+# the generator it reproduces).
+CARGO_TARGET_DIR=plugins/target cargo clippy --locked --manifest-path plugins/Cargo.toml \
+    -p promemu-builtin --lib --tests -- -D warnings
+CARGO_TARGET_DIR=plugins/target cargo test --locked --manifest-path plugins/Cargo.toml \
+    -p promemu-builtin --lib
 cargo test --workspace --locked

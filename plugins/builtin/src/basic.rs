@@ -5,7 +5,7 @@ use promemu_guest::{ParamSpec, Params};
 use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, FromParams, uniform};
+use crate::{Behaviour, Ctx, FromParams};
 
 pub const DO_NOTHING: Entry = Entry {
     name: "do_nothing",
@@ -26,10 +26,6 @@ struct DoNothing;
 impl Behaviour for DoNothing {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         Some(ctx.value)
-    }
-
-    fn draws(&self) -> bool {
-        false
     }
 }
 
@@ -58,8 +54,8 @@ struct RandomInRange {
 }
 
 impl Behaviour for RandomInRange {
-    fn step(&mut self, _ctx: &Ctx<'_>) -> Option<f64> {
-        Some(uniform(self.low, self.high))
+    fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
+        Some(ctx.uniform(self.low, self.high))
     }
 }
 
@@ -85,9 +81,5 @@ impl Behaviour for TimeDuration {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let start = *self.first_step.get_or_insert(ctx.time);
         Some(ctx.time - start)
-    }
-
-    fn draws(&self) -> bool {
-        false
     }
 }

@@ -7,14 +7,14 @@
 //! is one loop with the scenario's code inlined: no call through a vtable per
 //! series, and the values come back in the list they came in.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::bindings::exports::promemu::plugin::batch::{GuestSeriesGroup, SeriesGroup};
 use crate::bindings::promemu::plugin::types::MetricInfo;
 use promemu_guest::Params;
 
 use crate::catalog;
-use crate::{Ctx, FromParams, with_random};
+use crate::{Ctx, FromParams};
 
 /// The members of a group, whatever its scenario.
 pub trait MemberSet {
@@ -34,7 +34,8 @@ struct Members<S> {
     behaviours: Vec<Option<S>>,
     /// What a step reads of each series: its range and default (no names).
     infos: Vec<MetricInfo>,
-    random: Vec<fastrand::Rng>,
+    /// Each member's random generator state (see [`Ctx::random`]).
+    random: Vec<Cell<u64>>,
     free: Vec<u32>,
 }
 
@@ -56,7 +57,7 @@ impl<S: FromParams> MemberSet for Members<S> {
         // name copies would only fill the instance's memory.
         info.host = String::new();
         info.name = String::new();
-        let random = fastrand::Rng::with_seed(seed);
+        let random = Cell::new(seed);
         if let Some(slot) = self.free.pop() {
             let index = slot as usize;
             self.behaviours[index] = Some(behaviour);
@@ -94,13 +95,9 @@ impl<S: FromParams> MemberSet for Members<S> {
                 event: None,
                 links: &[],
                 info: &self.infos[index],
+                random: Some(&self.random[index]),
             };
-            let stepped = if behaviour.draws() {
-                with_random(&mut self.random[index], || behaviour.step(&ctx))
-            } else {
-                behaviour.step(&ctx)
-            };
-            *value = stepped.unwrap_or(f64::NAN);
+            *value = behaviour.step(&ctx).unwrap_or(f64::NAN);
         }
     }
 }

@@ -19,6 +19,7 @@ mod expr;
 mod foreign;
 mod group;
 mod load;
+mod random;
 mod relay;
 mod selection;
 mod switch;
@@ -26,7 +27,7 @@ mod toggle;
 mod trend;
 mod wave;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::bindings::exports::promemu::plugin::batch::Guest as BatchGuest;
 use crate::bindings::exports::promemu::plugin::scenarios::{
@@ -44,6 +45,10 @@ pub(crate) struct Ctx<'a> {
     pub event: Option<&'a Event>,
     pub links: &'a [LinkedValue],
     pub info: &'a MetricInfo,
+    /// The state of a group member's own random generator (see
+    /// [`random`]); `None` outside a group step,
+    /// where draws come from the host's stream for the calling series.
+    pub random: Option<&'a Cell<u64>>,
 }
 
 impl Ctx<'_> {
@@ -53,6 +58,15 @@ impl Ctx<'_> {
             .iter()
             .find(|link| link.name == name)
             .map(|link| link.value)
+    }
+
+    /// A uniform draw in [low, high) from the series' own seeded stream.
+    pub fn uniform(&self, low: f64, high: f64) -> f64 {
+        let draw = match self.random {
+            Some(state) => random::next_f64(state),
+            None => host::random(),
+        };
+        low + draw * (high - low)
     }
 
     /// `value` limited to the metric's range.
@@ -75,31 +89,6 @@ pub(crate) fn clamp_to(value: f64, info: &MetricInfo) -> f64 {
     value
 }
 
-thread_local! {
-    /// The generator of the group member being stepped; none outside a group
-    /// step, where draws come from the host's stream for the calling series.
-    static GROUP_RANDOM: RefCell<Option<fastrand::Rng>> = const { RefCell::new(None) };
-}
-
-/// Runs `step` with draws from `random` (a group member's own generator).
-pub(crate) fn with_random<T>(random: &mut fastrand::Rng, step: impl FnOnce() -> T) -> T {
-    let own = std::mem::replace(random, fastrand::Rng::with_seed(0));
-    GROUP_RANDOM.with_borrow_mut(|current| *current = Some(own));
-    let result = step();
-    if let Some(own) = GROUP_RANDOM.with_borrow_mut(Option::take) {
-        *random = own;
-    }
-    result
-}
-
-/// A uniform draw in [low, high) from the series' own seeded stream.
-pub(crate) fn uniform(low: f64, high: f64) -> f64 {
-    let draw = GROUP_RANDOM
-        .with_borrow_mut(|random| random.as_mut().map(fastrand::Rng::f64))
-        .unwrap_or_else(host::random);
-    low + draw * (high - low)
-}
-
 /// The behaviour of one series: what every scenario implements.
 pub(crate) trait Behaviour {
     /// Advances the series; `None` keeps the current value.
@@ -108,12 +97,6 @@ pub(crate) trait Behaviour {
     /// Names of other metrics this behaviour reads.
     fn links(&self) -> Vec<String> {
         Vec::new()
-    }
-
-    /// Whether its steps draw random numbers; a group steps one that does not
-    /// without handing it its member's generator.
-    fn draws(&self) -> bool {
-        true
     }
 }
 
@@ -179,6 +162,7 @@ impl GuestScenario for Series {
             event: ctx.event.as_ref(),
             links: &ctx.links,
             info: &self.info,
+            random: None,
         };
         self.behaviour.borrow_mut().step(&ctx)
     }

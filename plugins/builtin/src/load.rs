@@ -4,7 +4,7 @@ use promemu_guest::ParamSpec;
 use serde_json::Value;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, uniform};
+use crate::{Behaviour, Ctx};
 
 pub const LOAD_PEAK_CPU: Entry = Entry {
     name: "load_peak_cpu",
@@ -93,8 +93,9 @@ impl Behaviour for LoadPeak {
             }
         }
         let target = if self.in_peak { self.peak } else { self.base };
-        let next =
-            ctx.value + (target - ctx.value) * self.smoothing + uniform(-self.noise, self.noise);
+        let next = ctx.value
+            + (target - ctx.value) * self.smoothing
+            + ctx.uniform(-self.noise, self.noise);
         Some(ctx.clamp(next))
     }
 }

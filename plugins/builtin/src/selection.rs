@@ -5,7 +5,7 @@ use promemu_guest::{ParamSpec, Params};
 use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, FromParams, uniform};
+use crate::{Behaviour, Ctx, FromParams};
 
 pub const VARIETY_SELECTION: Entry = Entry {
     name: "variety_selection",
@@ -76,9 +76,9 @@ struct VarietySelection {
 }
 
 impl VarietySelection {
-    fn choose(&self) -> f64 {
+    fn choose(&self, ctx: &Ctx<'_>) -> f64 {
         let total: f64 = self.weights.iter().sum();
-        let mut draw = uniform(0.0, total);
+        let mut draw = ctx.uniform(0.0, total);
         for (value, weight) in self.values.iter().zip(&self.weights) {
             if draw < *weight {
                 return *value;
@@ -98,9 +98,9 @@ impl VarietySelection {
 
 impl Behaviour for VarietySelection {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
-        if !self.chosen || uniform(0.0, 1.0) < self.change_probability {
+        if !self.chosen || ctx.uniform(0.0, 1.0) < self.change_probability {
             self.chosen = true;
-            Some(self.choose())
+            Some(self.choose(ctx))
         } else {
             Some(ctx.value)
         }

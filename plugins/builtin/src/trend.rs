@@ -5,7 +5,7 @@ use promemu_guest::{ParamSpec, Params};
 use crate::bindings::promemu::plugin::types::MetricInfo;
 
 use crate::catalog::Entry;
-use crate::{Behaviour, Ctx, FromParams, uniform};
+use crate::{Behaviour, Ctx, FromParams};
 
 pub const UPDATE_BY_TREND: Entry = Entry {
     name: "update_by_trend",
@@ -66,11 +66,11 @@ struct UpdateByTrend {
 
 impl Behaviour for UpdateByTrend {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
-        let size = uniform(self.low, self.high);
+        let size = ctx.uniform(self.low, self.high);
         let delta = match self.direction {
             Direction::Up => size,
             Direction::Down => -size,
-            Direction::Hold => uniform(-size, size),
+            Direction::Hold => ctx.uniform(-size, size),
         };
         Some(ctx.clamp(ctx.value + delta))
     }
@@ -127,7 +127,7 @@ struct RandomWalk {
 impl Behaviour for RandomWalk {
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let pull = (ctx.info.default_value - ctx.value) * self.reversion;
-        let jitter = uniform(-self.max_step, self.max_step);
+        let jitter = ctx.uniform(-self.max_step, self.max_step);
         Some(ctx.clamp(ctx.value + pull + jitter))
     }
 }

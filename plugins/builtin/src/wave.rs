@@ -61,8 +61,4 @@ impl Behaviour for SineWave {
         let angle = TAU * ctx.elapsed / self.period + self.phase;
         Some(ctx.clamp(self.offset + self.amplitude * angle.sin()))
     }
-
-    fn draws(&self) -> bool {
-        false
-    }
 }
