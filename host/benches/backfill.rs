@@ -11,12 +11,13 @@
 //! Words pick the configs (`fleet`, `default`) and the sinks (`null`, `file`);
 //! where none of a kind is given, all of that kind are measured.
 
-use std::io::Write;
 use std::time::Instant;
 
 use promemu::configs::{ConfigRequest, DEFAULT_CONFIG};
 use promemu::plugin::Limits;
+use promemu::replay::direct_file::DirectFile;
 use promemu::replay::history::Origin;
+use promemu::replay::text::Writer;
 use promemu::session::{Session, Settings};
 use promemu::sim::VirtualTime;
 
@@ -149,16 +150,16 @@ fn backfill_once(
     let started = Instant::now();
     let written = match file {
         Some(path) => {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("file"));
-            let (_, written) = prepared
+            // As `promemu backfill --out FILE` writes it.
+            let mut out = DirectFile::create(path).expect("file");
+            prepared
                 .backfill(ORIGIN, span, &mut out, |_, _, _| {})
-                .expect("backfill");
-            out.flush().expect("flush");
-            written
+                .expect("backfill")
+                .1
         }
         None => {
             prepared
-                .backfill(ORIGIN, span, std::io::sink(), |_, _, _| {})
+                .backfill(ORIGIN, span, &mut Writer(std::io::sink()), |_, _, _| {})
                 .expect("backfill")
                 .1
         }

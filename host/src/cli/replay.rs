@@ -1,7 +1,6 @@
 //! `promemu backfill` and `promemu preview`: a config replayed ahead of the wall
 //! clock, written as OpenMetrics history or drawn.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -10,7 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::instant::format_instant;
 use super::{BackfillArgs, BadFlag, PreviewArgs};
+use crate::replay::direct_file::DirectFile;
 use crate::replay::history::Origin;
+use crate::replay::text::Writer;
 use crate::run::unix_millis;
 use crate::session::Settings;
 use crate::sim::VirtualTime;
@@ -60,15 +61,18 @@ pub fn backfill(args: &BackfillArgs, plugin_files: &[PathBuf]) -> anyhow::Result
                 .write(true)
                 .open(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            prepared.backfill(Origin(from), span, file, progress)?
+            prepared.backfill(Origin(from), span, &mut Writer(file), progress)?
         }
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            let done = prepared.backfill(Origin(from), span, &mut file.writer, progress)?;
+            let done = prepared.backfill(Origin(from), span, &mut file.direct, progress)?;
             file.commit()?;
             done
         }
-        None => prepared.backfill(Origin(from), span, std::io::stdout().lock(), progress)?,
+        None => {
+            let stdout = std::io::stdout().lock();
+            prepared.backfill(Origin(from), span, &mut Writer(stdout), progress)?
+        }
     };
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
@@ -133,10 +137,12 @@ fn is_special_file(path: &Path) -> bool {
 }
 
 /// A file written beside its final path and moved there only when complete,
-/// so a failed backfill leaves no partial file behind.
+/// so a failed backfill leaves no partial file behind. The text is written
+/// through a second handle on it, with direct I/O (see [`DirectFile`]).
 struct AtomicFile {
     path: PathBuf,
-    writer: tempfile::NamedTempFile,
+    temporary: tempfile::NamedTempFile,
+    direct: DirectFile,
 }
 
 impl AtomicFile {
@@ -145,17 +151,20 @@ impl AtomicFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let writer = tempfile::NamedTempFile::new_in(folder)
+        let temporary = tempfile::NamedTempFile::new_in(folder)
             .with_context(|| format!("cannot write into {}", folder.display()))?;
+        let direct = DirectFile::create(temporary.path())
+            .with_context(|| format!("cannot write {}", temporary.path().display()))?;
         Ok(Self {
             path: path.to_path_buf(),
-            writer,
+            temporary,
+            direct,
         })
     }
 
-    fn commit(mut self) -> anyhow::Result<()> {
-        self.writer.flush()?;
-        self.writer
+    /// Moves the written file to its path (the backfill finished it).
+    fn commit(self) -> anyhow::Result<()> {
+        self.temporary
             .persist(&self.path)
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         Ok(())

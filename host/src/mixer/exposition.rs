@@ -337,13 +337,19 @@ fn push_line_end(out: &mut String, value: f64) {
 /// text, which is `ryu`'s but for a `+` in positive exponents, left out here),
 /// `+Inf`, `-Inf`, `NaN`.
 pub(crate) fn push_value(out: &mut String, value: f64) {
+    value_pieces(value, |piece| out.push_str(piece));
+}
+
+/// The text [`push_value`] writes, handed to `piece` in one or two pieces.
+#[inline]
+pub(crate) fn value_pieces(value: f64, mut piece: impl FnMut(&str)) {
     // A whole number below 1e15 is exactly its `i64` (NaN and infinities never
     // are); the cast also spares the `trunc` call `fract` makes.
     if value as i64 as f64 == value && value.abs() < 1e15 {
         if value == 0.0 && value.is_sign_negative() {
-            out.push_str("-0");
+            piece("-0");
         } else {
-            out.push_str(itoa::Buffer::new().format(value as i64));
+            piece(itoa::Buffer::new().format(value as i64));
         }
     } else if value.is_finite() {
         let mut buffer = zmij::Buffer::new();
@@ -352,17 +358,17 @@ pub(crate) fn push_value(out: &mut String, value: f64) {
         let plus = (value.abs() >= 1e16).then(|| digits.find('+')).flatten();
         match plus {
             Some(plus) => {
-                out.push_str(&digits[..plus]);
-                out.push_str(&digits[plus + 1..]);
+                piece(&digits[..plus]);
+                piece(&digits[plus + 1..]);
             }
-            None => out.push_str(digits),
+            None => piece(digits),
         }
     } else if value.is_nan() {
-        out.push_str("NaN");
+        piece("NaN");
     } else if value > 0.0 {
-        out.push_str("+Inf");
+        piece("+Inf");
     } else {
-        out.push_str("-Inf");
+        piece("-Inf");
     }
 }
 

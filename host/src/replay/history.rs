@@ -22,8 +22,9 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
+use super::text::{Padded, Text, TextOut, Writer};
 use crate::mixer::{
-    Exposition, FamilyView, escape, for_each_line, line_keys, push_value, sample_lines,
+    Exposition, FamilyView, escape, for_each_line, line_keys, sample_lines, value_pieces,
 };
 use crate::model::MetricKind;
 use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, Stepped, VirtualTime};
@@ -32,7 +33,7 @@ use crate::sim::{HostId, Journal, Sample, SeriesView, Simulation, Stepped, Virtu
 pub const DEFAULT_SPILL_BYTES: usize = 256 << 20;
 
 /// Rendered text handed to the output in pieces of about this size.
-const WRITE_CHUNK: usize = 1 << 20;
+const WRITE_CHUNK: usize = 4 << 20;
 
 /// Bins samples are kept in, at most; each holds a power of two of series.
 const MAX_BINS: usize = 256;
@@ -409,11 +410,12 @@ impl History {
     }
 
     /// Writes the whole history to `out`, families without samples left out.
-    pub fn write(mut self, out: impl Write) -> io::Result<Written> {
-        let mut out = CountingWriter {
-            inner: out,
-            bytes: 0,
-        };
+    pub fn write(self, out: impl Write) -> io::Result<Written> {
+        self.write_to(&mut Writer(out))
+    }
+
+    /// Writes the whole history to `out`, a full text at a time.
+    pub fn write_to(mut self, out: &mut impl TextOut) -> io::Result<Written> {
         let spills = std::mem::take(&mut self.spills);
         let mut readers: Vec<(BufReader<&File>, &[usize])> = spills
             .iter()
@@ -443,7 +445,7 @@ impl History {
                     any |= lengths[index] > 0;
                     renderer.read_spilled(reader, lengths[index])?;
                     let words = std::mem::take(&mut renderer.spilled);
-                    renderer.render(track, &words, &mut out)?;
+                    renderer.render(track, &words, out)?;
                     renderer.spilled = words;
                 }
                 let bin = index >> self.bin_shift;
@@ -452,17 +454,17 @@ impl History {
                 }
                 let words = sorted.of(index);
                 any |= !words.is_empty();
-                renderer.render(track, words, &mut out)?;
+                renderer.render(track, words, out)?;
                 series += u64::from(any);
             }
         }
-        out.write_all(renderer.text.as_bytes())?;
-        out.write_all(b"# EOF\n")?;
-        out.flush()?;
+        renderer.text.push_str("# EOF\n");
+        renderer.bytes += renderer.text.len() as u64;
+        out.finish(&mut renderer.text)?;
         Ok(Written {
             series,
             samples: self.samples,
-            bytes: out.bytes,
+            bytes: renderer.bytes,
             spills: readers.len(),
         })
     }
@@ -530,36 +532,35 @@ impl Sorted {
 /// Every instant's line end (` timestamp\n`, what follows a line's value),
 /// rendered once.
 struct Timestamps {
-    text: String,
-    /// Where each instant's text ends.
-    ends: Vec<usize>,
+    ends: Vec<Padded>,
 }
 
 impl Timestamps {
     fn new(origin: Origin, instants: &[u64]) -> Self {
-        let mut text = String::with_capacity(instants.len() * 16);
+        let mut text = String::new();
         let ends = instants
             .iter()
             .map(|millis| {
+                text.clear();
                 text.push(' ');
                 origin.timestamp(*millis, &mut text);
                 text.push('\n');
-                text.len()
+                Padded::new(&text)
             })
             .collect();
-        Self { text, ends }
+        Self { ends }
     }
 
-    fn line_end(&self, instant: u64) -> &str {
-        let instant = instant as usize;
-        let start = instant.checked_sub(1).map_or(0, |before| self.ends[before]);
-        &self.text[start..self.ends[instant]]
+    fn line_end(&self, instant: u64) -> &Padded {
+        &self.ends[instant as usize]
     }
 }
 
 /// Turns a track's words into sample lines, in pieces of [`WRITE_CHUNK`].
 struct Renderer {
-    text: String,
+    text: Text,
+    /// Bytes of text handed to the output so far.
+    bytes: u64,
     timestamps: Timestamps,
     /// Words read back from a spill.
     spilled: Vec<u64>,
@@ -569,7 +570,8 @@ struct Renderer {
 impl Renderer {
     fn new(origin: Origin, instants: &[u64]) -> Self {
         Self {
-            text: String::with_capacity(WRITE_CHUNK + (64 << 10)),
+            text: Text::with_capacity(WRITE_CHUNK + (64 << 10)),
+            bytes: 0,
             timestamps: Timestamps::new(origin, instants),
             spilled: Vec::new(),
             spill_bytes: Vec::new(),
@@ -588,7 +590,7 @@ impl Renderer {
         Ok(())
     }
 
-    fn render(&mut self, track: &Track, words: &[u64], out: &mut impl Write) -> io::Result<()> {
+    fn render(&mut self, track: &Track, words: &[u64], out: &mut impl TextOut) -> io::Result<()> {
         let stride = words_per_sample(&track.bounds);
         // A histogram's sample, refilled for each sample to take its lines
         // from (`None` for gauges and counters: one line a sample).
@@ -609,9 +611,10 @@ impl Renderer {
             let line_end = self.timestamps.line_end(instant);
             match &mut histogram {
                 None => {
-                    self.text.push_str(&keys[0]);
-                    push_value(&mut self.text, f64::from_bits(sample[1]));
-                    self.text.push_str(line_end);
+                    self.text.push_padded(&keys[0]);
+                    let text = &mut self.text;
+                    value_pieces(f64::from_bits(sample[1]), |piece| text.push_str(piece));
+                    self.text.push_padded(line_end);
                 }
                 Some(current) => {
                     if let Sample::Histogram(kept) = current {
@@ -620,16 +623,18 @@ impl Renderer {
                         kept.cumulative.copy_from_slice(&sample[3..]);
                     }
                     let mut key = keys.iter();
+                    let text = &mut self.text;
                     for_each_line(current, |_, _, value| {
-                        self.text.push_str(key.next().expect("a key for each line"));
-                        push_value(&mut self.text, value);
-                        self.text.push_str(line_end);
+                        text.push_padded(key.next().expect("a key for each line"));
+                        value_pieces(value, |piece| text.push_str(piece));
+                        text.push_padded(line_end);
                     });
                 }
             }
             if self.text.len() >= WRITE_CHUNK {
-                out.write_all(self.text.as_bytes())?;
-                self.text.clear();
+                let full = self.text.len();
+                out.take(&mut self.text)?;
+                self.bytes += (full - self.text.len()) as u64;
             }
         }
         Ok(())
@@ -638,13 +643,15 @@ impl Renderer {
 
 /// What each line of a sample of `track` (as of its `identity`, shaped like
 /// `histogram`, else a gauge's) has before its value, a space included.
-fn spaced_keys(track: &Track, identity: usize, histogram: Option<&Sample>) -> Vec<String> {
+fn spaced_keys(track: &Track, identity: usize, histogram: Option<&Sample>) -> Vec<Padded> {
     let shape = histogram.unwrap_or(&Sample::Gauge(0.0));
-    let mut keys = line_keys(&track.name, &track.labels[identity].1, shape);
-    for key in &mut keys {
-        key.push(' ');
-    }
-    keys
+    line_keys(&track.name, &track.labels[identity].1, shape)
+        .into_iter()
+        .map(|mut key| {
+            key.push(' ');
+            Padded::new(&key)
+        })
+        .collect()
 }
 
 /// `# HELP` and `# TYPE` of a family in OpenMetrics: a counter's family is its
@@ -663,24 +670,6 @@ fn openmetrics_header(family: &FamilyView<'_>) -> String {
         "# HELP {name} {help}\n# TYPE {name} {kind}\n",
         help = escape(family.help, true)
     )
-}
-
-/// Counts the bytes written through it.
-struct CountingWriter<W: Write> {
-    inner: W,
-    bytes: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        self.bytes += written as u64;
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! (OpenMetrics history, see [`history`]) and `promemu preview` (charts, see
 //! [`preview`]). Live runs are paced by `run` instead.
 
+pub mod direct_file;
 pub mod history;
 pub mod preview;
+pub mod text;
 
 use crate::sim::{Journal, Simulation, VirtualTime};
 

@@ -25,6 +25,7 @@ use crate::model::{Endpoint, FaultPolicy, MixerConfig, validate};
 use crate::plugin::{Limits, Plugin, PluginRuntime};
 use crate::replay::history::{History, Origin, Written};
 use crate::replay::preview::Preview;
+use crate::replay::text::TextOut;
 use crate::replay::{ReplayStats, replay};
 use crate::run::{Pace, RunOptions, RunOutcome};
 use crate::sim::{HOSTS_LOGGED_ONE_BY_ONE, Simulation, Spread, VirtualTime};
@@ -243,12 +244,14 @@ impl PreparedRun {
 
     /// Replays the emulation from virtual time zero (at `origin` on the wall
     /// clock) over `span`, as fast as it goes, and writes every series' samples
-    /// as OpenMetrics text to `out`; `progress` hears how far it got.
+    /// as OpenMetrics text to `out` (a [`crate::replay::text::Writer`], or a
+    /// [`crate::replay::direct_file::DirectFile`]); `progress` hears how far it
+    /// got.
     pub fn backfill(
         mut self,
         origin: Origin,
         span: VirtualTime,
-        out: impl std::io::Write,
+        out: &mut impl TextOut,
         progress: impl FnMut(VirtualTime, &ReplayStats, u64),
     ) -> Result<(ReplayStats, Written), SessionError> {
         let mut progress = progress;
@@ -271,7 +274,7 @@ impl PreparedRun {
             |time, stats| progress(time, stats, samples.get()),
         )
         .map_err(SessionError::Backfill)?;
-        let written = history.write(out).map_err(SessionError::Backfill)?;
+        let written = history.write_to(out).map_err(SessionError::Backfill)?;
         Ok((stats, written))
     }
 

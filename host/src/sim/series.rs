@@ -248,6 +248,7 @@ impl SeriesState {
     /// A histogram's observation goes to `observe` (see
     /// [`SeriesCold::observe`]), called for histograms only: their counts are
     /// in another cache line, which a gauge's or a counter's step must not load.
+    #[inline]
     pub(super) fn apply(
         &mut self,
         raw: f64,

@@ -1,0 +1,205 @@
+//! A backfill's rendered text, written at a cursor into a buffer that keeps
+//! room past its end. A piece known in advance (a series key, a line's
+//! timestamp end) is kept padded to whole blocks and copied block by block: a
+//! few vector moves, where a call to `memcpy` would spend more on its call and
+//! size dispatch than on the copy of a piece this short. The padding lands past
+//! the text's end, where the next piece overwrites it. (Every line is such a
+//! key, a value and such an end: this saved a tenth of the instructions that
+//! rendering a line took.)
+//!
+//! A full text goes to a [`TextOut`]: any writer ([`Writer`]), or a file that
+//! takes the buffer itself and writes it with direct I/O (see
+//! [`super::direct_file`]), which is why a text starts at an [`ALIGN`]ed
+//! address.
+
+use std::io::{self, Write};
+
+/// Bytes a padded piece is copied by.
+const BLOCK: usize = 32;
+
+/// Where a text starts in memory: a page, what direct I/O writes from.
+pub const ALIGN: usize = 4096;
+
+/// Text with room past its end, starting at an [`ALIGN`]ed address.
+pub struct Text {
+    /// Room for the text from `start` on (what is past `len` is scratch).
+    bytes: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+/// A piece of text padded with zeros to whole [`BLOCK`]s.
+pub struct Padded {
+    blocks: Box<[[u8; BLOCK]]>,
+    len: usize,
+}
+
+/// Where full texts go.
+pub trait TextOut {
+    /// Takes what `text` holds and leaves it empty to fill again (the same
+    /// buffer or another; an output may keep a text's unwritten end in it).
+    fn take(&mut self, text: &mut Text) -> io::Result<()>;
+
+    /// Writes the last `text`, then whatever is still on its way.
+    fn finish(&mut self, text: &mut Text) -> io::Result<()>;
+}
+
+/// A writer as a [`TextOut`].
+pub struct Writer<W: Write>(pub W);
+
+impl<W: Write> TextOut for Writer<W> {
+    fn take(&mut self, text: &mut Text) -> io::Result<()> {
+        if !text.is_empty() {
+            self.0.write_all(text.as_bytes())?;
+            text.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, text: &mut Text) -> io::Result<()> {
+        self.take(text)?;
+        self.0.flush()
+    }
+}
+
+impl Padded {
+    pub fn new(text: &str) -> Self {
+        let mut blocks = vec![[0; BLOCK]; text.len().div_ceil(BLOCK)];
+        for (block, bytes) in blocks.iter_mut().zip(text.as_bytes().chunks(BLOCK)) {
+            block[..bytes.len()].copy_from_slice(bytes);
+        }
+        Self {
+            blocks: blocks.into_boxed_slice(),
+            len: text.len(),
+        }
+    }
+}
+
+impl Text {
+    /// Empty text with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let bytes = vec![0; capacity + ALIGN];
+        let start = (ALIGN - bytes.as_ptr().addr() % ALIGN) % ALIGN;
+        Self {
+            bytes,
+            start,
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..self.start + self.len]
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The room for `bytes` more past the end, grown if short (into a new
+    /// aligned buffer).
+    #[inline]
+    fn room(&mut self, bytes: usize) -> &mut [u8] {
+        let (at, end) = (self.start + self.len, self.start + self.len + bytes);
+        if end > self.bytes.len() {
+            self.grow(self.len + bytes);
+            return self.room(bytes);
+        }
+        &mut self.bytes[at..end]
+    }
+
+    #[cold]
+    fn grow(&mut self, needed: usize) {
+        let mut grown = Self::with_capacity(needed.next_power_of_two());
+        grown.push_bytes(self.as_bytes());
+        *self = grown;
+    }
+
+    /// Appends `piece`, copied block by block.
+    #[inline(always)]
+    pub fn push_padded(&mut self, piece: &Padded) {
+        let room = self.room(piece.blocks.len() * BLOCK);
+        let (blocks, _) = room.as_chunks_mut::<BLOCK>();
+        match (&*piece.blocks, blocks) {
+            // A line's end (a timestamp) is one block: no loop.
+            ([from], [to]) => *to = *from,
+            (from, to) => {
+                for (to, from) in to.iter_mut().zip(from) {
+                    *to = *from;
+                }
+            }
+        }
+        self.len += piece.len;
+    }
+
+    /// Appends `piece`.
+    #[inline]
+    pub fn push_str(&mut self, piece: &str) {
+        self.push_bytes(piece.as_bytes());
+    }
+
+    #[inline]
+    pub fn push_bytes(&mut self, piece: &[u8]) {
+        self.room(piece.len()).copy_from_slice(piece);
+        self.len += piece.len();
+    }
+
+    /// The text followed by zeros up to a multiple of [`ALIGN`] bytes (the
+    /// text itself unchanged): what a direct write of the text's end takes.
+    pub fn padded_to_align(&mut self) -> &[u8] {
+        let padding = self.len.next_multiple_of(ALIGN) - self.len;
+        self.room(padding).fill(0);
+        &self.bytes[self.start..self.start + self.len + padding]
+    }
+
+    /// The first `len` bytes of the text and, past its end, of the padding
+    /// [`Self::padded_to_align`] wrote.
+    pub fn with_padding(&self, len: usize) -> &[u8] {
+        &self.bytes[self.start..self.start + len]
+    }
+
+    /// Whether the text starts at an [`ALIGN`]ed address.
+    #[cfg(test)]
+    pub fn is_aligned(&self) -> bool {
+        self.as_bytes().as_ptr().addr().is_multiple_of(ALIGN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_follow_one_another_without_their_padding() {
+        let mut text = Text::with_capacity(8);
+        let key = Padded::new("metric_000{host=\"a\"} ");
+        let long = "x".repeat(3 * BLOCK + 5);
+        let long_padded = Padded::new(&long);
+        let mut expected = String::new();
+        for round in 0..40 {
+            text.push_padded(&key);
+            text.push_str(&round.to_string());
+            text.push_padded(&long_padded);
+            text.push_padded(&Padded::new(""));
+            text.push_str("\n");
+            expected.push_str(&format!("metric_000{{host=\"a\"}} {round}{long}\n"));
+        }
+        assert_eq!(String::from_utf8_lossy(text.as_bytes()), expected);
+        assert!(text.is_aligned(), "grown, the text stays aligned");
+        text.clear();
+        text.push_str("# EOF\n");
+        assert_eq!(text.as_bytes(), b"# EOF\n");
+        let padded = text.padded_to_align();
+        assert_eq!(padded.len(), ALIGN);
+        assert_eq!(&padded[..6], b"# EOF\n");
+        assert!(padded[6..].iter().all(|byte| *byte == 0));
+        assert_eq!(text.as_bytes(), b"# EOF\n");
+    }
+}
