@@ -24,6 +24,7 @@ impl FromParams for DoNothing {
 struct DoNothing;
 
 impl Behaviour for DoNothing {
+    #[inline]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         Some(ctx.value)
     }
@@ -54,6 +55,7 @@ struct RandomInRange {
 }
 
 impl Behaviour for RandomInRange {
+    #[inline]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         Some(ctx.uniform(self.low, self.high))
     }
@@ -78,6 +80,7 @@ struct TimeDuration {
 }
 
 impl Behaviour for TimeDuration {
+    #[inline]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let start = *self.first_step.get_or_insert(ctx.time);
         Some(ctx.time - start)

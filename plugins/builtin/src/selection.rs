@@ -97,6 +97,7 @@ impl VarietySelection {
 }
 
 impl Behaviour for VarietySelection {
+    #[inline]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         if !self.chosen || ctx.uniform(0.0, 1.0) < self.change_probability {
             self.chosen = true;

@@ -65,6 +65,7 @@ struct UpdateByTrend {
 }
 
 impl Behaviour for UpdateByTrend {
+    #[inline(always)]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let size = ctx.uniform(self.low, self.high);
         let delta = match self.direction {
@@ -125,6 +126,7 @@ struct RandomWalk {
 }
 
 impl Behaviour for RandomWalk {
+    #[inline]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let pull = (ctx.info.default_value - ctx.value) * self.reversion;
         let jitter = ctx.uniform(-self.max_step, self.max_step);

@@ -57,6 +57,7 @@ struct SineWave {
 }
 
 impl Behaviour for SineWave {
+    #[inline]
     fn step(&mut self, ctx: &Ctx<'_>) -> Option<f64> {
         let angle = TAU * ctx.elapsed / self.period + self.phase;
         Some(ctx.clamp(self.offset + self.amplitude * angle.sin()))
