@@ -337,38 +337,46 @@ fn push_line_end(out: &mut String, value: f64) {
 /// text, which is `ryu`'s but for a `+` in positive exponents, left out here),
 /// `+Inf`, `-Inf`, `NaN`.
 pub(crate) fn push_value(out: &mut String, value: f64) {
-    value_pieces(value, |piece| out.push_str(piece));
+    let mut text = ValueText::default();
+    let (head, tail) = text.format(value);
+    out.push_str(head);
+    out.push_str(tail);
 }
 
-/// The text [`push_value`] writes, handed to `piece` in one or two pieces.
-#[inline]
-pub(crate) fn value_pieces(value: f64, mut piece: impl FnMut(&str)) {
-    // A whole number below 1e15 is exactly its `i64` (NaN and infinities never
-    // are); the cast also spares the `trunc` call `fract` makes.
-    if value as i64 as f64 == value && value.abs() < 1e15 {
-        if value == 0.0 && value.is_sign_negative() {
-            piece("-0");
-        } else {
-            piece(itoa::Buffer::new().format(value as i64));
-        }
-    } else if value.is_finite() {
-        let mut buffer = zmij::Buffer::new();
-        let digits = buffer.format_finite(value);
-        // Only numbers from 1e16 on are written with an exponent's `+`.
-        let plus = (value.abs() >= 1e16).then(|| digits.find('+')).flatten();
-        match plus {
-            Some(plus) => {
-                piece(&digits[..plus]);
-                piece(&digits[plus + 1..]);
+/// Buffers the text of a value is formatted in (see [`push_value`]).
+#[derive(Default)]
+pub(crate) struct ValueText {
+    integer: itoa::Buffer,
+    float: zmij::Buffer,
+}
+
+impl ValueText {
+    /// The text [`push_value`] writes for `value`, in two pieces: the second
+    /// is empty but where an exponent's `+` was left out.
+    #[inline]
+    pub(crate) fn format(&mut self, value: f64) -> (&str, &str) {
+        // A whole number below 1e15 is exactly its `i64` (NaN and infinities
+        // never are); the cast also spares the `trunc` call `fract` makes.
+        if value as i64 as f64 == value && value.abs() < 1e15 {
+            if value == 0.0 && value.is_sign_negative() {
+                ("-0", "")
+            } else {
+                (self.integer.format(value as i64), "")
             }
-            None => piece(digits),
+        } else if value.is_finite() {
+            let digits = self.float.format_finite(value);
+            // Only numbers from 1e16 on are written with an exponent's `+`.
+            match (value.abs() >= 1e16).then(|| digits.find('+')).flatten() {
+                Some(plus) => (&digits[..plus], &digits[plus + 1..]),
+                None => (digits, ""),
+            }
+        } else if value.is_nan() {
+            ("NaN", "")
+        } else if value > 0.0 {
+            ("+Inf", "")
+        } else {
+            ("-Inf", "")
         }
-    } else if value.is_nan() {
-        piece("NaN");
-    } else if value > 0.0 {
-        piece("+Inf");
-    } else {
-        piece("-Inf");
     }
 }
 

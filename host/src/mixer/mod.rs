@@ -17,7 +17,7 @@ use crate::sim::{HostId, Simulation, VirtualTime};
 
 pub use doorbell::Doorbell;
 pub use exposition::{Exposition, FamilyView, Member};
-pub(crate) use exposition::{escape, for_each_line, line_keys, sample_lines, value_pieces};
+pub(crate) use exposition::{ValueText, escape, for_each_line, line_keys, sample_lines};
 use lines::LineLayout;
 pub use lines::{LineLabels, LineValues, NOT_REPORTED};
 pub use page::{HostsPage, MAX_PAGE_HOSTS, PageEvent, PageHost, PageRange, PageRequests};
