@@ -169,7 +169,7 @@ impl TextOut for DirectFile {
     fn finish(&mut self, text: &mut Text) -> io::Result<()> {
         self.error()?;
         let end = self.offset + text.len() as u64;
-        let padded = text.padded_to_align().len();
+        let padded = text.pad_to_align();
         self.hand_over(text, padded, Some(end))?;
         self.wait_all()?;
         self.stop()
@@ -195,6 +195,7 @@ fn open(path: &Path, direct: bool) -> io::Result<File> {
             return opened;
         }
     }
+    #[cfg(not(target_os = "linux"))]
     let _ = direct;
     options.open(path)
 }

@@ -151,16 +151,17 @@ impl Text {
         self.len += piece.len();
     }
 
-    /// The text followed by zeros up to a multiple of [`ALIGN`] bytes (the
-    /// text itself unchanged): what a direct write of the text's end takes.
-    pub fn padded_to_align(&mut self) -> &[u8] {
-        let padding = self.len.next_multiple_of(ALIGN) - self.len;
-        self.room(padding).fill(0);
-        &self.bytes[self.start..self.start + self.len + padding]
+    /// Writes zeros past the text's end up to a multiple of [`ALIGN`] bytes
+    /// (the text itself unchanged), what a direct write of the text's end
+    /// takes; returns the padded length (see [`Self::with_padding`]).
+    pub fn pad_to_align(&mut self) -> usize {
+        let padded = self.len.next_multiple_of(ALIGN);
+        self.room(padded - self.len).fill(0);
+        padded
     }
 
     /// The first `len` bytes of the text and, past its end, of the padding
-    /// [`Self::padded_to_align`] wrote.
+    /// [`Self::pad_to_align`] wrote.
     pub fn with_padding(&self, len: usize) -> &[u8] {
         &self.bytes[self.start..self.start + len]
     }
@@ -196,8 +197,9 @@ mod tests {
         text.clear();
         text.push_str("# EOF\n");
         assert_eq!(text.as_bytes(), b"# EOF\n");
-        let padded = text.padded_to_align();
-        assert_eq!(padded.len(), ALIGN);
+        let padded = text.pad_to_align();
+        assert_eq!(padded, ALIGN);
+        let padded = text.with_padding(padded);
         assert_eq!(&padded[..6], b"# EOF\n");
         assert!(padded[6..].iter().all(|byte| *byte == 0));
         assert_eq!(text.as_bytes(), b"# EOF\n");
