@@ -84,7 +84,7 @@ impl DirectFile {
     /// Sends the first `len` bytes of `text` (`end`: the last, padded) to the
     /// thread, leaving in `text` a text that holds the rest.
     fn hand_over(&mut self, text: &mut Text, len: usize, end: Option<u64>) -> io::Result<()> {
-        let mut next = self.free_text(text.len())?;
+        let mut next = self.free_text(text.capacity())?;
         next.push_bytes(&text.as_bytes()[len.min(text.len())..]);
         let job = Job {
             text: std::mem::replace(text, next),
@@ -111,10 +111,10 @@ impl DirectFile {
         if self.free.is_empty() && self.in_flight >= IN_FLIGHT {
             self.wait_one()?;
         }
-        Ok(self
-            .free
-            .pop()
-            .unwrap_or_else(|| Text::with_capacity(capacity)))
+        match self.free.pop() {
+            Some(text) => Ok(text),
+            None => Text::with_capacity(capacity),
+        }
     }
 
     fn wait_one(&mut self) -> io::Result<()> {
@@ -257,7 +257,7 @@ mod tests {
     /// Writes `pieces` through `file`, a text taken after each; returns what
     /// was written.
     fn write_pieces(file: &mut DirectFile, pieces: &[usize]) -> Vec<u8> {
-        let mut text = Text::with_capacity(1 << 10);
+        let mut text = Text::with_capacity(1 << 10).expect("a text");
         let mut expected = Vec::new();
         for (index, size) in pieces.iter().enumerate() {
             let bytes = piece(*size, index as u8);
@@ -302,7 +302,7 @@ mod tests {
     fn a_write_error_is_returned_not_lost() {
         // /dev/full opens and fails every write with "no space left".
         let mut file = DirectFile::create(Path::new("/dev/full")).expect("/dev/full opens");
-        let mut text = Text::with_capacity(1 << 10);
+        let mut text = Text::with_capacity(1 << 10).expect("a text");
         let mut result = Ok(());
         for _ in 0..4 {
             text.push_bytes(&piece(1 << 20, 0));

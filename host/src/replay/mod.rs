@@ -6,6 +6,7 @@
 
 pub mod direct_file;
 pub mod history;
+pub mod pages;
 pub mod preview;
 pub mod text;
 

@@ -10,21 +10,22 @@
 //! A full text goes to a [`TextOut`]: any writer ([`Writer`]), or a file that
 //! takes the buffer itself and writes it with direct I/O (see
 //! [`super::direct_file`]), which is why a text starts at an [`ALIGN`]ed
-//! address.
+//! address: its buffer is [`Pages`] of its own.
 
 use std::io::{self, Write};
+
+use super::pages::Pages;
 
 /// Bytes a padded piece is copied by.
 const BLOCK: usize = 32;
 
 /// Where a text starts in memory: a page, what direct I/O writes from.
-pub const ALIGN: usize = 4096;
+pub const ALIGN: usize = super::pages::PAGE;
 
 /// Text with room past its end, starting at an [`ALIGN`]ed address.
 pub struct Text {
-    /// Room for the text from `start` on (what is past `len` is scratch).
-    bytes: Vec<u8>,
-    start: usize,
+    /// Room for the text (what is past `len` is scratch).
+    pages: Pages,
     len: usize,
 }
 
@@ -77,18 +78,20 @@ impl Padded {
 
 impl Text {
     /// Empty text with room for `capacity` bytes.
-    pub fn with_capacity(capacity: usize) -> Self {
-        let bytes = vec![0; capacity + ALIGN];
-        let start = (ALIGN - bytes.as_ptr().addr() % ALIGN) % ALIGN;
-        Self {
-            bytes,
-            start,
+    pub fn with_capacity(capacity: usize) -> io::Result<Self> {
+        Ok(Self {
+            pages: Pages::zeroed(capacity)?,
             len: 0,
-        }
+        })
     }
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Bytes the text holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.pages.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,7 +99,7 @@ impl Text {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[self.start..self.start + self.len]
+        &self.pages.bytes()[..self.len]
     }
 
     pub fn clear(&mut self) {
@@ -105,19 +108,26 @@ impl Text {
 
     /// The room for `bytes` more past the end, grown if short (into a new
     /// aligned buffer).
-    #[inline]
+    #[inline(always)]
     fn room(&mut self, bytes: usize) -> &mut [u8] {
-        let (at, end) = (self.start + self.len, self.start + self.len + bytes);
-        if end > self.bytes.len() {
-            self.grow(self.len + bytes);
-            return self.room(bytes);
+        let end = self.len + bytes;
+        if end > self.pages.len() {
+            self.grow(end);
         }
-        &mut self.bytes[at..end]
+        &mut self.pages.bytes_mut()[self.len..end]
     }
 
+    /// Moves the text into room for `needed` bytes or more. Out of memory,
+    /// the process ends as a vector's growth would end it.
     #[cold]
     fn grow(&mut self, needed: usize) {
-        let mut grown = Self::with_capacity(needed.next_power_of_two());
+        let capacity = needed.next_power_of_two();
+        let Ok(mut grown) = Self::with_capacity(capacity) else {
+            std::alloc::handle_alloc_error(
+                std::alloc::Layout::array::<u8>(capacity)
+                    .unwrap_or(std::alloc::Layout::new::<u8>()),
+            );
+        };
         grown.push_bytes(self.as_bytes());
         *self = grown;
     }
@@ -163,7 +173,7 @@ impl Text {
     /// The first `len` bytes of the text and, past its end, of the padding
     /// [`Self::pad_to_align`] wrote.
     pub fn with_padding(&self, len: usize) -> &[u8] {
-        &self.bytes[self.start..self.start + len]
+        &self.pages.bytes()[..len]
     }
 
     /// Whether the text starts at an [`ALIGN`]ed address.
@@ -179,7 +189,7 @@ mod tests {
 
     #[test]
     fn pieces_follow_one_another_without_their_padding() {
-        let mut text = Text::with_capacity(8);
+        let mut text = Text::with_capacity(8).expect("a text");
         let key = Padded::new("metric_000{host=\"a\"} ");
         let long = "x".repeat(3 * BLOCK + 5);
         let long_padded = Padded::new(&long);
