@@ -139,6 +139,8 @@ struct Bin {
     start: usize,
     len: usize,
     capacity: usize,
+    /// Value words of an instant's samples of all its tracks.
+    instant_words: usize,
     /// Each instant with samples here and its layout.
     runs: Vec<(u32, u32)>,
     /// The tracks of this instant's samples so far, in order.
@@ -307,12 +309,17 @@ impl History {
             .div_ceil(MAX_BINS)
             .max(MIN_BIN_TRACKS)
             .next_power_of_two();
+        let bins = slots
+            .chunks(per_bin)
+            .map(|slots| Bin {
+                instant_words: slots.iter().map(|slot| slot.value_words()).sum(),
+                ..Bin::default()
+            })
+            .collect();
         Ok(Self {
             origin,
             families,
-            bins: (0..tracks.len().div_ceil(per_bin))
-                .map(|_| Bin::default())
-                .collect(),
+            bins,
             bin_shift: per_bin.trailing_zeros(),
             kept: Kept {
                 pages: Pages::zeroed(0)?,
@@ -353,26 +360,26 @@ impl History {
             .bins
             .iter()
             .zip(words)
-            .map(|(bin, words)| words.max(bin.capacity))
+            .map(|(bin, words)| words.max(bin.capacity).max(bin.instant_words))
             .collect();
         self.kept = Kept::regrown(Some(&self.kept), &mut self.bins, &capacities)?;
         Ok(())
     }
 
-    /// Gives every bin twice its room, or room for `words` more in bin `full`.
-    #[cold]
-    fn grow_bins(&mut self, full: usize, words: usize) -> io::Result<()> {
+    /// Gives every bin twice its room where one has no room left for an
+    /// instant's samples (every track of it stepping).
+    fn make_room_for_an_instant(&mut self) -> io::Result<()> {
+        let full = |bin: &Bin| bin.len + bin.instant_words > bin.capacity;
+        if !self.bins.iter().any(full) {
+            return Ok(());
+        }
         let capacities: Vec<usize> = self
             .bins
             .iter()
-            .enumerate()
-            .map(|(index, bin)| {
-                let doubled = (bin.capacity * 2).max(MIN_BIN_WORDS);
-                if index == full {
-                    doubled.max(bin.len + words)
-                } else {
-                    doubled
-                }
+            .map(|bin| {
+                (bin.capacity * 2)
+                    .max(bin.len + bin.instant_words)
+                    .max(MIN_BIN_WORDS)
             })
             .collect();
         self.kept = Kept::regrown(Some(&self.kept), &mut self.bins, &capacities)?;
@@ -423,29 +430,30 @@ impl History {
     /// Records the sample of every series that stepped at this instant.
     pub fn record(&mut self, sim: &Simulation, journal: &Journal) -> io::Result<()> {
         let instant = self.instant(sim.now())?;
+        self.make_room_for_an_instant()?;
+        let kept = self.kept.pages.words_mut();
         for &Stepped { series, value } in &journal.stepped {
             let Some(track) = self.track_of.get(series.index()).copied().flatten() else {
                 continue;
             };
             let index = track as usize;
-            let bin_index = index >> self.bin_shift;
-            let slot = self.slots[index];
-            let length = slot.value_words();
+            let bin = &mut self.bins[index >> self.bin_shift];
+            let slot = &mut self.slots[index];
             // The sample of this instant so far is replaced in place.
             let replaces = slot.last_instant == instant + 1;
-            if !replaces && self.bins[bin_index].len + length > self.bins[bin_index].capacity {
-                self.grow_bins(bin_index, length)?;
-            }
-            let bin = &mut self.bins[bin_index];
             let at = if replaces { slot.last_at } else { bin.len };
-            let words = &mut self.kept.pages.words_mut()[bin.start + at..bin.start + at + length];
-            write_value_words(words, slot, value, || sim.series_view(series));
+            if slot.words == 2 {
+                // A gauge's or a counter's value, without a slice's checks.
+                kept[bin.start + at] = value.to_bits();
+            } else {
+                let words = &mut kept[bin.start + at..bin.start + at + slot.value_words()];
+                write_value_words(words, *slot, value, || sim.series_view(series));
+            }
             if replaces {
                 continue;
             }
-            bin.len += length;
+            bin.len += slot.value_words();
             bin.pending.push(track);
-            let slot = &mut self.slots[index];
             slot.last_instant = instant + 1;
             slot.last_at = at;
             slot.kept += slot.words as usize;
@@ -693,7 +701,7 @@ impl Renderer {
             match &mut histogram {
                 None => {
                     let value = self.values.format(f64::from_bits(sample[1]));
-                    push_line(&mut self.text, &keys[0], value, line_end);
+                    self.text.push_line(&keys[0], value, line_end);
                 }
                 Some(current) => {
                     if let Sample::Histogram(kept) = current {
@@ -705,7 +713,7 @@ impl Renderer {
                     let (text, values) = (&mut self.text, &mut self.values);
                     for_each_line(current, |_, _, value| {
                         let key = key.next().expect("a key for each line");
-                        push_line(text, key, values.format(value), line_end);
+                        text.push_line(key, values.format(value), line_end);
                     });
                 }
             }
@@ -717,20 +725,6 @@ impl Renderer {
         }
         Ok(())
     }
-}
-
-/// A sample's line: `key` (with its space), the value's text, `line_end`.
-/// The value is formatted before the key is copied: read back at once, its
-/// freshly stored digits would wait in the store buffer (a store-forwarding
-/// stall: the copy took a tenth of a file backfill's time, now 3-5%).
-#[inline(always)]
-fn push_line(text: &mut Text, key: &Padded, (head, tail): (&str, &str), line_end: &Padded) {
-    text.push_padded(key);
-    text.push_str(head);
-    if !tail.is_empty() {
-        text.push_str(tail);
-    }
-    text.push_padded(line_end);
 }
 
 /// What each line of a sample of `track` (as of its `identity`, shaped like

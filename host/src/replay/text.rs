@@ -136,17 +136,35 @@ impl Text {
     #[inline(always)]
     pub fn push_padded(&mut self, piece: &Padded) {
         let room = self.room(piece.blocks.len() * BLOCK);
-        let (blocks, _) = room.as_chunks_mut::<BLOCK>();
-        match (&*piece.blocks, blocks) {
-            // A line's end (a timestamp) is one block: no loop.
-            ([from], [to]) => *to = *from,
-            (from, to) => {
-                for (to, from) in to.iter_mut().zip(from) {
-                    *to = *from;
-                }
-            }
-        }
+        copy_blocks(room, piece);
         self.len += piece.len;
+    }
+
+    /// Appends a sample's line: `key` (with its space), the value's text in
+    /// two pieces (the second mostly empty), `end` (its timestamp and line
+    /// break). One room for the whole line, each piece copied without a call.
+    /// The value is best formatted before the call: its freshly stored
+    /// digits, read back at once, would wait in the store buffer (a
+    /// store-forwarding stall; the copy took a tenth of a file backfill's
+    /// time when the key went first).
+    #[inline(always)]
+    pub fn push_line(&mut self, key: &Padded, (head, tail): (&str, &str), end: &Padded) {
+        if head.len() + tail.len() > BLOCK {
+            self.push_padded(key);
+            self.push_str(head);
+            self.push_str(tail);
+            return self.push_padded(end);
+        }
+        let key_room = key.blocks.len() * BLOCK;
+        let room = self.room(key_room + BLOCK + end.blocks.len() * BLOCK);
+        copy_blocks(&mut room[..key_room], key);
+        let mut at = key.len;
+        at += copy_short(&mut room[at..], head.as_bytes());
+        if !tail.is_empty() {
+            at += copy_short(&mut room[at..], tail.as_bytes());
+        }
+        copy_blocks(&mut room[at..], end);
+        self.len += at + end.len;
     }
 
     /// Appends `piece`.
@@ -183,6 +201,52 @@ impl Text {
     }
 }
 
+/// Copies `piece`'s blocks to the start of `to` (room for them all).
+#[inline(always)]
+fn copy_blocks(to: &mut [u8], piece: &Padded) {
+    let (blocks, _) = to.as_chunks_mut::<BLOCK>();
+    match (&*piece.blocks, blocks) {
+        // A line's end (a timestamp) is one block: no loop.
+        ([from], [to, ..]) => *to = *from,
+        (from, to) => {
+            for (to, from) in to.iter_mut().zip(from) {
+                *to = *from;
+            }
+        }
+    }
+}
+
+/// Copies `piece` (a [`BLOCK`] or less) to the start of `to`, in two
+/// overlapping moves of a power of two's bytes, as `memcpy` would copy it
+/// without its call and size dispatch; returns its length. (The moves are
+/// whole numbers read and written: copies of slices in the branches would be
+/// merged into one call of `memcpy` with the size a variable.)
+#[inline(always)]
+fn copy_short(to: &mut [u8], piece: &[u8]) -> usize {
+    macro_rules! overlapping {
+        ($word:ty, $bytes:literal) => {{
+            let len = piece.len();
+            let (first, last) = (
+                <$word>::from_ne_bytes(*piece.first_chunk::<$bytes>().expect("long enough")),
+                <$word>::from_ne_bytes(*piece.last_chunk::<$bytes>().expect("long enough")),
+            );
+            to[..$bytes].copy_from_slice(&first.to_ne_bytes());
+            to[len - $bytes..len].copy_from_slice(&last.to_ne_bytes());
+        }};
+    }
+    match piece.len() {
+        16.. => overlapping!(u128, 16),
+        8..16 => overlapping!(u64, 8),
+        4..8 => overlapping!(u32, 4),
+        _ => {
+            for (to, from) in to.iter_mut().zip(piece) {
+                *to = *from;
+            }
+        }
+    }
+    piece.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,13 +258,21 @@ mod tests {
         let long = "x".repeat(3 * BLOCK + 5);
         let long_padded = Padded::new(&long);
         let mut expected = String::new();
+        let end = Padded::new(" 1795910400\n");
         for round in 0..40 {
+            // Values of every length a line copies without a call, and
+            // longer ones; ends of one block and of several.
+            let digits: String = (0..round).map(|at| char::from(b'0' + at as u8)).collect();
+            let (head, tail) = digits.split_at(round / 3);
             text.push_padded(&key);
-            text.push_str(&round.to_string());
             text.push_padded(&long_padded);
             text.push_padded(&Padded::new(""));
             text.push_str("\n");
-            expected.push_str(&format!("metric_000{{host=\"a\"}} {round}{long}\n"));
+            text.push_line(&key, (head, tail), &end);
+            text.push_line(&key, (&digits, ""), &long_padded);
+            expected.push_str(&format!("metric_000{{host=\"a\"}} {long}\n"));
+            expected.push_str(&format!("metric_000{{host=\"a\"}} {digits} 1795910400\n"));
+            expected.push_str(&format!("metric_000{{host=\"a\"}} {digits}{long}"));
         }
         assert_eq!(String::from_utf8_lossy(text.as_bytes()), expected);
         assert!(text.is_aligned(), "grown, the text stays aligned");
