@@ -10,8 +10,7 @@
 //! keeps only values (a word; a histogram adds its count and buckets): which
 //! series an instant's values belong to is a "layout", the order the series
 //! stepped in, kept once however many instants share it. Fresh memory is what
-//! a backfill pays most for, so a sample takes 8 bytes, and the bins are
-//! regions of one block of huge pages (see [`super::pages`]). When the text is
+//! a backfill pays most for, so a sample takes 8 bytes. When the text is
 //! written, each bin is sorted series by series in one pass and rendered
 //! straight into the output. Past a memory limit the kept samples go to an
 //! anonymous temporary file (a "spill", series by series), and the final write
@@ -23,7 +22,6 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
-use super::pages::Pages;
 use super::text::{Padded, Text, TextOut, Writer};
 use crate::mixer::{
     Exposition, FamilyView, ValueText, escape, for_each_line, line_keys, sample_lines,
@@ -46,9 +44,6 @@ const MAX_BINS: usize = 256;
 
 /// Series of a bin, at least.
 const MIN_BIN_TRACKS: usize = 64;
-
-/// Words of a bin's room, at least, once it has grown.
-const MIN_BIN_WORDS: usize = 512;
 
 /// Where virtual time zero is on the wall clock, in Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +75,8 @@ pub struct History {
     /// instant by its index here.
     instants: Vec<u64>,
     /// Samples since the last spill, in bins of `1 << bin_shift` consecutive
-    /// tracks, whose values are in `kept`.
+    /// tracks.
     bins: Vec<Bin>,
-    kept: Kept,
     bin_shift: u32,
     spills: Vec<Spill>,
     spill_words: usize,
@@ -133,14 +127,8 @@ impl Slot {
 /// The samples of a run of consecutive tracks since the last spill.
 #[derive(Default)]
 struct Bin {
-    /// Where its region of [`Kept`] starts, its words there so far (each
-    /// sample's value words, instant by instant, in layout order) and the
-    /// region's length.
-    start: usize,
-    len: usize,
-    capacity: usize,
-    /// Value words of an instant's samples of all its tracks.
-    instant_words: usize,
+    /// Each sample's value words, instant by instant, in layout order.
+    values: Vec<u64>,
     /// Each instant with samples here and its layout.
     runs: Vec<(u32, u32)>,
     /// The tracks of this instant's samples so far, in order.
@@ -181,37 +169,8 @@ impl Bin {
 
     /// Forgets the samples, keeping the room and the layouts.
     fn clear(&mut self) {
-        self.len = 0;
+        self.values.clear();
         self.runs.clear();
-    }
-
-    /// Its words in `kept`.
-    fn values<'a>(&self, kept: &'a Kept) -> &'a [u64] {
-        &kept.pages.words()[self.start..self.start + self.len]
-    }
-}
-
-/// The bins' words: a region for each bin, one after another, in one block.
-struct Kept {
-    pages: Pages,
-}
-
-impl Kept {
-    /// A block with a region of each of `capacities` (in words) for `bins`,
-    /// their words so far moved from `self` (a block for none: empty).
-    fn regrown(old: Option<&Self>, bins: &mut [Bin], capacities: &[usize]) -> io::Result<Self> {
-        let mut pages = Pages::zeroed(capacities.iter().sum::<usize>() * 8)?;
-        let words = pages.words_mut();
-        let mut start = 0;
-        for (bin, &capacity) in bins.iter_mut().zip(capacities) {
-            if let Some(old) = old {
-                words[start..start + bin.len].copy_from_slice(bin.values(old));
-            }
-            bin.start = start;
-            bin.capacity = capacity;
-            start += capacity;
-        }
-        Ok(Self { pages })
     }
 }
 
@@ -226,13 +185,12 @@ fn words_per_sample(bounds: &[f64]) -> usize {
     }
 }
 
-/// Writes the value words of a sample of `slot` (those after its instant's)
-/// to `words`, as many as it has: the stepped `value`'s bits (gauge,
-/// counter), or the histogram's sum, count and buckets, read in place from the
-/// `series` (only then: reading a series' state costs a cache miss).
-#[inline(always)]
-fn write_value_words<'a>(
-    words: &mut [u64],
+/// Appends the value words of a sample of `slot` (those after its instant's): the
+/// stepped `value`'s bits (gauge, counter), or the histogram's sum, count and
+/// buckets, read in place from the `series` (only then: reading a series'
+/// state costs a cache miss).
+fn push_value_words<'a>(
+    words: &mut Vec<u64>,
     slot: Slot,
     value: f64,
     series: impl FnOnce() -> SeriesView<'a>,
@@ -240,11 +198,11 @@ fn write_value_words<'a>(
     let histogram = (slot.words > 2).then(|| series().histogram()).flatten();
     match histogram {
         Some((cumulative, sum, count)) => {
-            words[0] = sum.to_bits();
-            words[1] = count;
-            words[2..].copy_from_slice(cumulative);
+            words.push(sum.to_bits());
+            words.push(count);
+            words.extend_from_slice(cumulative);
         }
-        None => words[0] = value.to_bits(),
+        None => words.push(value.to_bits()),
     }
 }
 
@@ -270,7 +228,7 @@ pub struct Written {
 impl History {
     /// An empty history of every series of `exposition`, whose series are those
     /// of `sim`, with timestamps counted from `origin`.
-    pub fn new(exposition: &Exposition, sim: &Simulation, origin: Origin) -> io::Result<Self> {
+    pub fn new(exposition: &Exposition, sim: &Simulation, origin: Origin) -> Self {
         let mut families = Vec::new();
         let mut tracks = Vec::new();
         let mut slots = Vec::new();
@@ -309,21 +267,13 @@ impl History {
             .div_ceil(MAX_BINS)
             .max(MIN_BIN_TRACKS)
             .next_power_of_two();
-        let bins = slots
-            .chunks(per_bin)
-            .map(|slots| Bin {
-                instant_words: slots.iter().map(|slot| slot.value_words()).sum(),
-                ..Bin::default()
-            })
-            .collect();
-        Ok(Self {
+        Self {
             origin,
             families,
-            bins,
+            bins: (0..tracks.len().div_ceil(per_bin))
+                .map(|_| Bin::default())
+                .collect(),
             bin_shift: per_bin.trailing_zeros(),
-            kept: Kept {
-                pages: Pages::zeroed(0)?,
-            },
             tracks,
             slots,
             track_of,
@@ -332,7 +282,7 @@ impl History {
             spill_words: DEFAULT_SPILL_BYTES / 8,
             kept_words: 0,
             samples: 0,
-        })
+        }
     }
 
     /// The same history, spilling to a temporary file past `bytes` of samples.
@@ -343,7 +293,7 @@ impl History {
 
     /// Makes room for the samples of `span` at once (each series' step
     /// interval says how many), up to the spill limit: no regrowing on the way.
-    pub fn reserve_for(&mut self, span: VirtualTime, sim: &Simulation) -> io::Result<()> {
+    pub fn reserve_for(&mut self, span: VirtualTime, sim: &Simulation) {
         let share = self.spill_words / self.tracks.len().max(1);
         let mut words = vec![0usize; self.bins.len()];
         for series in sim.series() {
@@ -356,34 +306,9 @@ impl History {
             words[track >> self.bin_shift] +=
                 (samples * self.slots[track].value_words()).min(share);
         }
-        let capacities: Vec<usize> = self
-            .bins
-            .iter()
-            .zip(words)
-            .map(|(bin, words)| words.max(bin.capacity).max(bin.instant_words))
-            .collect();
-        self.kept = Kept::regrown(Some(&self.kept), &mut self.bins, &capacities)?;
-        Ok(())
-    }
-
-    /// Gives every bin twice its room where one has no room left for an
-    /// instant's samples (every track of it stepping).
-    fn make_room_for_an_instant(&mut self) -> io::Result<()> {
-        let full = |bin: &Bin| bin.len + bin.instant_words > bin.capacity;
-        if !self.bins.iter().any(full) {
-            return Ok(());
+        for (bin, words) in self.bins.iter_mut().zip(words) {
+            bin.values.reserve(words);
         }
-        let capacities: Vec<usize> = self
-            .bins
-            .iter()
-            .map(|bin| {
-                (bin.capacity * 2)
-                    .max(bin.len + bin.instant_words)
-                    .max(MIN_BIN_WORDS)
-            })
-            .collect();
-        self.kept = Kept::regrown(Some(&self.kept), &mut self.bins, &capacities)?;
-        Ok(())
     }
 
     /// Samples recorded so far, as a Prometheus TSDB counts them (each line: a
@@ -430,8 +355,6 @@ impl History {
     /// Records the sample of every series that stepped at this instant.
     pub fn record(&mut self, sim: &Simulation, journal: &Journal) -> io::Result<()> {
         let instant = self.instant(sim.now())?;
-        self.make_room_for_an_instant()?;
-        let kept = self.kept.pages.words_mut();
         for &Stepped { series, value } in &journal.stepped {
             let Some(track) = self.track_of.get(series.index()).copied().flatten() else {
                 continue;
@@ -439,24 +362,18 @@ impl History {
             let index = track as usize;
             let bin = &mut self.bins[index >> self.bin_shift];
             let slot = &mut self.slots[index];
-            // The sample of this instant so far is replaced in place.
-            let replaces = slot.last_instant == instant + 1;
-            let at = if replaces { slot.last_at } else { bin.len };
-            if slot.words == 2 {
-                // A gauge's or a counter's value, without a slice's checks.
-                kept[bin.start + at] = value.to_bits();
-            } else {
-                let words = &mut kept[bin.start + at..bin.start + at + slot.value_words()];
-                write_value_words(words, *slot, value, || sim.series_view(series));
-            }
-            if replaces {
+            if slot.last_instant == instant + 1 {
+                // The sample of this instant so far, replaced in place.
+                let mut words = Vec::with_capacity(slot.value_words());
+                push_value_words(&mut words, *slot, value, || sim.series_view(series));
+                bin.values[slot.last_at..slot.last_at + words.len()].copy_from_slice(&words);
                 continue;
             }
-            bin.len += slot.value_words();
-            bin.pending.push(track);
             slot.last_instant = instant + 1;
-            slot.last_at = at;
+            slot.last_at = bin.values.len();
             slot.kept += slot.words as usize;
+            bin.pending.push(track);
+            push_value_words(&mut bin.values, *slot, value, || sim.series_view(series));
             self.kept_words += slot.words as usize;
             self.samples += u64::from(slot.lines);
         }
@@ -587,7 +504,6 @@ impl Sorted {
         self.words.resize(end, 0);
         let mut next = self.starts.clone();
         let bin = &history.bins[bin];
-        let values = bin.values(&history.kept);
         let layouts = bin.layouts();
         let mut at = 0;
         for &(instant, layout) in &bin.runs {
@@ -599,9 +515,10 @@ impl Sorted {
                 if length == 1 {
                     // A gauge's or a counter's value: one word, without a call
                     // to `memcpy`.
-                    self.words[*to + 1] = values[at];
+                    self.words[*to + 1] = bin.values[at];
                 } else {
-                    self.words[*to + 1..*to + 1 + length].copy_from_slice(&values[at..at + length]);
+                    self.words[*to + 1..*to + 1 + length]
+                        .copy_from_slice(&bin.values[at..at + length]);
                 }
                 *to += 1 + length;
                 at += length;

@@ -255,11 +255,8 @@ impl PreparedRun {
         progress: impl FnMut(VirtualTime, &ReplayStats, u64),
     ) -> Result<(ReplayStats, Written), SessionError> {
         let mut progress = progress;
-        let mut history = History::new(self.mixer.scrape_exposition(), &self.simulation, origin)
-            .map_err(SessionError::Backfill)?;
-        history
-            .reserve_for(span, &self.simulation)
-            .map_err(SessionError::Backfill)?;
+        let mut history = History::new(self.mixer.scrape_exposition(), &self.simulation, origin);
+        history.reserve_for(span, &self.simulation);
         let samples = std::cell::Cell::new(0);
         let mixer = &mut self.mixer;
         let stats = replay(

@@ -1025,6 +1025,7 @@ impl Simulation {
     }
 
     /// Takes a step's value into the series, saying what was wrong with it.
+    #[inline]
     pub(super) fn take_value(&mut self, id: SeriesId, value: f64) {
         let series = &mut self.series[id.index()];
         let cold = &mut self.series_cold;
@@ -1037,9 +1038,16 @@ impl Simulation {
                 value: series.linked_value(),
             });
         }
-        let Some(issue) = issue else {
-            return;
-        };
+        if let Some(issue) = issue {
+            self.report_value_issue(id, value, issue);
+        }
+    }
+
+    /// Logs what was wrong with a step's `value` (out of the way of the
+    /// steps that have nothing wrong).
+    #[cold]
+    #[inline(never)]
+    fn report_value_issue(&self, id: SeriesId, value: f64, issue: ValueIssue) {
         let (host, series) = (self.host_name(id), &self.series[id.index()]);
         let metric = &series.config.name;
         match issue {
