@@ -9,7 +9,7 @@
 //! backfill's profile to 1-2% with huge pages). The kept samples stay in
 //! small pages: they are touched once, and a fresh huge page's first touch
 //! costs more than 512 small ones on a virtual machine whose host takes back
-//! free memory in huge-page pieces (paired runs: 10% more CPU with them in
+//! free memory in huge-page pieces (paired runs: 11% more CPU with them in
 //! huge pages). Where the advice is refused, the pages are small ones.
 
 use std::io;
