@@ -33,17 +33,31 @@ pub fn row(what: &str, value: String, target: &str) {
 
 /// User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s).
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the whole line.
+    stat_seconds(&pid.to_string(), 14, 15)
+}
+
+/// User + system CPU seconds of the children this process has waited for,
+/// from /proc (clock ticks of 1/100 s).
+pub fn children_cpu_seconds() -> f64 {
+    // cutime and cstime are fields 16 and 17 of the whole line.
+    stat_seconds("self", 16, 17)
+}
+
+/// The sum of two clock-tick fields (numbered from 1, as in proc(5)) of
+/// `/proc/<process>/stat`, in seconds.
+fn stat_seconds(process: &str, first: usize, second: usize) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat")).unwrap_or_default();
+    // Fields from the third on follow the name, which may hold spaces.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| {
+    let ticks = |field: usize| {
         fields
-            .get(index)
+            .get(field - 3)
             .and_then(|f| f.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(first) + ticks(second)) / 100.0
 }
 
 /// User + system CPU seconds of this process so far, to the nanosecond (a
