@@ -38,7 +38,30 @@ pub struct DirectFile {
     done: Receiver<io::Result<Text>>,
     thread: Option<JoinHandle<()>>,
     /// The first error of the writing thread, returned by every later call.
-    failed: Option<(io::ErrorKind, String)>,
+    failed: Option<Failure>,
+}
+
+/// An error of the writing thread, kept to be made again (`io::Error` is not
+/// `Clone`): the system's error code where it had one, else its kind and text.
+enum Failure {
+    Os(i32),
+    Other(io::ErrorKind, String),
+}
+
+impl Failure {
+    fn of(err: &io::Error) -> Self {
+        match err.raw_os_error() {
+            Some(code) => Self::Os(code),
+            None => Self::Other(err.kind(), err.to_string()),
+        }
+    }
+
+    fn error(&self) -> io::Error {
+        match self {
+            Self::Os(code) => io::Error::from_raw_os_error(*code),
+            Self::Other(kind, message) => io::Error::new(*kind, message.clone()),
+        }
+    }
 }
 
 /// The first `len` bytes of `text` to write at `offset`; the file then ends
@@ -76,7 +99,7 @@ impl DirectFile {
 
     fn error(&self) -> io::Result<()> {
         match &self.failed {
-            Some((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+            Some(failure) => Err(failure.error()),
             None => Ok(()),
         }
     }
@@ -130,7 +153,7 @@ impl DirectFile {
                 self.free.push(text);
             }
             Err(err) => {
-                self.failed.get_or_insert((err.kind(), err.to_string()));
+                self.failed.get_or_insert(Failure::of(&err));
             }
         }
         self.error()
@@ -312,6 +335,10 @@ mod tests {
             .and_then(|()| file.finish(&mut text))
             .expect_err("a full device fails the write");
         assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
         assert!(err.to_string().contains("No space left"), "{err}");
+        // Every later call returns the same error, its code kept.
+        let again = file.take(&mut text).expect_err("the file failed before");
+        assert_eq!(again.raw_os_error(), Some(libc::ENOSPC), "{again}");
     }
 }
