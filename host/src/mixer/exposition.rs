@@ -353,7 +353,7 @@ pub(crate) struct ValueText {
 impl ValueText {
     /// The text [`push_value`] writes for `value`, in two pieces: the second
     /// is empty but where an exponent's `+` was left out.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn format(&mut self, value: f64) -> (&str, &str) {
         // A whole number below 1e15 is exactly its `i64` (NaN and infinities
         // never are); the cast also spares the `trunc` call `fract` makes.

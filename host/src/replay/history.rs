@@ -496,29 +496,45 @@ impl Sorted {
         self.starts.clear();
         self.starts.push(0);
         let mut end = 0;
+        let mut value_words = Vec::with_capacity(tracks.len());
         for track in tracks {
             end += history.slots[track].kept;
             self.starts.push(end);
+            value_words.push(history.slots[track].value_words());
         }
         self.words.clear();
         self.words.resize(end, 0);
         let mut next = self.starts.clone();
         let bin = &history.bins[bin];
         let layouts = bin.layouts();
+        // Locals, so that the stores into `words` are not taken for stores
+        // into what the loop reads.
+        let (words, values) = (&mut self.words[..], &bin.values[..]);
         let mut at = 0;
+        if value_words.iter().all(|&length| length == 1) {
+            // Gauges and counters: a value is one word.
+            for &(instant, layout) in &bin.runs {
+                for &track in layouts[layout as usize] {
+                    let to = &mut next[track as usize - first];
+                    words[*to..*to + 2].copy_from_slice(&[u64::from(instant), values[at]]);
+                    *to += 2;
+                    at += 1;
+                }
+            }
+            return;
+        }
         for &(instant, layout) in &bin.runs {
             for &track in layouts[layout as usize] {
-                let track = track as usize;
-                let length = history.slots[track].value_words();
-                let to = &mut next[track - first];
-                self.words[*to] = u64::from(instant);
+                let slot = track as usize - first;
+                let length = value_words[slot];
+                let to = &mut next[slot];
+                words[*to] = u64::from(instant);
                 if length == 1 {
-                    // A gauge's or a counter's value: one word, without a call
-                    // to `memcpy`.
-                    self.words[*to + 1] = bin.values[at];
+                    // A gauge's or a counter's value beside histograms: one
+                    // word, without a call to `memcpy`.
+                    words[*to + 1] = values[at];
                 } else {
-                    self.words[*to + 1..*to + 1 + length]
-                        .copy_from_slice(&bin.values[at..at + length]);
+                    words[*to + 1..*to + 1 + length].copy_from_slice(&values[at..at + length]);
                 }
                 *to += 1 + length;
                 at += length;
@@ -596,49 +612,92 @@ impl Renderer {
         Ok(())
     }
 
+    /// Renders a track's words, identity by identity: the samples from an
+    /// identity's first instant on take its keys.
     fn render(&mut self, track: &Track, words: &[u64], out: &mut impl TextOut) -> io::Result<()> {
         let stride = words_per_sample(&track.bounds);
-        // A histogram's sample, refilled for each sample to take its lines
-        // from (`None` for gauges and counters: one line a sample).
-        let mut histogram = (!track.bounds.is_empty())
-            .then(|| Sample::histogram(track.bounds.to_vec(), vec![0; track.bounds.len()], 0.0, 0));
-        let mut identity = 0;
-        let mut keys = spaced_keys(track, identity, histogram.as_ref());
-        for sample in words.chunks_exact(stride) {
-            let instant = sample[0];
-            while track
-                .labels
-                .get(identity + 1)
-                .is_some_and(|(from, _)| u64::from(*from) <= instant)
-            {
-                identity += 1;
-                keys = spaced_keys(track, identity, histogram.as_ref());
+        let samples = words.len() / stride;
+        let instant_of = |sample: usize| words[sample * stride];
+        let mut from = 0;
+        for identity in 0..track.labels.len() {
+            let until = match track.labels.get(identity + 1) {
+                Some(&(first, _)) => {
+                    let first = u64::from(first);
+                    from + (from..samples)
+                        .take_while(|&sample| instant_of(sample) < first)
+                        .count()
+                }
+                None => samples,
+            };
+            let piece = &words[from * stride..until * stride];
+            if !piece.is_empty() {
+                if track.bounds.is_empty() {
+                    let key = spaced_keys(track, identity, None).swap_remove(0);
+                    self.render_plain(&key, piece, out)?;
+                } else {
+                    self.render_histograms(track, identity, piece, out)?;
+                }
             }
+            from = until;
+        }
+        Ok(())
+    }
+
+    /// Lines of a gauge's or a counter's samples, `[instant, value]` each.
+    fn render_plain(
+        &mut self,
+        key: &Padded,
+        words: &[u64],
+        out: &mut impl TextOut,
+    ) -> io::Result<()> {
+        let (samples, _) = words.as_chunks::<2>();
+        for &[instant, value] in samples {
             let line_end = self.timestamps.line_end(instant);
-            match &mut histogram {
-                None => {
-                    let value = self.values.format(f64::from_bits(sample[1]));
-                    self.text.push_line(&keys[0], value, line_end);
-                }
-                Some(current) => {
-                    if let Sample::Histogram(kept) = current {
-                        kept.sum = f64::from_bits(sample[1]);
-                        kept.count = sample[2];
-                        kept.cumulative.copy_from_slice(&sample[3..]);
-                    }
-                    let mut key = keys.iter();
-                    let (text, values) = (&mut self.text, &mut self.values);
-                    for_each_line(current, |_, _, value| {
-                        let key = key.next().expect("a key for each line");
-                        text.push_line(key, values.format(value), line_end);
-                    });
-                }
+            let value = self.values.format(f64::from_bits(value));
+            self.text.push_line(key, value, line_end);
+            self.hand_over_full(out)?;
+        }
+        Ok(())
+    }
+
+    /// Lines of a histogram's samples of one identity (its buckets, sum and
+    /// count each).
+    fn render_histograms(
+        &mut self,
+        track: &Track,
+        identity: usize,
+        words: &[u64],
+        out: &mut impl TextOut,
+    ) -> io::Result<()> {
+        let bounds = track.bounds.len();
+        // Refilled for each sample to take its lines from.
+        let mut current = Sample::histogram(track.bounds.to_vec(), vec![0; bounds], 0.0, 0);
+        let keys = spaced_keys(track, identity, Some(&current));
+        for sample in words.chunks_exact(words_per_sample(&track.bounds)) {
+            if let Sample::Histogram(kept) = &mut current {
+                kept.sum = f64::from_bits(sample[1]);
+                kept.count = sample[2];
+                kept.cumulative.copy_from_slice(&sample[3..]);
             }
-            if self.text.len() >= WRITE_CHUNK {
-                let full = self.text.len();
-                out.take(&mut self.text)?;
-                self.bytes += (full - self.text.len()) as u64;
-            }
+            let line_end = self.timestamps.line_end(sample[0]);
+            let mut key = keys.iter();
+            let (text, values) = (&mut self.text, &mut self.values);
+            for_each_line(&current, |_, _, value| {
+                let key = key.next().expect("a key for each line");
+                text.push_line(key, values.format(value), line_end);
+            });
+            self.hand_over_full(out)?;
+        }
+        Ok(())
+    }
+
+    /// Hands the text to `out` once it holds a [`WRITE_CHUNK`].
+    #[inline(always)]
+    fn hand_over_full(&mut self, out: &mut impl TextOut) -> io::Result<()> {
+        if self.text.len() >= WRITE_CHUNK {
+            let full = self.text.len();
+            out.take(&mut self.text)?;
+            self.bytes += (full - self.text.len()) as u64;
         }
         Ok(())
     }
