@@ -392,7 +392,7 @@ impl History {
         let mut sorted = Sorted::default();
         for bin in 0..self.bins.len() {
             sorted.sort(self, bin);
-            for word in &sorted.words {
+            for word in sorted.all() {
                 writer.write_all(&word.to_le_bytes())?;
             }
             // Cleared, not freed: the next stretch fills the same room.
@@ -480,6 +480,7 @@ impl History {
 struct Sorted {
     bin: Option<usize>,
     first_track: usize,
+    /// The sorted words, then what is left of an earlier, larger bin's.
     words: Vec<u64>,
     /// Where each track of the bin starts in `words`, and where the last ends.
     starts: Vec<usize>,
@@ -502,14 +503,16 @@ impl Sorted {
             self.starts.push(end);
             value_words.push(history.slots[track].value_words());
         }
-        self.words.clear();
-        self.words.resize(end, 0);
+        // Grown, never cleared: the sort writes every word up to `end`.
+        if self.words.len() < end {
+            self.words.resize(end, 0);
+        }
         let mut next = self.starts.clone();
         let bin = &history.bins[bin];
         let layouts = bin.layouts();
         // Locals, so that the stores into `words` are not taken for stores
         // into what the loop reads.
-        let (words, values) = (&mut self.words[..], &bin.values[..]);
+        let (words, values) = (&mut self.words[..end], &bin.values[..]);
         let mut at = 0;
         if value_words.iter().all(|&length| length == 1) {
             // Gauges and counters: a value is one word.
@@ -540,6 +543,11 @@ impl Sorted {
                 at += length;
             }
         }
+    }
+
+    /// The words of every track of the sorted bin, in order.
+    fn all(&self) -> &[u64] {
+        &self.words[..self.starts.last().copied().unwrap_or(0)]
     }
 
     /// The words of `track`, which is in the sorted bin.
