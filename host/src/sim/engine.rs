@@ -1025,7 +1025,7 @@ impl Simulation {
     }
 
     /// Takes a step's value into the series, saying what was wrong with it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn take_value(&mut self, id: SeriesId, value: f64) {
         let series = &mut self.series[id.index()];
         let cold = &mut self.series_cold;
