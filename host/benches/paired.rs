@@ -10,9 +10,10 @@
 //!     cargo bench -p promemu --bench paired -- OLD NEW [PAIRS]
 //!
 //! OLD and NEW are paths to `promemu` binaries (copy the old one aside before
-//! rebuilding); PAIRS defaults to 20.
+//! rebuilding), relative ones taken from the workspace's root (cargo runs a
+//! benchmark in its package's folder); PAIRS defaults to 20.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod common;
@@ -28,6 +29,7 @@ fn main() {
         println!("paired: give two promemu binaries (paths with a '/'): OLD NEW [PAIRS]");
         return;
     };
+    let (old, new) = (from_workspace(old), from_workspace(new));
     let pairs = args
         .iter()
         .find_map(|arg| arg.parse().ok())
@@ -41,11 +43,11 @@ fn main() {
         // The first of a pair runs on a slightly different machine than the
         // second: each build goes first every other pair.
         if pair % 2 == 0 {
-            times.0.push(backfill_cpu(Path::new(old), &config, &out));
-            times.1.push(backfill_cpu(Path::new(new), &config, &out));
+            times.0.push(backfill_cpu(&old, &config, &out));
+            times.1.push(backfill_cpu(&new, &config, &out));
         } else {
-            times.1.push(backfill_cpu(Path::new(new), &config, &out));
-            times.0.push(backfill_cpu(Path::new(old), &config, &out));
+            times.1.push(backfill_cpu(&new, &config, &out));
+            times.0.push(backfill_cpu(&old, &config, &out));
         }
     }
     let mut ratios: Vec<f64> = times.0.iter().zip(&times.1).map(|(a, b)| b / a).collect();
@@ -53,14 +55,20 @@ fn main() {
     let at = |share: f64| ratios[((ratios.len() - 1) as f64 * share).round() as usize];
     let mean = |times: &[f64]| times.iter().sum::<f64>() / times.len() as f64;
     println!("paired: {pairs} pairs of a {SERIES}-series, 4 h backfill to a file");
-    println!("  {old}: mean CPU {:.3} s", mean(&times.0));
-    println!("  {new}: mean CPU {:.3} s", mean(&times.1));
+    println!("  {}: mean CPU {:.3} s", old.display(), mean(&times.0));
+    println!("  {}: mean CPU {:.3} s", new.display(), mean(&times.1));
     println!(
         "  ratio new/old: median {:.3}, quartiles {:.3} and {:.3}",
         at(0.5),
         at(0.25),
         at(0.75)
     );
+}
+
+/// `build` as given, or from the workspace's root where it is relative.
+fn from_workspace(build: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.join(build)
 }
 
 /// CPU seconds (user + system) of one backfill by `promemu` into `out`.
