@@ -49,7 +49,7 @@ fn a_six_hour_backfill_goes_through_promtool_into_prometheus_with_its_peaks_wher
     let to = from + 6 * 3600;
     let (from_text, to_text) = (from.to_string(), to.to_string());
     let backfill = |out: &Path| {
-        promemu_ok(&[
+        let output = promemu_ok(&[
             "backfill",
             "--config",
             "hosts_load_with_peaks",
@@ -65,6 +65,12 @@ fn a_six_hour_backfill_goes_through_promtool_into_prometheus_with_its_peaks_wher
             "--out",
             out.to_str().unwrap(),
         ]);
+        // The hosts live 5 of the 6 hours: the last hour is empty, and said so.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("Every host reached its TTL by 18000.0s: the last 3600.0s of the span have no samples"),
+            "{stderr}"
+        );
         std::fs::read_to_string(out).unwrap()
     };
     let started = Instant::now();
@@ -354,4 +360,6 @@ fn a_backfill_shows_its_progress_on_a_terminal_and_nowhere_else() {
         !stderr.contains("ETA") && stderr.contains("samples/s"),
         "{stderr}"
     );
+    // The hosts outlive the span: nothing to warn of.
+    assert!(!stderr.contains("reached its TTL by"), "{stderr}");
 }

@@ -84,6 +84,14 @@ pub fn backfill(args: &BackfillArgs, plugin_files: &[PathBuf]) -> anyhow::Result
         stats.reached,
         written.samples as f64 / seconds.max(1e-9)
     );
+    if stats.hosts_ended_early {
+        tracing::warn!(
+            "Every host reached its TTL by {}: the last {} of the span have no samples; \
+             a longer ttl fills them (the built-in configs take --config-args hosts_ttl=DURATION, or host_ttl)",
+            stats.reached,
+            span.saturating_sub(stats.reached)
+        );
+    }
     Ok(0)
 }
 

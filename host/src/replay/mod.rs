@@ -23,6 +23,9 @@ pub struct ReplayStats {
     pub events: u64,
     /// The virtual time the replay ended at.
     pub reached: VirtualTime,
+    /// Every host reached its TTL before the end of the span: nothing steps
+    /// after `reached`.
+    pub hosts_ended_early: bool,
 }
 
 /// Runs `sim` through every instant up to and including `until` (or until
@@ -53,6 +56,7 @@ pub fn replay<E>(
         spare = journal;
         spare.clear();
         if sim.is_finished() {
+            stats.hosts_ended_early = due < until;
             break;
         }
         if stats.instants % PROGRESS_EVERY == 0 {

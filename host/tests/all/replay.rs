@@ -81,6 +81,22 @@ fn a_backfill_is_the_same_whether_its_samples_spill_to_disk_or_not() {
 }
 
 #[test]
+fn a_replay_says_when_every_host_ended_before_its_span_did() {
+    let replayed = |ttl: &str, span: f64| {
+        let mut sim = Simulation::new(&peaks(ttl), &[builtin()], 3).unwrap();
+        replay(&mut sim, at(span), |_, _| Ok::<_, ()>(()), |_, _| {}).unwrap()
+    };
+    let short = replayed("5m", 1800.0);
+    assert!(short.hosts_ended_early, "{short:?}");
+    assert_eq!(short.reached, at(300.0), "{short:?}");
+    for (ttl, span) in [("1h", 1800.0), ("30m", 1800.0)] {
+        let stats = replayed(ttl, span);
+        assert!(!stats.hosts_ended_early, "ttl {ttl}: {stats:?}");
+        assert_eq!(stats.reached, at(span), "ttl {ttl}: {stats:?}");
+    }
+}
+
+#[test]
 fn a_backfill_is_openmetrics_in_family_series_and_time_order() {
     let (text, written) = backfill(&peaks("10m"), at(1800.0), usize::MAX);
     assert!(text.ends_with("# EOF\n"));
