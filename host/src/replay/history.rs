@@ -588,6 +588,8 @@ impl Timestamps {
 struct Renderer {
     text: Text,
     values: ValueText,
+    /// A second value's text, formatted while the first waits to be copied.
+    next_values: ValueText,
     /// Bytes of text handed to the output so far.
     bytes: u64,
     timestamps: Timestamps,
@@ -601,6 +603,7 @@ impl Renderer {
         Ok(Self {
             text: Text::with_capacity(TEXT_BYTES)?,
             values: ValueText::default(),
+            next_values: ValueText::default(),
             bytes: 0,
             timestamps: Timestamps::new(origin, instants),
             spilled: Vec::new(),
@@ -659,10 +662,23 @@ impl Renderer {
         out: &mut impl TextOut,
     ) -> io::Result<()> {
         let (samples, _) = words.as_chunks::<2>();
-        for &[instant, value] in samples {
-            let line_end = self.timestamps.line_end(instant);
+        let (pairs, last) = samples.as_chunks::<2>();
+        for &[[instant, value], [next_instant, next_value]] in pairs {
+            // The second value is formatted before the first's digits are
+            // read: read back at once, they would wait in the store buffer.
             let value = self.values.format(f64::from_bits(value));
-            self.text.push_line(key, value, line_end);
+            let next_value = self.next_values.format(f64::from_bits(next_value));
+            let timestamps = &self.timestamps;
+            self.text
+                .push_line(key, value, timestamps.line_end(instant));
+            self.text
+                .push_line(key, next_value, timestamps.line_end(next_instant));
+            self.hand_over_full(out)?;
+        }
+        for &[instant, value] in last {
+            let value = self.values.format(f64::from_bits(value));
+            self.text
+                .push_line(key, value, self.timestamps.line_end(instant));
             self.hand_over_full(out)?;
         }
         Ok(())

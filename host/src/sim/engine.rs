@@ -944,7 +944,7 @@ impl Simulation {
         };
         let input = StepInput {
             time: self.now.as_secs(),
-            elapsed: self.now.as_secs() - series.activated_at.as_secs(),
+            elapsed: series.elapsed_secs(self.now.as_secs()),
             value: series.value,
             event: event.map(|event| event.event.clone()),
             links: cold

@@ -345,6 +345,7 @@ impl Simulation {
         let (mut elapsed, mut values) =
             (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
         let mut live = false;
+        let now_secs = now.as_secs();
         for &(id, member) in &group.members {
             let series = &self.series[id.index()];
             // An active series' host is alive (its expiry ends its series):
@@ -354,7 +355,7 @@ impl Simulation {
                 if series.can_step(now) {
                     ready.push(id);
                     members.push(member);
-                    elapsed.push(now.as_secs() - series.activated_at.as_secs());
+                    elapsed.push(series.elapsed_secs(now_secs));
                     values.push(series.value);
                 }
             }

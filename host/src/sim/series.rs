@@ -141,6 +141,9 @@ pub(super) struct SeriesState {
     pub(super) config: SharedMetric,
     pub(super) active: bool,
     pub(super) activated_at: VirtualTime,
+    /// `activated_at` in seconds, what each step's elapsed time is taken
+    /// from (without a division per step).
+    pub(super) activated_secs: f64,
     /// Gauge value, counter increment or histogram observation of the last step.
     pub(super) value: f64,
     pub(super) counter_total: f64,
@@ -217,6 +220,7 @@ impl SeriesState {
             value: config.default_value,
             active: false,
             activated_at: VirtualTime::ZERO,
+            activated_secs: 0.0,
             counter_total: 0.0,
             steps: 0,
             fault_streak: 0,
@@ -231,11 +235,18 @@ impl SeriesState {
     pub(super) fn activate(&mut self, cold: &mut SeriesCold, now: VirtualTime) {
         self.active = true;
         self.activated_at = now;
+        self.activated_secs = now.as_secs();
         self.value = self.config.default_value;
         self.counter_total = 0.0;
         if let Some(histogram) = &mut cold.histogram {
             histogram.clear();
         }
+    }
+
+    /// Seconds since the activation, of `now_secs` (seconds).
+    #[inline(always)]
+    pub(super) fn elapsed_secs(&self, now_secs: f64) -> f64 {
+        now_secs - self.activated_secs
     }
 
     /// Whether the series may step at `now` (active, not dropped, not backing off).
