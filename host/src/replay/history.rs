@@ -662,26 +662,35 @@ impl Renderer {
         out: &mut impl TextOut,
     ) -> io::Result<()> {
         let (samples, _) = words.as_chunks::<2>();
-        let (pairs, last) = samples.as_chunks::<2>();
+        let Some((&[first_instant, first_value], rest)) = samples.split_first() else {
+            return Ok(());
+        };
+        // Each value is formatted a value ahead of its line: its digits, read
+        // back at once, would still wait in the store buffer.
+        let (even, odd) = (&mut self.values, &mut self.next_values);
+        let timestamps = &self.timestamps;
+        let mut waiting = (even.format(f64::from_bits(first_value)), first_instant);
+        let (pairs, last) = rest.as_chunks::<2>();
         for &[[instant, value], [next_instant, next_value]] in pairs {
-            // The second value is formatted before the first's digits are
-            // read: read back at once, they would wait in the store buffer.
-            let value = self.values.format(f64::from_bits(value));
-            let next_value = self.next_values.format(f64::from_bits(next_value));
-            let timestamps = &self.timestamps;
+            let second = (odd.format(f64::from_bits(value)), instant);
             self.text
-                .push_line(key, value, timestamps.line_end(instant));
+                .push_line(key, waiting.0, timestamps.line_end(waiting.1));
+            waiting = (even.format(f64::from_bits(next_value)), next_instant);
             self.text
-                .push_line(key, next_value, timestamps.line_end(next_instant));
-            self.hand_over_full(out)?;
+                .push_line(key, second.0, timestamps.line_end(second.1));
+            if self.text.len() >= WRITE_CHUNK {
+                Self::hand_over(&mut self.text, &mut self.bytes, out)?;
+            }
         }
-        for &[instant, value] in last {
-            let value = self.values.format(f64::from_bits(value));
+        if let [[instant, value]] = *last {
+            let second = (odd.format(f64::from_bits(value)), instant);
             self.text
-                .push_line(key, value, self.timestamps.line_end(instant));
-            self.hand_over_full(out)?;
+                .push_line(key, waiting.0, timestamps.line_end(waiting.1));
+            waiting = second;
         }
-        Ok(())
+        self.text
+            .push_line(key, waiting.0, timestamps.line_end(waiting.1));
+        self.hand_over_full(out)
     }
 
     /// Lines of a histogram's samples of one identity (its buckets, sum and
@@ -719,10 +728,17 @@ impl Renderer {
     #[inline(always)]
     fn hand_over_full(&mut self, out: &mut impl TextOut) -> io::Result<()> {
         if self.text.len() >= WRITE_CHUNK {
-            let full = self.text.len();
-            out.take(&mut self.text)?;
-            self.bytes += (full - self.text.len()) as u64;
+            Self::hand_over(&mut self.text, &mut self.bytes, out)?;
         }
+        Ok(())
+    }
+
+    /// Hands `text` to `out`, counting what went into `bytes` (fields apart,
+    /// for a caller holding the value texts' borrows).
+    fn hand_over(text: &mut Text, bytes: &mut u64, out: &mut impl TextOut) -> io::Result<()> {
+        let full = text.len();
+        out.take(text)?;
+        *bytes += (full - text.len()) as u64;
         Ok(())
     }
 }
