@@ -356,8 +356,13 @@ impl ValueText {
     #[inline(always)]
     pub(crate) fn format(&mut self, value: f64) -> (&str, &str) {
         // A whole number below 1e15 is exactly its `i64` (NaN and infinities
-        // never are); the cast also spares the `trunc` call `fract` makes.
-        if value as i64 as f64 == value && value.abs() < 1e15 {
+        // are never below). Added to 2^52, a number below it is rounded to a
+        // whole one: it comes back unchanged only if it was whole. (A
+        // saturating `as i64` and back took twice the instructions, `fract` a
+        // call to `trunc`.)
+        const WHOLE: f64 = (1u64 << 52) as f64;
+        let magnitude = value.abs();
+        if magnitude < 1e15 && (magnitude + WHOLE) - WHOLE == magnitude {
             if value == 0.0 && value.is_sign_negative() {
                 ("-0", "")
             } else {
@@ -458,6 +463,13 @@ mod tests {
             1.5e-7,
             0.1 + 0.2,
             123456789.0,
+            0.5,
+            2.5,
+            -7.0,
+            999_999_999_999_999.0,
+            1e15,
+            4_503_599_627_370_497.0,
+            5e-324,
         ] {
             let written = text(value);
             let read: f64 = written.parse().unwrap();
@@ -465,6 +477,13 @@ mod tests {
         }
         assert_eq!(text(50.0), "50");
         assert_eq!(text(12.5), "12.5");
+        // Whole numbers below 1e15 as integers, halves (which round to an
+        // even whole number on the way) as fractions.
+        assert_eq!(text(-7.0), "-7");
+        assert_eq!(text(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(text(0.5), "0.5");
+        assert_eq!(text(2.5), "2.5");
+        assert_eq!(text(-0.5), "-0.5");
         // Exponents as before (ryu's text): no `+`.
         assert_eq!(text(1e20), "1e20");
         assert_eq!(text(-4.2e39), "-4.2e39");
