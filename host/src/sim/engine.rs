@@ -758,12 +758,13 @@ impl Simulation {
             }
             Task::Deactivate(id) => {
                 let series = &mut self.series[id.index()];
+                let activated_at = self.series_cold[id.index()].activated_at;
                 // Due at this activation's end (not an earlier life's).
                 let due = series
                     .config
                     .duration
                     .and_then(VirtualTime::from_secs)
-                    .map(|duration| series.activated_at.saturating_add(duration));
+                    .map(|duration| activated_at.saturating_add(duration));
                 if series.active && due == Some(self.now) {
                     series.active = false;
                 }

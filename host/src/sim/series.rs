@@ -140,9 +140,9 @@ impl HistogramState {
 pub(super) struct SeriesState {
     pub(super) config: SharedMetric,
     pub(super) active: bool,
-    pub(super) activated_at: VirtualTime,
-    /// `activated_at` in seconds, what each step's elapsed time is taken
-    /// from (without a division per step).
+    /// When the series was last activated, in seconds: what each step's
+    /// elapsed time is taken from (without a division per step). The instant
+    /// itself is [`SeriesCold::activated_at`].
     pub(super) activated_secs: f64,
     /// Gauge value, counter increment or histogram observation of the last step.
     pub(super) value: f64,
@@ -165,6 +165,8 @@ pub(super) struct SeriesCold {
     /// Other series of the same host this one reads, by metric name.
     pub(super) links: Box<[(String, super::SeriesId)]>,
     pub(super) interval: VirtualTime,
+    /// When the series was last activated.
+    pub(super) activated_at: VirtualTime,
     /// A histogram's counts (`None` for gauges and counters).
     pub(super) histogram: Option<Box<HistogramState>>,
     /// What the host last reported for this series (`None` when not exposed).
@@ -211,6 +213,7 @@ impl SeriesState {
             runner,
             links: Box::default(),
             interval: VirtualTime::interval(config.update_interval),
+            activated_at: VirtualTime::ZERO,
             histogram,
             reported: None,
             faults: 0,
@@ -219,7 +222,6 @@ impl SeriesState {
         let state = Self {
             value: config.default_value,
             active: false,
-            activated_at: VirtualTime::ZERO,
             activated_secs: 0.0,
             counter_total: 0.0,
             steps: 0,
@@ -234,7 +236,7 @@ impl SeriesState {
     /// Starts the activity window: back to the default value, totals at zero.
     pub(super) fn activate(&mut self, cold: &mut SeriesCold, now: VirtualTime) {
         self.active = true;
-        self.activated_at = now;
+        cold.activated_at = now;
         self.activated_secs = now.as_secs();
         self.value = self.config.default_value;
         self.counter_total = 0.0;
