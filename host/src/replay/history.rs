@@ -669,27 +669,26 @@ impl Renderer {
         // back at once, would still wait in the store buffer.
         let (even, odd) = (&mut self.values, &mut self.next_values);
         let timestamps = &self.timestamps;
+        let line = |text: &mut Text, (value, instant): ((&str, &str), u64)| {
+            text.push_line(key, value, timestamps.line_end(instant));
+        };
         let mut waiting = (even.format(f64::from_bits(first_value)), first_instant);
         let (pairs, last) = rest.as_chunks::<2>();
         for &[[instant, value], [next_instant, next_value]] in pairs {
             let second = (odd.format(f64::from_bits(value)), instant);
-            self.text
-                .push_line(key, waiting.0, timestamps.line_end(waiting.1));
+            line(&mut self.text, waiting);
             waiting = (even.format(f64::from_bits(next_value)), next_instant);
-            self.text
-                .push_line(key, second.0, timestamps.line_end(second.1));
+            line(&mut self.text, second);
             if self.text.len() >= WRITE_CHUNK {
                 Self::hand_over(&mut self.text, &mut self.bytes, out)?;
             }
         }
         if let [[instant, value]] = *last {
             let second = (odd.format(f64::from_bits(value)), instant);
-            self.text
-                .push_line(key, waiting.0, timestamps.line_end(waiting.1));
+            line(&mut self.text, waiting);
             waiting = second;
         }
-        self.text
-            .push_line(key, waiting.0, timestamps.line_end(waiting.1));
+        line(&mut self.text, waiting);
         self.hand_over_full(out)
     }
 

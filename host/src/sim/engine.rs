@@ -943,9 +943,10 @@ impl Simulation {
             // Grouped series listen to no events and step with their group.
             return Vec::new();
         };
+        let now_secs = self.now.as_secs();
         let input = StepInput {
-            time: self.now.as_secs(),
-            elapsed: series.elapsed_secs(self.now.as_secs()),
+            time: now_secs,
+            elapsed: series.elapsed_secs(now_secs),
             value: series.value,
             event: event.map(|event| event.event.clone()),
             links: cold

@@ -245,7 +245,7 @@ impl SeriesState {
         }
     }
 
-    /// Seconds since the activation, of `now_secs` (seconds).
+    /// Seconds from the activation to `now_secs`.
     #[inline(always)]
     pub(super) fn elapsed_secs(&self, now_secs: f64) -> f64 {
         now_secs - self.activated_secs
